@@ -1,0 +1,193 @@
+/* The configuration (contract §3): loading the YAML file and its drop-ins,
+ * validating every key, and the resulting read-only structure. The loader
+ * never exits and never touches the network; it reports every problem as
+ * "file:line:col: message" and never puts a secret into a message. */
+#ifndef INDICATORD_CONFIG_H
+#define INDICATORD_CONFIG_H
+
+#include "diag.h"
+#include "log.h"
+#include "period.h"
+#include "rule.h"
+#include "timefmt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/indicatord/indicatord.yaml"
+#define CONFIG_DEFAULT_PREFIX "ind:"
+#define CONFIG_DEFAULT_KEYWORD "【指标告警】"
+
+/* Where a value was written; file points into config->files. */
+struct config_pos {
+  const char *file;
+  int line, col;
+};
+
+struct config_kv {
+  char *key;
+  char *value;
+};
+
+enum feed_format { FEED_JSON, FEED_CSV, FEED_PROMETHEUS, FEED_TEXT };
+enum series_kind { KIND_INSTANT, KIND_CUMULATIVE, KIND_INCREMENT };
+enum series_at { AT_DEFAULT, AT_START, AT_END };
+
+struct series_meta {
+  char *title;
+  char *unit;
+  enum series_kind kind;
+  enum series_at at;
+  bool has_min, has_max;
+  double min, max;
+  int64_t retention_ms; /* 0: keep everything */
+};
+
+/* One series a feed produces. */
+struct feed_series {
+  char *id;
+  /* JSONPath (json), column name or 1-based index (csv), selector
+   * (prometheus); NULL for text feeds. */
+  char *path;
+  int column_index; /* csv: 1-based index when path is a number, else 0 */
+  struct config_kv *where; /* csv row filter */
+  size_t nwhere;
+  struct series_meta meta; /* merged with the top-level series: section */
+  struct config_pos pos;
+};
+
+struct feed {
+  char *id;
+  char *url; /* secret-bearing: log feed_redacted_url() only */
+  int64_t every_ms;
+  int64_t timeout_ms;
+  size_t max_body;
+  enum feed_format format;
+  struct config_kv *headers; /* values are secret-bearing */
+  size_t nheaders;
+  char *basic_user, *basic_password; /* auth: {basic: {user, password}} */
+  char *bearer_token;                /* auth: {bearer: TOKEN} */
+  bool tls_verify;
+  char *ca_file, *cert_file, *key_file;
+  char *time; /* JSONPath / column / NULL (fetch time) */
+  enum timefmt_kind time_format;
+  char *time_pattern; /* strptime pattern */
+  char *records;      /* json: path selecting one element per observation */
+  struct feed_series *series;
+  size_t nseries;
+  struct config_pos pos;
+};
+
+enum pace_kind { PACE_LINEAR, PACE_PROFILE, PACE_SEASON, PACE_SEASONAL };
+
+struct pace {
+  enum pace_kind kind;
+  double v[12]; /* profile: cumulative shares; seasonal: monthly factors */
+  int from_month, from_day, to_month, to_day; /* season */
+};
+
+enum validity { VALIDITY_NONE, VALIDITY_GB3095 };
+
+struct target {
+  char *id;
+  char *title;
+  char *series;
+  char *unit; /* from the series when not given */
+  struct rule rule;
+  struct period period;
+  struct pace pace;
+  enum validity validity;
+  double on_track, off_track; /* score thresholds */
+  int confirm;
+  bool has_baseline;
+  double baseline;
+  int64_t stale_after_ms; /* 0: derived from the feed and the data */
+  char **notify;          /* receiver ids */
+  size_t nnotify;
+  struct config_pos pos;
+  /* Where the cross-checked values were written, for diagnostics. */
+  struct config_pos series_pos, rule_pos, pace_pos, validity_pos;
+  struct config_pos *notify_pos;
+  bool rule_ok;
+};
+
+enum receiver_type {
+  RECV_SLACK,
+  RECV_DISCORD,
+  RECV_TEAMS,
+  RECV_FEISHU,
+  RECV_DINGTALK,
+  RECV_WECOM,
+  RECV_TELEGRAM,
+  RECV_WEBHOOK,
+  RECV_ALERTMANAGER,
+};
+
+struct receiver {
+  char *id;
+  enum receiver_type type;
+  char *url;     /* secret */
+  char *secret;  /* signing secret (dingtalk, feishu); NULL when unsigned */
+  char *chat_id; /* telegram */
+  int64_t timeout_ms;
+  struct config_pos pos;
+};
+
+struct config {
+  char **files; /* every file read, for config_pos.file */
+  size_t nfiles;
+  char *path; /* the main file */
+  char *timezone;
+  struct {
+    char *url;  /* without password */
+    char *user; /* NULL: default user */
+    char *password;
+    char *prefix;
+    bool is_unix;
+    char *host; /* or socket path */
+    int port;
+    int db;
+  } redis;
+  char *state_dir;
+  bool listen_off;
+  char *listen_host;
+  int listen_port;
+  enum log_level log_level;
+  int64_t evaluate_every_ms;
+  struct {
+    int64_t repeat_ms; /* 0: no reminders */
+    int digest_minute; /* minutes after local midnight; -1: off */
+    char *keyword;
+    char *dashboard_url;
+  } alerts;
+  struct feed *feeds;
+  size_t nfeeds;
+  struct target *targets;
+  size_t ntargets;
+  struct receiver *receivers;
+  size_t nreceivers;
+};
+
+/* Loads path and its drop-ins. Returns the config, or NULL after adding
+ * every problem found to d. Reads files only; no network. */
+struct config *config_load(const char *path, struct diag *d);
+void config_free(struct config *cfg);
+
+const struct feed *config_feed(const struct config *cfg, const char *id);
+/* The feed series with this id, and (optionally) its feed. */
+const struct feed_series *config_series(const struct config *cfg,
+                                        const char *id,
+                                        const struct feed **feed);
+const struct receiver *config_receiver(const struct config *cfg,
+                                       const char *id);
+
+const char *config_format_name(enum feed_format f);
+const char *config_kind_name(enum series_kind k);
+const char *config_receiver_type_name(enum receiver_type t);
+
+/* A URL safe to log: userinfo dropped, query and path tokens replaced by
+ * "REDACTED". Caller frees. */
+char *config_redact_url(const char *url);
+
+#endif

@@ -1,0 +1,33 @@
+/* A target's rule: "<measure> <op> <value>[%]", e.g. "total >= 450000",
+ * "mean <= 33", "growth >= 15%". */
+#ifndef INDICATORD_RULE_H
+#define INDICATORD_RULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum rule_measure {
+  MEASURE_TOTAL,
+  MEASURE_MEAN,
+  MEASURE_LATEST,
+  MEASURE_GROWTH
+};
+enum rule_op { OP_GE, OP_LE, OP_GT, OP_LT, OP_EQ };
+
+struct rule {
+  enum rule_measure measure;
+  enum rule_op op;
+  double value;
+  bool percent; /* the value was written with a trailing '%' */
+};
+
+/* Returns 0, or -EINVAL with a reason in err and the 0-based offset of the
+ * offending character in *at. */
+int rule_parse(const char *text, struct rule *out, char *err, size_t errlen,
+               size_t *at);
+const char *rule_measure_name(enum rule_measure m);
+const char *rule_op_name(enum rule_op op);
+/* Whether a larger value is better for this rule (>=, >). */
+bool rule_higher_is_better(const struct rule *r);
+
+#endif

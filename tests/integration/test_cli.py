@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Runs the real indicatord binary: command line, check, signals, logging.
+
+usage: test_cli.py BINARY SOURCE_DIR
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN, SRC = sys.argv[1], sys.argv[2]
+DATA = os.path.join(SRC, "tests", "data")
+ENV = dict(os.environ, TEST_AIR_TOKEN="air", TEST_JOBS_PASSWORD="pw",
+           TEST_FEISHU_HOOK="hook", TEST_FEISHU_SECRET="sec")
+ENV.pop("JOURNAL_STREAM", None)
+ENV.pop("CREDENTIALS_DIRECTORY", None)
+failures = 0
+passed = 0
+
+
+def check(name, cond, detail=""):
+    global failures, passed
+    if cond:
+        passed += 1
+        print(f"ok - {name}")
+    else:
+        failures += 1
+        print(f"not ok - {name} {detail}")
+
+
+def run(*args, env=ENV, timeout=30):
+    return subprocess.run([BIN, *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+tmp = tempfile.mkdtemp(prefix="indicatord-cli-")
+try:
+    # --version, --help, usage errors
+    r = run("--version")
+    check("--version", r.returncode == 0 and r.stdout.startswith("indicatord "),
+          r.stdout)
+    r = run("--help")
+    check("--help", r.returncode == 0 and "notify-test" in r.stdout)
+    for args in (["bogus"], [], ["check", "extra"], ["--frob", "check"],
+                 ["-c"], ["run", "--json"], ["once", "--fail-on", "nope"],
+                 ["notify-test"]):
+        r = run(*args)
+        check(f"usage error {args} exits 2", r.returncode == 2,
+              f"rc={r.returncode} {r.stderr}")
+        check(f"usage error {args} explains", "indicatord:" in r.stderr)
+
+    # check on the full sample of every key
+    full = os.path.join(DATA, "full.yaml")
+    r = run("-c", full, "check")
+    check("check full.yaml", r.returncode == 0 and
+          r.stdout.strip() == "configuration OK", r.stdout + r.stderr)
+    r = run("check", "-c", full)
+    check("options after the command", r.returncode == 0)
+    demo_env = dict(ENV, INDICATORD_DEMO_REDIS="redis://127.0.0.1:6399/0",
+                    INDICATORD_DEMO_STATE=tmp,
+                    INDICATORD_DEMO_DIR=os.path.join(SRC, "conf", "samples"))
+    for shipped in ("indicatord.yaml", "demo.yaml"):
+        r = run("-c", os.path.join(SRC, "conf", shipped), "check", env=demo_env)
+        check(f"shipped conf/{shipped} passes check", r.returncode == 0,
+              r.stderr)
+
+    # check never touches the network
+    if shutil.which("strace"):
+        log = os.path.join(tmp, "strace.log")
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=socket,connect",
+                        "-o", log, BIN, "-c", full, "check"],
+                       env=ENV, capture_output=True, timeout=60)
+        with open(log) as f:
+            calls = [l for l in f if "socket(" in l or "connect(" in l]
+        check("check makes no socket calls", not calls, "".join(calls[:3]))
+    else:
+        print("# strace not installed; network check skipped")
+
+    # a deliberately broken config: every seeded error with line and column
+    bad = os.path.join(tmp, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("""timezone: Asia/Shanghia
+redis:
+  url: redis://127.0.0.1:99999
+  prefx: "x"
+listen: nowhere
+feeds:
+  - id: air
+    url: https://x.org/y?token=SECRETTOKEN123
+    evry: 1h
+    format: jsn
+    series:
+      pm25: $.x
+targets:
+  - id: t1
+    series: pm2_5
+    rule: "totl >= 5"
+    period: 2026-13
+    notify: [opz]
+receivers:
+  - {id: ops, type: dingtalk, url: "https://h/x?access_token=DTSECRET"}
+alerts: {digest: "9am"}
+""")
+    r = run("-c", bad, "check")
+    want = ["1:11: timezone 'Asia/Shanghia'", "3:8: redis url: port",
+            "4:3: unknown key 'prefx' in redis; did you mean 'prefix'?",
+            "5:9: listen must be", "9:5: unknown key 'evry' in a feed; did you mean 'every'?",
+            "10:13: format must be json", "15:13: target 't1': no feed produces series 'pm2_5'; did you mean 'pm25'?",
+            "16:12: rule must start with a measure", "17:13: period must be",
+            "18:14: target 't1': notify names unknown receiver 'opz'; did you mean 'ops'?",
+            "21:18: digest must be"]
+    check("broken config exits 2", r.returncode == 2, str(r.returncode))
+    for w in want:
+        check(f"reports {w.split(':')[0]}:{w.split(':')[1]}",
+              f"{bad}:{w}" in r.stderr, r.stderr)
+    check("reports the error count", "11 errors in the configuration" in r.stderr,
+          r.stderr)
+    check("no secret in the output", "SECRETTOKEN123" not in r.stderr and
+          "DTSECRET" not in r.stderr)
+    check("errors on stderr, nothing on stdout", r.stdout == "")
+    r = run("-c", os.path.join(tmp, "missing.yaml"), "check")
+    check("missing file exits 2 with its name", r.returncode == 2 and
+          "missing.yaml: cannot open: No such file or directory" in r.stderr,
+          r.stderr)
+
+    # subcommands whose machinery is not built yet say so and exit 1
+    for args in (["once"], ["status", "--json"], ["notify-test", "ops-dingtalk"]):
+        r = run("-c", full, *args)
+        check(f"{args[0]} says it is not available", r.returncode == 1 and
+              "not available" in r.stderr, r.stderr)
+
+    # run: SIGHUP with a valid, then an invalid config; SIGTERM
+    cfg = os.path.join(tmp, "run.yaml")
+    shutil.copy(full, cfg)
+    for name in ("redis.pass", "dingtalk.url", "dingtalk.secret",
+                 "chargers.token"):
+        shutil.copy(os.path.join(DATA, name), tmp)
+    with open(cfg) as f:
+        text = f.read().replace("include: [dropins/*.yaml]", "include: []")
+    with open(cfg, "w") as f:
+        f.write(text)
+    errlog = open(os.path.join(tmp, "run.log"), "w+")
+    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=errlog)
+
+    def log_text():
+        errlog.flush()
+        with open(errlog.name) as f:
+            return f.read()
+
+    check("run starts", wait_for(lambda: "running with" in log_text()),
+          log_text())
+    p.send_signal(signal.SIGHUP)
+    check("SIGHUP reloads a valid config",
+          wait_for(lambda: "configuration reloaded" in log_text()), log_text())
+    with open(cfg, "a") as f:
+        f.write("bogus_key: 1\n")
+    p.send_signal(signal.SIGHUP)
+    check("SIGHUP with a broken config keeps the old one",
+          wait_for(lambda: "keeping the running configuration" in log_text()),
+          log_text())
+    check("the reload error names file:line:col",
+          wait_for(lambda: f"{cfg}:" in log_text() and
+                   "unknown key 'bogus_key'" in log_text()), log_text())
+    check("still running after a failed reload", p.poll() is None)
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = None
+    check("SIGTERM exits 0 within 5 s", rc == 0, f"rc={rc} {log_text()}")
+    check("shutdown is logged", "stopped" in log_text())
+    check("timestamps when not under the journal",
+          log_text().startswith("20") and " info: " in log_text())
+    check("no sanitizer report", "Sanitizer" not in log_text(), log_text())
+
+    # SIGINT works the same way
+    p = subprocess.Popen([BIN, "-c", full, "run"], env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out = p.communicate(timeout=5)[1]
+    check("SIGINT exits 0", p.returncode == 0, out)
+
+    # journal style: <N> prefixes, no timestamps, when stderr is the journal
+    rfd, wfd = os.pipe()
+    st = os.fstat(wfd)
+    jenv = dict(ENV, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+    p = subprocess.Popen([BIN, "-c", full, "run"], env=jenv,
+                         stdout=subprocess.DEVNULL, stderr=wfd)
+    os.close(wfd)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=5)
+    with os.fdopen(rfd) as f:
+        jtext = f.read()
+    lines = [l for l in jtext.splitlines() if l]
+    check("journal lines carry <N> priority prefixes",
+          lines and all(l.startswith("<") for l in lines), jtext)
+    check("journal lines have no timestamps",
+          lines and not any(l[3:5] == "20" for l in lines), jtext)
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+print(f"{passed} passed, {failures} failed")
+sys.exit(1 if failures else 0)
