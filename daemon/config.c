@@ -1710,8 +1710,8 @@ static void cross_check(struct loader *L) {
 
   for (size_t i = 0; i < cfg->ntargets; i++) {
     struct target *t = &cfg->targets[i];
-    const struct feed_series *s;
-    const struct feed *f;
+    const struct feed_series *s = NULL;
+    const struct feed *f = NULL;
     const char *tid = t->id ? t->id : "?";
     for (size_t j = 0; j < i && t->id; j++)
       if (cfg->targets[j].id && strcmp(cfg->targets[j].id, t->id) == 0)
