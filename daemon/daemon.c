@@ -17,6 +17,41 @@ static void on_close_noop(uv_handle_t *handle) {
   (void)handle;
 }
 
+static void on_observations(void *data, const struct feed *feed,
+                            const struct observation *obs, size_t n) {
+  (void)data;
+  /* The Redis store is not built yet; observations are only counted. */
+  log_debug("feed %s: %zu observations (latest value %g)", feed->id, n,
+            obs[n - 1].value);
+}
+
+static void begin_shutdown(struct daemon *dm, const char *why);
+
+static int start_collector(struct daemon *dm) {
+  char err[300];
+  int rc = collector_init(&dm->col, &dm->loop, dm->cfg, on_observations, dm,
+                          err, sizeof(err));
+  if (rc < 0) {
+    log_error("daemon: %s", err);
+    return rc;
+  }
+  collector_start(&dm->col);
+  dm->col_running = true;
+  return 0;
+}
+
+static void on_collector_closed(struct collector *c) {
+  struct daemon *dm = container_of(c, struct daemon, col);
+  dm->col_running = false;
+  config_free(dm->old_cfg);
+  dm->old_cfg = NULL;
+  /* A reload swapped the config while the old collector closed. */
+  if (!dm->stopping && start_collector(dm) < 0) {
+    dm->exit_code = 1;
+    begin_shutdown(dm, "the new configuration cannot be run");
+  }
+}
+
 static void begin_shutdown(struct daemon *dm, const char *why) {
   if (dm->stopping)
     return;
@@ -25,6 +60,8 @@ static void begin_shutdown(struct daemon *dm, const char *why) {
   uv_close((uv_handle_t *)&dm->sigint, on_close_noop);
   uv_close((uv_handle_t *)&dm->sigterm, on_close_noop);
   uv_close((uv_handle_t *)&dm->sighup, on_close_noop);
+  if (dm->col_running)
+    collector_close(&dm->col, on_collector_closed);
   /* A reload still queued is dropped; one already running finishes and its
    * result is discarded in reload_done. */
   if (dm->reloading)
@@ -54,8 +91,21 @@ static void reload_done(uv_work_t *req, int status) {
       free(s);
     }
   } else {
-    config_free(dm->cfg);
-    dm->cfg = dm->reload_cfg;
+    /* The running collector borrows the old config: restart it on the new
+     * one once it has closed. */
+    if (dm->old_cfg) {
+      /* The previous reload's close is still running; it will start the
+       * collector on whatever dm->cfg is then. */
+      config_free(dm->cfg);
+      dm->cfg = dm->reload_cfg;
+    } else {
+      dm->old_cfg = dm->cfg;
+      dm->cfg = dm->reload_cfg;
+      if (dm->col_running)
+        collector_close(&dm->col, on_collector_closed);
+      else
+        on_collector_closed(&dm->col);
+    }
     if (daemon_apply_globals(dm->cfg) < 0)
       log_warn("daemon: cannot install time zone %s", dm->cfg->timezone);
     log_info("daemon: configuration reloaded from %s (%zu feeds, %zu "
@@ -127,6 +177,9 @@ int daemon_run(const char *config_path, struct config *cfg) {
     log_error("daemon: cannot watch signals: %s", uv_strerror(rc));
     dm.exit_code = 1;
     begin_shutdown(&dm, "startup failed");
+  } else if (start_collector(&dm) < 0) {
+    dm.exit_code = 1;
+    begin_shutdown(&dm, "startup failed");
   } else {
     log_info("daemon: indicatord running with %s (%zu feeds, %zu targets, "
              "%zu receivers)",
@@ -142,6 +195,7 @@ int daemon_run(const char *config_path, struct config *cfg) {
     dm.exit_code = 1;
   }
   config_free(dm.cfg);
+  config_free(dm.old_cfg);
   diag_free(&dm.reload_diag);
   free(dm.config_path);
   log_info("daemon: stopped");

@@ -4,6 +4,7 @@
 #ifndef INDICATORD_DAEMON_H
 #define INDICATORD_DAEMON_H
 
+#include "collector.h"
 #include "config.h"
 
 #include <stdbool.h>
@@ -18,6 +19,9 @@ struct daemon {
   struct config *reload_cfg; /* result of the reload worker */
   struct diag reload_diag;
   bool reloading, reload_again, stopping;
+  struct collector col;
+  bool col_running;
+  struct config *old_cfg; /* kept until the collector using it has closed */
   int exit_code;
 };
 

@@ -3,6 +3,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
+#include "once.h"
 #include "timefmt.h"
 #include "tz.h"
 #include "util.h"
@@ -184,13 +185,18 @@ int main(int argc, char **argv) {
       return usage_error("--now: %s", why);
     }
   }
-  if (strcmp(cli.command, "run") == 0) {
+  if (strcmp(cli.command, "run") == 0 || strcmp(cli.command, "once") == 0) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
       fprintf(stderr, "indicatord: cannot initialise libcurl\n");
       config_free(cfg);
       return EXIT_RUNTIME;
     }
-    rc = daemon_run(cli.config, cfg);
+    if (strcmp(cli.command, "run") == 0) {
+      rc = daemon_run(cli.config, cfg);
+    } else {
+      rc = once_run(cfg, cli.json);
+      config_free(cfg);
+    }
     curl_global_cleanup();
     return rc;
   }
@@ -198,9 +204,8 @@ int main(int argc, char **argv) {
           "indicatord: '%s' is not available in this build yet: it needs the "
           "%s, which land in a later release\n",
           cli.command,
-          strcmp(cli.command, "notify-test") == 0
-              ? "alert receivers"
-              : "collectors, Redis store and target engine");
+          strcmp(cli.command, "notify-test") == 0 ? "alert receivers"
+                                                  : "Redis store");
   config_free(cfg);
   return EXIT_RUNTIME;
 }

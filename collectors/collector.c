@@ -1,0 +1,319 @@
+#include "collector.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const double collector_latency_bounds[COLLECTOR_LATENCY_BUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+
+/* Spreading the first fetches over at most this much keeps a restart from
+ * waiting a whole day for daily feeds. */
+#define FIRST_FETCH_SPREAD_MS 30000
+
+static uint32_t fnv1a(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+static uint32_t xorshift(uint32_t *state) {
+  uint32_t x = *state ? *state : 0x9E3779B9u;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  *state = x;
+  return x;
+}
+
+uint64_t collector_jitter(const struct feed *feed) {
+  uint64_t span = (uint64_t)feed->every_ms;
+  if (span > FIRST_FETCH_SPREAD_MS)
+    span = FIRST_FETCH_SPREAD_MS;
+  return fnv1a(feed->id) % (span ? span : 1);
+}
+
+uint64_t collector_backoff(const struct feed *feed, unsigned failures,
+                           uint32_t *rng) {
+  uint64_t every = (uint64_t)feed->every_ms, d = every;
+  uint64_t spread;
+  for (unsigned i = 1; i < failures && d < 4 * every; i++)
+    d *= 2;
+  if (d > 4 * every)
+    d = 4 * every;
+  spread = d / 5; /* +-10% */
+  if (spread)
+    d = d - spread / 2 + xorshift(rng) % spread;
+  return d;
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void schedule(struct feed_state *fs, uint64_t delay);
+static void on_fetched(struct fetch_job *job, const struct fetch_result *res);
+
+static void start_fetch(struct feed_state *fs) {
+  int rc = fetch_job_start(&fs->job, on_fetched, fs);
+  if (rc == -EBUSY) {
+    fs->stats.skipped++;
+    log_debug("feed %s: still fetching when due; skipped one turn",
+              fs->feed->id);
+    return;
+  }
+  if (rc < 0) {
+    fs->stats.fetches++;
+    fs->stats.failures++;
+    log_warn("feed %s: cannot start a fetch: %s", fs->feed->id, strerror(-rc));
+    if (!fs->col->once)
+      schedule(fs, collector_backoff(fs->feed, ++fs->backoff, &fs->rng));
+  }
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct feed_state *fs = t->data;
+  uint64_t every = (uint64_t)fs->feed->every_ms;
+  uint64_t now = uv_now(fs->col->loop);
+  /* The next slot keeps the phase; slots missed while overrunning are
+   * dropped rather than fired back to back. */
+  if (!fs->backoff) {
+    uint64_t next = fs->due + every;
+    if (next <= now)
+      next = now + every - (now - fs->due) % every;
+    fs->due = next;
+    uv_timer_start(&fs->timer, on_timer, fs->due - now, 0);
+  }
+  start_fetch(fs);
+}
+
+static void schedule(struct feed_state *fs, uint64_t delay) {
+  fs->due = uv_now(fs->col->loop) + delay;
+  uv_timer_start(&fs->timer, on_timer, delay, 0);
+}
+
+static void record_latency(struct feed_stats *st, double s) {
+  size_t i = 0;
+  while (i < COLLECTOR_LATENCY_BUCKETS && s > collector_latency_bounds[i])
+    i++;
+  st->latency[i]++;
+  st->latency_sum += s;
+}
+
+/* Logs series problems when they differ from the last body's. */
+static void log_series_errors(struct feed_state *fs,
+                              const struct extract_out *out) {
+  struct strbuf sb = {0};
+  char *now;
+  for (size_t i = 0; i < out->nerrs; i++)
+    strbuf_addf(&sb, "%s\n", out->errs[i].msg);
+  now = strbuf_take(&sb);
+  if (!fs->last_series_errors || strcmp(now, fs->last_series_errors) != 0) {
+    for (size_t i = 0; i < out->nerrs; i++)
+      log_warn("feed %s: %s", fs->feed->id, out->errs[i].msg);
+    if (!out->nerrs && fs->last_series_errors && *fs->last_series_errors)
+      log_info("feed %s: every series extracted again", fs->feed->id);
+  }
+  free(fs->last_series_errors);
+  fs->last_series_errors = now;
+}
+
+static void fail(struct feed_state *fs, const char *why) {
+  fs->stats.failures++;
+  if (!fs->failing)
+    log_warn("feed %s: failing: %s", fs->feed->id, why);
+  else
+    log_debug("feed %s: still failing: %s", fs->feed->id, why);
+  fs->failing = true;
+  fs->backoff++;
+  if (!fs->col->once)
+    schedule(fs, collector_backoff(fs->feed, fs->backoff, &fs->rng));
+}
+
+static void succeed(struct feed_state *fs) {
+  if (fs->failing)
+    log_info("feed %s: recovered", fs->feed->id);
+  fs->failing = false;
+  fs->stats.last_success_ms = wall_ms();
+  if (fs->backoff && !fs->col->once) {
+    /* Back on the regular schedule, phase kept. */
+    uint64_t every = (uint64_t)fs->feed->every_ms;
+    uint64_t now = uv_now(fs->col->loop);
+    uint64_t phase = collector_jitter(fs->feed) % (every ? every : 1);
+    uint64_t next = now - now % every + phase;
+    while (next <= now)
+      next += every;
+    fs->backoff = 0;
+    schedule(fs, next - now);
+  }
+}
+
+static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
+  struct feed_state *fs = job->data;
+  struct collector *c = fs->col;
+  struct extract_out out = {0};
+  int rc = 0;
+
+  fs->stats.fetches++;
+  record_latency(&fs->stats, res->seconds);
+  if (!res->ok) {
+    fail(fs, res->error);
+  } else if (res->not_modified) {
+    fs->stats.not_modified++;
+    log_debug("feed %s: not modified", fs->feed->id);
+    succeed(fs);
+  } else {
+    rc = extract_run(fs->ex, res->body, res->len, wall_ms(), &out);
+    if (rc < 0) {
+      char why[300];
+      snprintf(why, sizeof(why), "unusable body: %s",
+               out.nerrs ? out.errs[0].msg : "unknown problem");
+      fail(fs, why);
+    } else {
+      fs->stats.series_errors += out.nerrs;
+      log_series_errors(fs, &out);
+      if (out.n && c->sink)
+        c->sink(c->data, fs->feed, out.obs, out.n);
+      fs->stats.observations += out.n;
+      log_debug("feed %s: %zu observations", fs->feed->id, out.n);
+      succeed(fs);
+    }
+  }
+  if (c->once) {
+    if (c->report)
+      c->report(c->data, fs->feed, res, &out, rc);
+    fs->once_done = true;
+    if (--c->once_pending == 0 && c->once_done)
+      c->once_done(c);
+  }
+  extract_out_free(&out);
+}
+
+int collector_init(struct collector *c, uv_loop_t *loop,
+                   const struct config *cfg, collector_sink sink, void *data,
+                   char *err, size_t errlen) {
+  int rc;
+  memset(c, 0, sizeof(*c));
+  c->loop = loop;
+  c->sink = sink;
+  c->data = data;
+  /* Compile every extractor before any handle exists: a failure here then
+   * needs no handle cleanup. */
+  c->feeds = xcalloc(cfg->nfeeds ? cfg->nfeeds : 1, sizeof(*c->feeds));
+  for (size_t i = 0; i < cfg->nfeeds; i++) {
+    char why[300];
+    c->feeds[i].feed = &cfg->feeds[i];
+    if (extract_new(&cfg->feeds[i], &c->feeds[i].ex, why, sizeof(why)) < 0) {
+      snprintf(err, errlen, "feed %s: %s", cfg->feeds[i].id, why);
+      for (size_t j = 0; j < i; j++)
+        extract_free(c->feeds[j].ex);
+      free(c->feeds);
+      c->feeds = NULL;
+      return -EINVAL;
+    }
+  }
+  rc = fetch_engine_init(&c->eng, loop);
+  if (rc < 0) {
+    snprintf(err, errlen, "cannot start the HTTP engine: %s", strerror(-rc));
+    for (size_t i = 0; i < cfg->nfeeds; i++)
+      extract_free(c->feeds[i].ex);
+    free(c->feeds);
+    c->feeds = NULL;
+    return rc;
+  }
+  c->nfeeds = cfg->nfeeds;
+  for (size_t i = 0; i < c->nfeeds; i++) {
+    struct feed_state *fs = &c->feeds[i];
+    fs->col = c;
+    fs->rng = fnv1a(fs->feed->id) | 1;
+    uv_timer_init(loop, &fs->timer);
+    fs->timer.data = fs;
+    rc = fetch_job_init(&fs->job, &c->eng, fs->feed);
+    if (rc < 0)
+      log_error("feed %s: cannot prepare the fetch: %s", fs->feed->id,
+                strerror(-rc));
+    fs->job.data = fs;
+  }
+  return 0;
+}
+
+void collector_start(struct collector *c) {
+  for (size_t i = 0; i < c->nfeeds; i++) {
+    struct feed_state *fs = &c->feeds[i];
+    if (fs->job.easy)
+      schedule(fs, collector_jitter(fs->feed));
+  }
+}
+
+void collector_run_once(struct collector *c, collector_report report,
+                        void (*done)(struct collector *c)) {
+  c->once = true;
+  c->report = report;
+  c->once_done = done;
+  c->once_pending = c->nfeeds;
+  if (c->nfeeds == 0) {
+    if (done)
+      done(c);
+    return;
+  }
+  for (size_t i = 0; i < c->nfeeds; i++) {
+    struct feed_state *fs = &c->feeds[i];
+    int rc = fs->job.easy ? fetch_job_start(&fs->job, on_fetched, fs) : -ENOMEM;
+    if (rc < 0) {
+      struct fetch_result res;
+      struct extract_out out = {0};
+      memset(&res, 0, sizeof(res));
+      snprintf(res.error, sizeof(res.error), "cannot start: %s", strerror(-rc));
+      fs->stats.failures++;
+      if (report)
+        report(c->data, fs->feed, &res, &out, -EIO);
+      if (--c->once_pending == 0 && done)
+        done(c);
+    }
+  }
+}
+
+static void closed_one(struct collector *c) {
+  if (--c->closing > 0)
+    return;
+  free(c->feeds);
+  c->feeds = NULL;
+  c->nfeeds = 0;
+  if (c->on_closed)
+    c->on_closed(c);
+}
+
+static void on_engine_closed(struct fetch_engine *e) {
+  closed_one(container_of(e, struct collector, eng));
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  struct feed_state *fs = h->data;
+  closed_one(fs->col);
+}
+
+void collector_close(struct collector *c,
+                     void (*on_closed)(struct collector *)) {
+  c->on_closed = on_closed;
+  c->closing = c->nfeeds + 1;
+  for (size_t i = 0; i < c->nfeeds; i++) {
+    struct feed_state *fs = &c->feeds[i];
+    fetch_job_free(&fs->job);
+    extract_free(fs->ex);
+    fs->ex = NULL;
+    free(fs->last_series_errors);
+    fs->last_series_errors = NULL;
+    uv_close((uv_handle_t *)&fs->timer, on_timer_closed);
+  }
+  fetch_engine_close(&c->eng, on_engine_closed);
+}

@@ -1,0 +1,93 @@
+/* The collect half: every feed on its own schedule (deterministic jitter,
+ * backoff on failure, never two fetches of one feed at once), each body
+ * parsed into observations that go to one sink. Failures are logged once per
+ * state change; counters are kept for the metrics endpoint. */
+#ifndef INDICATORD_COLLECTOR_H
+#define INDICATORD_COLLECTOR_H
+
+#include "config.h"
+#include "extract.h"
+#include "fetch.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Fetch latency histogram bounds, seconds (plus +Inf). */
+#define COLLECTOR_LATENCY_BUCKETS 10
+extern const double collector_latency_bounds[COLLECTOR_LATENCY_BUCKETS];
+
+struct feed_stats {
+  uint64_t fetches;       /* completed fetches, successful or not */
+  uint64_t failures;      /* fetches that failed (transport, HTTP, body) */
+  uint64_t not_modified;  /* 304 answers */
+  uint64_t observations;  /* observations handed to the sink */
+  uint64_t series_errors; /* series that yielded nothing or a bad value */
+  uint64_t skipped;       /* due while the previous fetch still ran */
+  uint64_t latency[COLLECTOR_LATENCY_BUCKETS + 1];
+  double latency_sum;
+  int64_t last_success_ms; /* wall clock; 0 never */
+};
+
+struct feed_state {
+  struct collector *col;
+  const struct feed *feed; /* borrowed from the current config */
+  struct extractor *ex;
+  struct fetch_job job;
+  uv_timer_t timer;
+  uint64_t due;     /* loop time (ms) of the scheduled fetch */
+  unsigned backoff; /* consecutive failures */
+  bool failing;
+  bool once_done;
+  char *last_series_errors; /* to log series problems once per change */
+  struct feed_stats stats;
+  uint32_t rng;
+};
+
+/* Receives every observation of one body. obs is borrowed for the call. */
+typedef void (*collector_sink)(void *data, const struct feed *feed,
+                               const struct observation *obs, size_t n);
+/* Receives the outcome of each feed in once mode. */
+typedef void (*collector_report)(void *data, const struct feed *feed,
+                                 const struct fetch_result *res,
+                                 const struct extract_out *out, int rc);
+
+struct collector {
+  uv_loop_t *loop;
+  struct fetch_engine eng;
+  struct feed_state *feeds;
+  size_t nfeeds;
+  collector_sink sink;
+  collector_report report;
+  void *data;
+  bool once;
+  size_t once_pending;
+  void (*once_done)(struct collector *c);
+  size_t closing;
+  void (*on_closed)(struct collector *c);
+};
+
+/* Prepares one state per feed of cfg (cfg must outlive the collector).
+ * Returns 0, or a negative code with the reason in err. */
+int collector_init(struct collector *c, uv_loop_t *loop,
+                   const struct config *cfg, collector_sink sink, void *data,
+                   char *err, size_t errlen);
+/* Starts every feed on its schedule. */
+void collector_start(struct collector *c);
+/* Fetches every feed once, now and concurrently; report runs per feed and
+ * done once all have finished. */
+void collector_run_once(struct collector *c, collector_report report,
+                        void (*done)(struct collector *c));
+/* Stops scheduling, cancels fetches in flight and closes every handle;
+ * on_closed runs when all are closed. */
+void collector_close(struct collector *c,
+                     void (*on_closed)(struct collector *));
+
+/* The deterministic start offset of a feed within its interval. */
+uint64_t collector_jitter(const struct feed *feed);
+/* The delay before the next attempt after `failures` consecutive failures:
+ * every doubled per failure, capped at 4x, with +-10% jitter. */
+uint64_t collector_backoff(const struct feed *feed, unsigned failures,
+                           uint32_t *rng);
+
+#endif

@@ -1,0 +1,254 @@
+#include "extract.h"
+
+#include "feed_csv.h"
+#include "feed_json.h"
+#include "feed_prom.h"
+#include "feed_text.h"
+#include "jsonpath.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int compile_path(const char *what, const char *text,
+                        struct jsonpath **out, char *err, size_t errlen) {
+  char why[128];
+  size_t at = 0;
+  if (jsonpath_compile(text, out, why, sizeof(why), &at) < 0) {
+    snprintf(err, errlen, "%s %s: %s at character %zu", what, text, why,
+             at + 1);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int extract_new(const struct feed *feed, struct extractor **out, char *err,
+                size_t errlen) {
+  struct extractor *ex = xcalloc(1, sizeof(*ex));
+  int rc = 0;
+  ex->feed = feed;
+  ex->series = xcalloc(feed->nseries, sizeof(*ex->series));
+  ex->nseries = feed->nseries;
+  if (feed->format == FEED_JSON) {
+    if (feed->records)
+      rc = compile_path("records", feed->records, &ex->records, err, errlen);
+    if (rc == 0 && feed->time)
+      rc = compile_path("time", feed->time, &ex->time, err, errlen);
+  }
+  for (size_t i = 0; rc == 0 && i < feed->nseries; i++) {
+    const struct feed_series *s = &feed->series[i];
+    ex->series[i].cfg = s;
+    if (feed->format == FEED_JSON) {
+      char what[200];
+      snprintf(what, sizeof(what), "series '%s' path", s->id);
+      rc = compile_path(what, s->path, &ex->series[i].path, err, errlen);
+      if (rc == 0 && !feed->records &&
+          jsonpath_is_relative(ex->series[i].path)) {
+        snprintf(err, errlen,
+                 "series '%s' path %s: '@' paths need records: on the feed",
+                 s->id, s->path);
+        rc = -EINVAL;
+      }
+    } else if (feed->format == FEED_PROMETHEUS) {
+      char why[128];
+      size_t at = 0;
+      if (feed_prom_selector_parse(s->path, &ex->series[i].sel, why,
+                                   sizeof(why), &at) < 0) {
+        snprintf(err, errlen, "series '%s' selector %s: %s at character %zu",
+                 s->id, s->path, why, at + 1);
+        rc = -EINVAL;
+      }
+    }
+  }
+  if (rc == 0 && ex->time && jsonpath_is_relative(ex->time) && !ex->records) {
+    snprintf(err, errlen, "time %s: '@' paths need records: on the feed",
+             feed->time);
+    rc = -EINVAL;
+  }
+  if (rc < 0) {
+    extract_free(ex);
+    return rc;
+  }
+  *out = ex;
+  return 0;
+}
+
+void extract_free(struct extractor *ex) {
+  if (!ex)
+    return;
+  for (size_t i = 0; i < ex->nseries; i++) {
+    jsonpath_free(ex->series[i].path);
+    feed_prom_selector_free(ex->series[i].sel);
+  }
+  free(ex->series);
+  jsonpath_free(ex->records);
+  jsonpath_free(ex->time);
+  free(ex);
+}
+
+int extract_run(const struct extractor *ex, const char *body, size_t len,
+                int64_t fetch_ms, struct extract_out *out) {
+  switch (ex->feed->format) {
+  case FEED_JSON:
+    return feed_json_extract(ex, body, len, fetch_ms, out);
+  case FEED_CSV:
+    return feed_csv_extract(ex, body, len, fetch_ms, out);
+  case FEED_PROMETHEUS:
+    return feed_prom_extract(ex, body, len, fetch_ms, out);
+  case FEED_TEXT:
+    return feed_text_extract(ex, body, len, fetch_ms, out);
+  }
+  extract_error(out, NULL, "unknown format");
+  return -EINVAL;
+}
+
+void extract_out_reset(struct extract_out *out) {
+  for (size_t i = 0; i < out->nerrs; i++)
+    free(out->errs[i].msg);
+  out->n = 0;
+  out->nerrs = 0;
+}
+
+void extract_out_free(struct extract_out *out) {
+  extract_out_reset(out);
+  free(out->obs);
+  free(out->errs);
+  memset(out, 0, sizeof(*out));
+}
+
+void extract_error(struct extract_out *out, const char *series, const char *fmt,
+                   ...) {
+  struct strbuf sb = {0};
+  va_list ap;
+  /* Ten messages per body say enough; the rest would only flood logs. */
+  if (out->nerrs >= 10)
+    return;
+  va_start(ap, fmt);
+  strbuf_vaddf(&sb, fmt, ap);
+  va_end(ap);
+  xgrow((void **)&out->errs, &out->caperrs, out->nerrs + 1, sizeof(*out->errs));
+  out->errs[out->nerrs].series = series;
+  out->errs[out->nerrs].msg = strbuf_take(&sb);
+  out->nerrs++;
+}
+
+bool extract_number(const char *text, size_t len, double *out) {
+  char buf[128];
+  char *end;
+  double v;
+  while (len && isspace((unsigned char)*text)) {
+    text++;
+    len--;
+  }
+  while (len && isspace((unsigned char)text[len - 1]))
+    len--;
+  if (len == 0 || len >= sizeof(buf))
+    return false;
+  memcpy(buf, text, len);
+  buf[len] = '\0';
+  /* strtod would also take hex, "inf" and "nan"; feeds mean decimals. */
+  for (size_t i = 0; i < len; i++)
+    if (!(isdigit((unsigned char)buf[i]) || strchr("+-.eE", buf[i])))
+      return false;
+  errno = 0;
+  v = strtod(buf, &end);
+  if (end == buf || *end || !isfinite(v) || errno == ERANGE)
+    return false;
+  *out = v;
+  return true;
+}
+
+int extract_time(const struct feed *feed, const char *text, size_t len,
+                 struct timefmt_value *out, char *err, size_t errlen) {
+  return timefmt_parse(text, len, feed->time_format, feed->time_pattern, out,
+                       err, errlen);
+}
+
+int64_t extract_place(const struct timefmt_value *t,
+                      const struct series_meta *meta) {
+  enum series_at at = meta->at;
+  if (t->grain == GRAIN_INSTANT)
+    return t->start_ms;
+  if (at == AT_DEFAULT)
+    at = meta->kind == KIND_INSTANT ? AT_START : AT_END;
+  return at == AT_END ? t->last_ms : t->start_ms;
+}
+
+void extract_time_now(int64_t fetch_ms, struct timefmt_value *out) {
+  out->grain = GRAIN_INSTANT;
+  out->start_ms = out->last_ms = fetch_ms;
+}
+
+bool extract_add(struct extract_out *out, const struct feed_series *s,
+                 int64_t time_ms, double value) {
+  if (!isfinite(value)) {
+    extract_error(out, s->id, "series '%s': value is not a finite number",
+                  s->id);
+    return false;
+  }
+  if (s->meta.has_min && value < s->meta.min) {
+    extract_error(out, s->id, "series '%s': value %g is below min %g", s->id,
+                  value, s->meta.min);
+    return false;
+  }
+  if (s->meta.has_max && value > s->meta.max) {
+    extract_error(out, s->id, "series '%s': value %g is above max %g", s->id,
+                  value, s->meta.max);
+    return false;
+  }
+  if (out->n >= EXTRACT_MAX_OBS) {
+    extract_error(out, s->id, "more than %d observations in one body",
+                  EXTRACT_MAX_OBS);
+    return false;
+  }
+  xgrow((void **)&out->obs, &out->cap, out->n + 1, sizeof(*out->obs));
+  out->obs[out->n].series = s->id;
+  out->obs[out->n].time_ms = time_ms;
+  out->obs[out->n].value = value == 0 ? 0 : value; /* no -0 */
+  out->n++;
+  return true;
+}
+
+long extract_utf8_invalid_at(const char *text, size_t len) {
+  const unsigned char *p = (const unsigned char *)text;
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = p[i];
+    size_t n;
+    unsigned cp;
+    if (c == 0)
+      return (long)i; /* text bodies carry no NUL */
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return (long)i;
+    }
+    for (size_t k = 1; k <= n; k++) {
+      if (i + k >= len || (p[i + k] & 0xC0) != 0x80)
+        return (long)i;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    /* overlong, surrogates, beyond U+10FFFF */
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return (long)i;
+    i += n + 1;
+  }
+  return -1;
+}

@@ -1,0 +1,377 @@
+#include "fetch.h"
+
+#include "version.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Buffers above this are released after each fetch so that one large body
+ * does not pin memory for the life of the feed. */
+#define FETCH_KEEP_BUFFER (64 * 1024)
+
+struct fetch_socket {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  struct fetch_engine *eng;
+};
+
+static void check_done(struct fetch_engine *e);
+
+static void on_socket_closed(uv_handle_t *h) {
+  free(container_of((uv_poll_t *)h, struct fetch_socket, poll));
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  struct fetch_socket *s = h->data;
+  struct fetch_engine *e = s->eng;
+  int flags = 0, running = 0;
+  if (status < 0) {
+    /* libuv has stopped the handle (POLLERR); let curl fail the transfer. */
+    flags = CURL_CSELECT_ERR;
+  } else {
+    if (events & UV_READABLE)
+      flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+      flags |= CURL_CSELECT_OUT;
+  }
+  curl_multi_socket_action(e->multi, s->fd, flags, &running);
+  check_done(e);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+                          void *socketp) {
+  struct fetch_engine *e = userp;
+  struct fetch_socket *s = socketp;
+  int events = 0, rc;
+  (void)easy;
+  if (what == CURL_POLL_REMOVE) {
+    /* curl may close fd as soon as we return: stop polling now. A REMOVE for
+     * a socket never announced (socketp NULL) is a no-op. */
+    if (s) {
+      uv_poll_stop(&s->poll);
+      uv_close((uv_handle_t *)&s->poll, on_socket_closed);
+      curl_multi_assign(e->multi, fd, NULL);
+    }
+    return 0;
+  }
+  if (!s) {
+    s = xcalloc(1, sizeof(*s));
+    s->fd = fd;
+    s->eng = e;
+    rc = uv_poll_init_socket(e->loop, &s->poll, fd);
+    if (rc < 0) {
+      free(s);
+      return -1;
+    }
+    s->poll.data = s;
+    curl_multi_assign(e->multi, fd, s);
+  }
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+    events |= UV_READABLE;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+    events |= UV_WRITABLE;
+  rc = uv_poll_start(&s->poll, events, on_poll);
+  return rc < 0 ? -1 : 0;
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct fetch_engine *e = t->data;
+  int running = 0;
+  curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_done(e);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+  struct fetch_engine *e = userp;
+  (void)multi;
+  /* Never call curl from here: only arm or stop the timer. */
+  if (timeout_ms < 0)
+    uv_timer_stop(&e->timer);
+  else
+    uv_timer_start(&e->timer, on_timer, (uint64_t)timeout_ms, 0);
+  return 0;
+}
+
+int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop) {
+  int rc;
+  memset(e, 0, sizeof(*e));
+  e->loop = loop;
+  e->multi = curl_multi_init();
+  if (!e->multi)
+    return -ENOMEM;
+  rc = uv_timer_init(loop, &e->timer);
+  if (rc < 0) {
+    curl_multi_cleanup(e->multi);
+    return rc;
+  }
+  e->timer.data = e;
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+  /* Enough idle connections that every host of a large config keeps one. */
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 1024L);
+  return 0;
+}
+
+static void on_engine_timer_closed(uv_handle_t *h) {
+  struct fetch_engine *e = h->data;
+  if (e->on_closed)
+    e->on_closed(e);
+}
+
+void fetch_engine_close(struct fetch_engine *e,
+                        void (*on_closed)(struct fetch_engine *e)) {
+  e->on_closed = on_closed;
+  /* Cleanup may close pooled connections through the socket callback, so
+   * the timer and loop must still be valid here. */
+  curl_multi_cleanup(e->multi);
+  e->multi = NULL;
+  uv_close((uv_handle_t *)&e->timer, on_engine_timer_closed);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
+  struct fetch_job *job = userp;
+  size_t len = size * nmemb;
+  if (job->body.len + len > job->max_body) {
+    job->too_big = true;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  strbuf_add(&job->body, data, len);
+  return len;
+}
+
+static void set_header_value(char **slot, const char *v, size_t len) {
+  while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+    len--;
+  while (len && (*v == ' ' || *v == '\t')) {
+    v++;
+    len--;
+  }
+  free(*slot);
+  *slot = len ? xstrndup(v, len) : NULL;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
+  struct fetch_job *job = userp;
+  size_t len = size * nmemb;
+  /* A new status line (after a redirect): forget the previous headers. */
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    free(job->resp_etag);
+    free(job->resp_last_modified);
+    job->resp_etag = job->resp_last_modified = NULL;
+  } else if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+    set_header_value(&job->resp_etag, data + 5, len - 5);
+  } else if (len > 14 && strncasecmp(data, "Last-Modified:", 14) == 0) {
+    set_header_value(&job->resp_last_modified, data + 14, len - 14);
+  }
+  return len;
+}
+
+int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
+                   const struct feed *feed) {
+  CURL *c;
+  memset(job, 0, sizeof(*job));
+  job->eng = e;
+  job->feed = feed;
+  job->max_body = feed->max_body;
+  c = curl_easy_init();
+  if (!c)
+    return -ENOMEM;
+  job->easy = c;
+  curl_easy_setopt(c, CURLOPT_PRIVATE, job);
+  curl_easy_setopt(c, CURLOPT_URL, feed->url);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)feed->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)feed->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip, deflate, ... */
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)feed->max_body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, job);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, job);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, job->errbuf);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "indicatord/" INDICATORD_VERSION);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, feed->tls_verify ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, feed->tls_verify ? 2L : 0L);
+  if (feed->ca_file)
+    curl_easy_setopt(c, CURLOPT_CAINFO, feed->ca_file);
+  if (feed->cert_file) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, feed->cert_file);
+    curl_easy_setopt(c, CURLOPT_SSLKEY, feed->key_file);
+  }
+  if (feed->basic_user) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(c, CURLOPT_USERNAME, feed->basic_user);
+    curl_easy_setopt(c, CURLOPT_PASSWORD, feed->basic_password);
+  } else if (feed->bearer_token) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, feed->bearer_token);
+  }
+  return 0;
+}
+
+static int build_headers(struct fetch_job *job) {
+  const struct feed *f = job->feed;
+  struct curl_slist *list = NULL, *tmp;
+  curl_slist_free_all(job->headers);
+  job->headers = NULL;
+  for (size_t i = 0; i < f->nheaders; i++) {
+    char *h = xasprintf("%s: %s", f->headers[i].key, f->headers[i].value);
+    tmp = curl_slist_append(list, h);
+    free(h);
+    if (!tmp)
+      goto oom;
+    list = tmp;
+  }
+  if (job->etag) {
+    char *h = xasprintf("If-None-Match: %s", job->etag);
+    tmp = curl_slist_append(list, h);
+    free(h);
+    if (!tmp)
+      goto oom;
+    list = tmp;
+  }
+  if (job->last_modified) {
+    char *h = xasprintf("If-Modified-Since: %s", job->last_modified);
+    tmp = curl_slist_append(list, h);
+    free(h);
+    if (!tmp)
+      goto oom;
+    list = tmp;
+  }
+  job->headers = list;
+  curl_easy_setopt(job->easy, CURLOPT_HTTPHEADER, list);
+  return 0;
+oom:
+  curl_slist_free_all(list);
+  return -ENOMEM;
+}
+
+int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data) {
+  CURLMcode mc;
+  int rc;
+  if (job->active)
+    return -EBUSY;
+  if (!job->eng->multi)
+    return -ESHUTDOWN;
+  if (job->feed->nheaders || job->etag || job->last_modified || job->headers) {
+    rc = build_headers(job);
+    if (rc < 0)
+      return rc;
+  }
+  strbuf_reset(&job->body);
+  job->too_big = false;
+  job->errbuf[0] = '\0';
+  job->cb = cb;
+  job->data = data;
+  mc = curl_multi_add_handle(job->eng->multi, job->easy);
+  if (mc != CURLM_OK)
+    return -EIO;
+  job->active = true;
+  job->eng->active++;
+  return 0;
+}
+
+static void detach(struct fetch_job *job) {
+  if (!job->active)
+    return;
+  curl_multi_remove_handle(job->eng->multi, job->easy);
+  job->active = false;
+  job->eng->active--;
+  if (job->body.cap > FETCH_KEEP_BUFFER)
+    strbuf_free(&job->body);
+}
+
+void fetch_job_cancel(struct fetch_job *job) {
+  detach(job);
+}
+
+void fetch_job_free(struct fetch_job *job) {
+  if (!job->easy)
+    return;
+  detach(job);
+  curl_easy_cleanup(job->easy);
+  job->easy = NULL;
+  curl_slist_free_all(job->headers);
+  strbuf_free(&job->body);
+  free(job->etag);
+  free(job->last_modified);
+  free(job->resp_etag);
+  free(job->resp_last_modified);
+  job->headers = NULL;
+}
+
+static void describe_error(struct fetch_job *job, CURLcode code,
+                           struct fetch_result *r) {
+  if (job->too_big || code == CURLE_FILESIZE_EXCEEDED) {
+    snprintf(r->error, sizeof(r->error),
+             "body larger than max_body (%zu bytes)", job->max_body);
+  } else if (code == CURLE_OPERATION_TIMEDOUT) {
+    snprintf(r->error, sizeof(r->error), "timed out after %.1f s",
+             (double)job->feed->timeout_ms / 1000.0);
+  } else if (code == CURLE_UNSUPPORTED_PROTOCOL) {
+    snprintf(r->error, sizeof(r->error),
+             "redirect to a protocol other than http or https refused");
+  } else if (code == CURLE_TOO_MANY_REDIRECTS) {
+    snprintf(r->error, sizeof(r->error), "more than 5 redirects");
+  } else {
+    snprintf(r->error, sizeof(r->error), "%.60s%s%.180s",
+             curl_easy_strerror(code), job->errbuf[0] ? ": " : "", job->errbuf);
+  }
+}
+
+static void finish(struct fetch_job *job, CURLcode code) {
+  struct fetch_result r;
+  long http = 0;
+  memset(&r, 0, sizeof(r));
+  curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &http);
+  curl_easy_getinfo(job->easy, CURLINFO_TOTAL_TIME, &r.seconds);
+  r.http_code = http;
+  if (code != CURLE_OK) {
+    describe_error(job, code, &r);
+  } else if (http == 304) {
+    r.ok = r.not_modified = true;
+  } else if (http == 0 || (http >= 200 && http < 300)) {
+    r.ok = true;
+    r.body = job->body.buf ? job->body.buf : "";
+    r.len = job->body.len;
+    if (job->resp_etag || job->resp_last_modified) {
+      free(job->etag);
+      free(job->last_modified);
+      job->etag = job->resp_etag;
+      job->last_modified = job->resp_last_modified;
+      job->resp_etag = job->resp_last_modified = NULL;
+    }
+  } else {
+    snprintf(r.error, sizeof(r.error), "HTTP %ld", http);
+  }
+  /* The callback may start this job again, so detach first; the body stays
+   * valid because detach only frees buffers after a reset. */
+  curl_multi_remove_handle(job->eng->multi, job->easy);
+  job->active = false;
+  job->eng->active--;
+  job->cb(job, &r);
+  if (!job->active && job->body.cap > FETCH_KEEP_BUFFER)
+    strbuf_free(&job->body);
+}
+
+static void check_done(struct fetch_engine *e) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(e->multi, &left))) {
+    struct fetch_job *job = NULL;
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&job);
+    if (job)
+      finish(job, msg->data.result);
+  }
+}

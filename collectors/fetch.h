@@ -1,0 +1,76 @@
+/* Asynchronous HTTP(S)/file fetches: libcurl's multi interface driven by the
+ * libuv loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION, one uv_poll_t per
+ * socket, one uv_timer_t). Connections are reused across fetches; DNS goes
+ * through curl's threaded resolver, so nothing blocks the loop.
+ *
+ * A fetch_job belongs to one feed and is reused for each of its fetches; it
+ * remembers ETag and Last-Modified and sends them back. */
+#ifndef INDICATORD_FETCH_H
+#define INDICATORD_FETCH_H
+
+#include "config.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <uv.h>
+
+struct fetch_engine {
+  uv_loop_t *loop;
+  uv_timer_t timer;
+  CURLM *multi;
+  size_t active;
+  void (*on_closed)(struct fetch_engine *e);
+};
+
+struct fetch_result {
+  bool ok;           /* 2xx, 304, or a file read */
+  bool not_modified; /* 304: nothing new */
+  long http_code;    /* 0 for file:// */
+  const char *body;  /* borrowed; valid until the callback returns */
+  size_t len;
+  double seconds;  /* total transfer time */
+  char error[256]; /* the reason when !ok; no secrets */
+};
+
+struct fetch_job;
+typedef void (*fetch_done_cb)(struct fetch_job *job,
+                              const struct fetch_result *res);
+
+struct fetch_job {
+  struct fetch_engine *eng;
+  CURL *easy;
+  const struct feed *feed; /* borrowed */
+  struct curl_slist *headers;
+  struct strbuf body;
+  size_t max_body;
+  bool too_big;
+  bool active;
+  char *etag, *last_modified;           /* remembered from the last 200 */
+  char *resp_etag, *resp_last_modified; /* of the response in flight */
+  char errbuf[CURL_ERROR_SIZE];
+  fetch_done_cb cb;
+  void *data;
+};
+
+/* Returns 0 or a negative errno-style code. */
+int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop);
+/* Cancels nothing: every job must be cancelled or finished first. Calls
+ * on_closed once the engine's handles are closed. */
+void fetch_engine_close(struct fetch_engine *e,
+                        void (*on_closed)(struct fetch_engine *e));
+
+/* Sets up job for feed (options that do not change between fetches).
+ * Returns 0 or -ENOMEM. */
+int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
+                   const struct feed *feed);
+/* Starts a fetch; cb runs once when it ends. Returns -EBUSY when the job is
+ * already running (a feed is never fetched twice at once); on any error cb
+ * is not called. */
+int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data);
+/* Stops a running fetch without calling its callback. */
+void fetch_job_cancel(struct fetch_job *job);
+/* Cancels and releases the job's resources. */
+void fetch_job_free(struct fetch_job *job);
+
+#endif

@@ -1,0 +1,32 @@
+/* The JSONPath subset that feeds use, over jansson values:
+ *   $ or @            the root (or, with records:, the current record)
+ *   .key ['key'] ["key"]   a member
+ *   [n] [-1]          an array element (negative counts from the end)
+ *   [*] .*            every element or member
+ *   [?(@.k OP lit)]   elements whose member k (a relative path) compares
+ *                     with a string or number literal; OP is == != < <= > >=
+ * Compiled once (at config load), evaluated per body. */
+#ifndef INDICATORD_JSONPATH_H
+#define INDICATORD_JSONPATH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct jsonpath;
+
+/* Compiles text. Returns 0, or -EINVAL with a reason in err and the 0-based
+ * offset of the offending character in *at. */
+int jsonpath_compile(const char *text, struct jsonpath **out, char *err,
+                     size_t errlen, size_t *at);
+void jsonpath_free(struct jsonpath *p);
+/* Whether the path starts with '@' (relative to a record). */
+bool jsonpath_is_relative(const struct jsonpath *p);
+
+/* Appends every value the path selects from root to *out (borrowed
+ * references, valid while root lives). Returns the number selected, capped
+ * at max (further matches are counted but not stored). */
+size_t jsonpath_eval(const struct jsonpath *p, json_t *root, json_t **out,
+                     size_t max);
+
+#endif
