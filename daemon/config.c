@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include "duration.h"
+#include "feed_prom.h"
+#include "jsonpath.h"
 #include "tz.h"
 #include "util.h"
 #include "ydoc.h"
@@ -872,17 +874,42 @@ static void load_where(struct loader *L, const struct ydoc_node *n,
   }
 }
 
+/* The node as written, moved to the offending character when the value is
+ * one line and was not changed by ${} expansion. */
+static struct ydoc_node at_offset(const struct ydoc_node *n, const char *text,
+                                  size_t at) {
+  struct ydoc_node pos = *n;
+  if (n->kind == YDOC_SCALAR && !strchr(n->value, '\n') &&
+      strcmp(n->value, text) == 0)
+    pos.col += (int)at + (n->quoted ? 1 : 0);
+  return pos;
+}
+
+/* Compiles a JSONPath or Prometheus selector as the collector will. */
 static void check_path_syntax(struct loader *L, const struct ydoc_node *n,
                               const struct feed *f, const char *path) {
+  char why[128];
+  size_t at = 0;
   if (f->format == FEED_JSON) {
-    if (f->records ? (path[0] != '@' && path[0] != '$') : path[0] != '$')
-      err(L, n, "JSONPath must start with '$'%s (as in $.data.value)",
-          f->records ? " or '@' (relative to each record)" : "");
-  } else if (f->format == FEED_PROMETHEUS) {
-    if (!(isalpha((unsigned char)path[0]) || path[0] == '_' || path[0] == ':'))
+    struct jsonpath *jp = NULL;
+    if (jsonpath_compile(path, &jp, why, sizeof(why), &at) < 0) {
+      struct ydoc_node pos = at_offset(n, path, at);
+      err(L, &pos, "JSONPath: %s", why);
+      return;
+    }
+    if (jsonpath_is_relative(jp) && !f->records)
       err(L, n,
-          "a Prometheus selector starts with a metric name "
-          "(as in http_requests_total{job=\"x\"})");
+          "JSONPath '@' is relative to a record; the feed needs "
+          "records: (or start the path with $)");
+    jsonpath_free(jp);
+  } else if (f->format == FEED_PROMETHEUS) {
+    struct prom_selector *sel = NULL;
+    if (feed_prom_selector_parse(path, &sel, why, sizeof(why), &at) < 0) {
+      struct ydoc_node pos = at_offset(n, path, at);
+      err(L, &pos, "Prometheus selector: %s (as in name{label=\"v\"})", why);
+      return;
+    }
+    feed_prom_selector_free(sel);
   }
 }
 
@@ -1427,9 +1454,7 @@ static void load_target(struct loader *L, const struct ydoc_node *n) {
       if (!t->rule_ok) {
         /* Point at the offending character when the rule sits on one line
          * as written (plain or quoted). */
-        struct ydoc_node pos = *v;
-        if (!strchr(v->value, '\n') && strcmp(v->value, s) == 0)
-          pos.col += (int)at + (v->quoted ? 1 : 0);
+        struct ydoc_node pos = at_offset(v, s, at);
         err(L, &pos, "%s", why);
       }
     }

@@ -1,0 +1,174 @@
+/* The JSONPath subset: every step kind, filters, and compile errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "jsonpath.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char doc[] = "{\"data\": {\"time\": \"2026-11-28\", \"cities\": ["
+                          "{\"name\": \"沈阳\", \"pm25\": 41, \"rank\": 3},"
+                          "{\"name\": \"大连\", \"pm25\": \"27\", \"rank\": 1},"
+                          "{\"name\": \"鞍山\", \"pm25\": 38, \"rank\": 2}],"
+                          "\"key with spaces\": 7, \"list\": [1, 2, 3],"
+                          "\"o\": {\"a\": 1, \"b\": 2}}}";
+
+struct sel_case {
+  const char *path;
+  size_t count;
+  const char *first; /* JSON of the first match */
+};
+
+static const struct sel_case cases[] = {
+    {"$", 1, NULL},
+    {"$.data.time", 1, "\"2026-11-28\""},
+    {"$['data']['time']", 1, "\"2026-11-28\""},
+    {"$[\"data\"].time", 1, "\"2026-11-28\""},
+    {"$.data['key with spaces']", 1, "7"},
+    {"$.data.list[0]", 1, "1"},
+    {"$.data.list[-1]", 1, "3"},
+    {"$.data.list[3]", 0, NULL},
+    {"$.data.list[-4]", 0, NULL},
+    {"$.data.list[*]", 3, "1"},
+    {"$.data.o.*", 2, "1"},
+    {"$.data.cities[*].pm25", 3, "41"},
+    {"$.data.cities[?(@.name=='沈阳')].pm25", 1, "41"},
+    {"$.data.cities[?(@.name == \"大连\")].pm25", 1, "\"27\""},
+    {"$.data.cities[?(@.name!='沈阳')].rank", 2, "1"},
+    {"$.data.cities[?(@.rank>=2)].name", 2, "\"沈阳\""},
+    {"$.data.cities[?(@.rank<2)].name", 1, "\"大连\""},
+    {"$.data.cities[?(@.rank>3)].name", 0, NULL},
+    {"$.data.cities[?(@.rank<=1)].name", 1, "\"大连\""},
+    {"$.data.cities[?(@.rank==2.0)].name", 1, "\"鞍山\""},
+    {"$.data.cities[?(@.pm25>30)].name", 2, "\"沈阳\""}, /* "27" is a string */
+    {"$.nope", 0, NULL},
+    {"$.data.time.deeper", 0, NULL},
+    {"$.data.list.x", 0, NULL},
+};
+
+static void selects(void **state) {
+  json_error_t e;
+  json_t *root = json_loads(doc, 0, &e);
+  (void)state;
+  assert_non_null(root);
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct jsonpath *p = NULL;
+    char err[128];
+    size_t at;
+    json_t *out[4] = {0};
+    size_t n;
+    if (jsonpath_compile(cases[i].path, &p, err, sizeof(err), &at) < 0) {
+      fprintf(stderr, "%s: %s at %zu\n", cases[i].path, err, at);
+      fail();
+    }
+    n = jsonpath_eval(p, root, out, 4);
+    if (n != cases[i].count) {
+      fprintf(stderr, "%s: %zu matches, want %zu\n", cases[i].path, n,
+              cases[i].count);
+      fail();
+    }
+    if (cases[i].first) {
+      char *s = json_dumps(out[0], JSON_ENCODE_ANY);
+      if (strcmp(s, cases[i].first) != 0) {
+        fprintf(stderr, "%s: first %s, want %s\n", cases[i].path, s,
+                cases[i].first);
+        fail();
+      }
+      free(s);
+    }
+    jsonpath_free(p);
+  }
+  json_decref(root);
+}
+
+static void relative(void **state) {
+  struct jsonpath *p = NULL;
+  char err[128];
+  size_t at;
+  json_t *rec = json_pack("{s:s, s:f}", "month", "2026-10", "value", 1.5);
+  json_t *out = NULL;
+  (void)state;
+  assert_int_equal(jsonpath_compile("@.value", &p, err, sizeof(err), &at), 0);
+  assert_true(jsonpath_is_relative(p));
+  assert_int_equal(jsonpath_eval(p, rec, &out, 1), 1);
+  assert_true(json_real_value(out) == 1.5);
+  jsonpath_free(p);
+  json_decref(rec);
+}
+
+static void compile_errors(void **state) {
+  static const struct {
+    const char *path;
+    size_t at;
+    const char *why;
+  } bad[] = {
+      {"data.x", 0, "starts with $"},
+      {"$.", 2, "member name"},
+      {"$..x", 2, "recursive descent"},
+      {"$.a[", 4, "inside [ ]"},
+      {"$.a[1", 5, "expected ]"},
+      {"$.a['x", 6, "unterminated string"},
+      {"$.a[?(@.k=='v']", 14, "expected )]"},
+      {"$.a[?(@.k ~ 1)]", 10, "comparison"},
+      {"$.a[?(.k==1)]", 6, "starts with @"},
+      {"$.a[?(@.k==)]", 11, "literal"},
+      {"$x", 1, "expected '.' or '['"},
+      {"$.a[99999999999]", 4, "array index"},
+  };
+  (void)state;
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    struct jsonpath *p = NULL;
+    char err[128] = "";
+    size_t at = 999;
+    int rc = jsonpath_compile(bad[i].path, &p, err, sizeof(err), &at);
+    if (rc != -EINVAL || at != bad[i].at || !strstr(err, bad[i].why)) {
+      fprintf(stderr, "%s: rc %d at %zu err '%s'\n", bad[i].path, rc, at, err);
+      fail();
+    }
+  }
+}
+
+static void deep_and_wide(void **state) {
+  /* 1,000 levels of nesting and a 10,000-element wildcard. */
+  struct strbuf sb = {0};
+  struct jsonpath *p = NULL;
+  char err[128];
+  size_t at;
+  json_error_t e;
+  json_t *root, *arr = json_array();
+  (void)state;
+  for (int i = 0; i < 1000; i++)
+    strbuf_adds(&sb, "{\"a\":");
+  strbuf_adds(&sb, "1");
+  for (int i = 0; i < 1000; i++)
+    strbuf_adds(&sb, "}");
+  root = json_loads(sb.buf, 0, &e);
+  assert_non_null(root);
+  assert_int_equal(jsonpath_compile("$.a.a.a", &p, err, sizeof(err), &at), 0);
+  assert_int_equal(jsonpath_eval(p, root, NULL, 0), 1);
+  jsonpath_free(p);
+  json_decref(root);
+  strbuf_free(&sb);
+  for (int i = 0; i < 10000; i++)
+    json_array_append_new(arr, json_integer(i));
+  assert_int_equal(jsonpath_compile("$[*]", &p, err, sizeof(err), &at), 0);
+  assert_int_equal(jsonpath_eval(p, arr, NULL, 0), 10000);
+  jsonpath_free(p);
+  json_decref(arr);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(selects),
+      cmocka_unit_test(relative),
+      cmocka_unit_test(compile_errors),
+      cmocka_unit_test(deep_and_wide),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
