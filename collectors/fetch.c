@@ -114,6 +114,9 @@ int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop) {
   curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
   /* Enough idle connections that every host of a large config keeps one. */
   curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 1024L);
+  /* Many feeds often share one host; a bounded number of connections to it
+   * keeps us polite and the server responsive. Extra transfers queue. */
+  curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
   return 0;
 }
 
