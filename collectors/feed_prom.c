@@ -312,13 +312,27 @@ int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
     while (q < eol && (*q == ' ' || *q == '\t'))
       q++;
     if (q < eol && *q != '\r') {
+      /* The body is not NUL-terminated: parse a bounded copy. */
+      char tsbuf[24];
+      size_t tl = 0;
       char *e;
       long long t;
+      while (q + tl < eol && q[tl] != ' ' && q[tl] != '\r' && q[tl] != '\t')
+        tl++;
       errno = 0;
-      t = strtoll(q, &e, 10);
-      while (e < eol && (*e == ' ' || *e == '\r'))
-        e++;
-      if (e != eol || errno == ERANGE || t < -2208988800000LL ||
+      t = 0;
+      if (tl > 0 && tl < sizeof(tsbuf)) {
+        memcpy(tsbuf, q, tl);
+        tsbuf[tl] = '\0';
+        t = strtoll(tsbuf, &e, 10);
+      } else {
+        e = tsbuf;
+        tsbuf[0] = 'x';
+      }
+      q += tl;
+      while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r'))
+        q++;
+      if (*e || q != eol || errno == ERANGE || t < -2208988800000LL ||
           t > 253402300799999LL) {
         extract_error(out, NULL, "line %zu: bad timestamp", line);
         free_labels(lab, nlab);

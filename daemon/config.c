@@ -1866,11 +1866,12 @@ static void load_includes(struct loader *L, const struct ydoc_node *root,
   free(globs);
 }
 
-struct config *config_load(const char *path, struct diag *d) {
+/* Loads the configuration whose main file has already been parsed (or not:
+ * main_doc NULL after a read or syntax error). Takes main_doc. */
+static struct config *load_from(const char *path, struct ydoc *main_doc,
+                                struct diag *d, size_t errors_before) {
   struct loader L = {0};
   struct config *cfg = xcalloc(1, sizeof(*cfg));
-  size_t errors_before = d->n;
-  struct ydoc *main_doc;
 
   L.cfg = cfg;
   L.d = d;
@@ -1881,7 +1882,6 @@ struct config *config_load(const char *path, struct diag *d) {
     L.dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path)))
                   : xstrdup(".");
   }
-  main_doc = ydoc_load(path, d);
   if (!main_doc)
     goto out;
   L.file = intern_file(cfg, path);
@@ -1937,6 +1937,17 @@ out:
     return NULL;
   }
   return cfg;
+}
+
+struct config *config_load(const char *path, struct diag *d) {
+  size_t before = d->n;
+  return load_from(path, ydoc_load(path, d), d, before);
+}
+
+struct config *config_load_text(const char *name, const char *text, size_t len,
+                                struct diag *d) {
+  size_t before = d->n;
+  return load_from(name, ydoc_parse(name, text, len, d), d, before);
 }
 
 static void free_kvs(struct config_kv *kv, size_t n) {

@@ -172,6 +172,10 @@ struct config {
 /* Loads path and its drop-ins. Returns the config, or NULL after adding
  * every problem found to d. Reads files only; no network. */
 struct config *config_load(const char *path, struct diag *d);
+/* The same for text held in memory; name stands for the main file (drop-ins
+ * and relative *_file names are looked up beside it). */
+struct config *config_load_text(const char *name, const char *text, size_t len,
+                                struct diag *d);
 void config_free(struct config *cfg);
 
 const struct feed *config_feed(const struct config *cfg, const char *id);

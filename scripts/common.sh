@@ -2,7 +2,7 @@
 # Debian 12 and build. Sourced, not run.
 
 PACKAGES=(
-  build-essential cmake pkg-config clang clang-format
+  build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libuv1-dev libcurl4-openssl-dev libhiredis-dev libjansson-dev libyaml-dev
   libssl-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev libcsv-dev
   redis-server python3 strace tzdata ca-certificates

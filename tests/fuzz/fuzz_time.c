@@ -1,0 +1,28 @@
+/* libFuzzer target: observation times. The first byte picks the format
+ * (and, for strptime, the pattern); the rest is the text. */
+#include "timefmt.h"
+#include "tz.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static const char *const patterns[] = {"%Y-%m", "%d/%m/%Y %H:%M", "%Y年%m月",
+                                         "%Y-%m-%dT%H:%M:%S%z"};
+  static int zone_set;
+  struct timefmt_value v;
+  char err[128];
+  unsigned sel;
+  if (!zone_set) {
+    tz_set("Asia/Shanghai");
+    zone_set = 1;
+  }
+  if (size < 1)
+    return 0;
+  sel = data[0];
+  timefmt_parse((const char *)data + 1, size - 1, (enum timefmt_kind)(sel % 4),
+                patterns[(sel / 4) % 4], &v, err, sizeof(err));
+  return 0;
+}
