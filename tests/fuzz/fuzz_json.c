@@ -11,6 +11,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* strndup would scan past the end of an unterminated input. */
+static char *copy(const char *p, size_t n) {
+  char *s = malloc(n + 1);
+  if (s) {
+    memcpy(s, p, n);
+    s[n] = '\0';
+  }
+  return s;
+}
+
 static struct config *cfg;
 
 static struct config *load(void) {
@@ -43,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t plen = nl ? (size_t)(nl - text) : size;
   const char *body = nl ? nl + 1 : "";
   size_t blen = nl ? size - plen - 1 : 0;
-  char *path = strndup(text, plen);
+  char *path = copy(text, plen);
   struct jsonpath *jp = NULL;
   char err[128];
   size_t at;

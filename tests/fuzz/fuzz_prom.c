@@ -10,6 +10,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* strndup would scan past the end of an unterminated input. */
+static char *copy(const char *p, size_t n) {
+  char *s = malloc(n + 1);
+  if (s) {
+    memcpy(s, p, n);
+    s[n] = '\0';
+  }
+  return s;
+}
+
 static struct config *cfg;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -22,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *text = (const char *)data;
   const char *nl = memchr(text, '\n', size);
   size_t slen = nl ? (size_t)(nl - text) : size;
-  char *sel_text = strndup(text, slen);
+  char *sel_text = copy(text, slen);
   struct prom_selector *sel = NULL;
   struct extractor *ex = NULL;
   struct extract_out out = {0};
