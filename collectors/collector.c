@@ -129,7 +129,10 @@ static void log_series_errors(struct feed_state *fs,
 }
 
 static void fail(struct feed_state *fs, const char *why) {
+  struct collector *c = fs->col;
   fs->stats.failures++;
+  if (c->sink)
+    c->sink(c->data, fs->feed, wall_ms(), why, NULL, 0);
   if (!fs->failing)
     log_warn("feed %s: failing: %s", fs->feed->id, why);
   else
@@ -170,6 +173,8 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
     fail(fs, res->error);
   } else if (res->not_modified) {
     fs->stats.not_modified++;
+    if (c->sink)
+      c->sink(c->data, fs->feed, wall_ms(), NULL, NULL, 0);
     log_debug("feed %s: not modified", fs->feed->id);
     succeed(fs);
   } else {
@@ -182,8 +187,8 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
     } else {
       fs->stats.series_errors += out.nerrs;
       log_series_errors(fs, &out);
-      if (out.n && c->sink)
-        c->sink(c->data, fs->feed, out.obs, out.n);
+      if (c->sink)
+        c->sink(c->data, fs->feed, wall_ms(), NULL, out.obs, out.n);
       fs->stats.observations += out.n;
       log_debug("feed %s: %zu observations", fs->feed->id, out.n);
       succeed(fs);

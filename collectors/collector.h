@@ -44,8 +44,11 @@ struct feed_state {
   uint32_t rng;
 };
 
-/* Receives every observation of one body. obs is borrowed for the call. */
+/* Receives the outcome of every fetch: its wall-clock time, the reason it
+ * failed (NULL on success, including 304) and the observations of the body
+ * (borrowed for the call). */
 typedef void (*collector_sink)(void *data, const struct feed *feed,
+                               int64_t fetch_ms, const char *error,
                                const struct observation *obs, size_t n);
 /* Receives the outcome of each feed in once mode. */
 typedef void (*collector_report)(void *data, const struct feed *feed,

@@ -685,6 +685,12 @@ static void load_redis(struct loader *L, const struct ydoc_node *n) {
     }
   }
   get_str(L, ydoc_get(n, "prefix"), "prefix", &cfg->redis.prefix);
+  {
+    int mq = (int)cfg->redis.max_queue;
+    if (get_int(L, ydoc_get(n, "max_queue"), "max_queue", 1, 10000000, &mq))
+      cfg->redis.max_queue = (size_t)mq;
+  }
+  get_size(L, ydoc_get(n, "max_spool"), "max_spool", &cfg->redis.max_spool);
   if (ydoc_get(n, "prefix")) {
     for (const char *p = cfg->redis.prefix; *p; p++)
       if ((unsigned char)*p <= ' ' || *p == '*' || *p == '?' || *p == '[') {
@@ -1674,6 +1680,8 @@ static void set_defaults(struct config *cfg) {
   cfg->redis.port = 6379;
   cfg->redis.url = xstrdup("redis://127.0.0.1:6379/0");
   cfg->redis.prefix = xstrdup(CONFIG_DEFAULT_PREFIX);
+  cfg->redis.max_queue = 100000;
+  cfg->redis.max_spool = 1024u * 1024 * 1024;
   /* systemd's StateDirectory= may list several, colon-separated. */
   if (sd && *sd)
     cfg->state_dir = xstrndup(sd, strcspn(sd, ":"));

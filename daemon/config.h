@@ -144,6 +144,8 @@ struct config {
     char *user; /* NULL: default user */
     char *password;
     char *prefix;
+    size_t max_queue; /* writes held in memory while Redis is down */
+    size_t max_spool; /* bytes the spool may grow to */
     bool is_unix;
     char *host; /* or socket path */
     int port;

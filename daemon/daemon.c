@@ -17,20 +17,26 @@ static void on_close_noop(uv_handle_t *handle) {
   (void)handle;
 }
 
-static void on_observations(void *data, const struct feed *feed,
-                            const struct observation *obs, size_t n) {
-  (void)data;
-  /* The Redis store is not built yet; observations are only counted. */
-  log_debug("feed %s: %zu observations (latest value %g)", feed->id, n,
-            obs[n - 1].value);
+static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
+                     const char *error, const struct observation *obs,
+                     size_t n) {
+  struct daemon *dm = data;
+  store_feed_status(&dm->store, feed, fetch_ms, error);
+  if (n)
+    store_observations(&dm->store, feed, obs, n);
+}
+
+static void on_store_closed(struct store *s) {
+  struct daemon *dm = container_of(s, struct daemon, store);
+  dm->store_open = false;
 }
 
 static void begin_shutdown(struct daemon *dm, const char *why);
 
 static int start_collector(struct daemon *dm) {
   char err[300];
-  int rc = collector_init(&dm->col, &dm->loop, dm->cfg, on_observations, dm,
-                          err, sizeof(err));
+  int rc = collector_init(&dm->col, &dm->loop, dm->cfg, on_fetch, dm, err,
+                          sizeof(err));
   if (rc < 0) {
     log_error("daemon: %s", err);
     return rc;
@@ -45,8 +51,14 @@ static void on_collector_closed(struct collector *c) {
   dm->col_running = false;
   config_free(dm->old_cfg);
   dm->old_cfg = NULL;
+  if (dm->stopping) {
+    /* Nothing writes any more: persist the queue and close the store. */
+    if (dm->store_open)
+      store_close(&dm->store, on_store_closed);
+    return;
+  }
   /* A reload swapped the config while the old collector closed. */
-  if (!dm->stopping && start_collector(dm) < 0) {
+  if (start_collector(dm) < 0) {
     dm->exit_code = 1;
     begin_shutdown(dm, "the new configuration cannot be run");
   }
@@ -62,6 +74,8 @@ static void begin_shutdown(struct daemon *dm, const char *why) {
   uv_close((uv_handle_t *)&dm->sighup, on_close_noop);
   if (dm->col_running)
     collector_close(&dm->col, on_collector_closed);
+  else if (!dm->old_cfg && dm->store_open)
+    store_close(&dm->store, on_store_closed);
   /* A reload still queued is dropped; one already running finishes and its
    * result is discarded in reload_done. */
   if (dm->reloading)
@@ -98,9 +112,11 @@ static void reload_done(uv_work_t *req, int status) {
        * collector on whatever dm->cfg is then. */
       config_free(dm->cfg);
       dm->cfg = dm->reload_cfg;
+      store_set_config(&dm->store, dm->cfg);
     } else {
       dm->old_cfg = dm->cfg;
       dm->cfg = dm->reload_cfg;
+      store_set_config(&dm->store, dm->cfg);
       if (dm->col_running)
         collector_close(&dm->col, on_collector_closed);
       else
@@ -152,6 +168,7 @@ static int start_signal(struct daemon *dm, uv_signal_t *h, int signum) {
 
 int daemon_run(const char *config_path, struct config *cfg) {
   struct daemon dm;
+  char err[300];
   int rc;
 
   memset(&dm, 0, sizeof(dm));
@@ -177,13 +194,20 @@ int daemon_run(const char *config_path, struct config *cfg) {
     log_error("daemon: cannot watch signals: %s", uv_strerror(rc));
     dm.exit_code = 1;
     begin_shutdown(&dm, "startup failed");
-  } else if (start_collector(&dm) < 0) {
+  } else if (store_init(&dm.store, &dm.loop, cfg, err, sizeof(err)) < 0) {
+    log_error("daemon: %s", err);
     dm.exit_code = 1;
     begin_shutdown(&dm, "startup failed");
   } else {
-    log_info("daemon: indicatord running with %s (%zu feeds, %zu targets, "
-             "%zu receivers)",
-             config_path, cfg->nfeeds, cfg->ntargets, cfg->nreceivers);
+    dm.store_open = true;
+    if (start_collector(&dm) < 0) {
+      dm.exit_code = 1;
+      begin_shutdown(&dm, "startup failed");
+    } else {
+      log_info("daemon: indicatord running with %s (%zu feeds, %zu targets, "
+               "%zu receivers)",
+               config_path, cfg->nfeeds, cfg->ntargets, cfg->nreceivers);
+    }
   }
 
   uv_run(&dm.loop, UV_RUN_DEFAULT);

@@ -6,6 +6,7 @@
 
 #include "collector.h"
 #include "config.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <uv.h>
@@ -21,6 +22,8 @@ struct daemon {
   bool reloading, reload_again, stopping;
   struct collector col;
   bool col_running;
+  struct store store;
+  bool store_open;
   struct config *old_cfg; /* kept until the collector using it has closed */
   int exit_code;
 };

@@ -2,6 +2,7 @@
 
 #include "collector.h"
 #include "log.h"
+#include "store.h"
 #include "timefmt.h"
 #include "util.h"
 
@@ -11,10 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How long `once` waits for Redis to take the writes. */
+#define ONCE_STORE_DEADLINE_MS 15000
+
 struct once {
   const struct config *cfg;
   json_t *feeds; /* one object per feed, in config order */
   struct collector col;
+  struct store store;
+  uv_timer_t deadline;
+  bool stored, finished;
 };
 
 static size_t feed_index(const struct config *cfg, const struct feed *f) {
@@ -76,8 +83,38 @@ static void on_report(void *data, const struct feed *feed,
   json_object_set_new(fo, "series", series);
 }
 
+static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
+                     const char *error, const struct observation *obs,
+                     size_t n) {
+  struct once *o = data;
+  store_feed_status(&o->store, feed, fetch_ms, error);
+  if (n)
+    store_observations(&o->store, feed, obs, n);
+}
+
+static void finish(struct once *o, bool stored) {
+  if (o->finished)
+    return;
+  o->finished = true;
+  o->stored = stored;
+  uv_timer_stop(&o->deadline);
+  uv_close((uv_handle_t *)&o->deadline, NULL);
+  collector_close(&o->col, NULL);
+  store_close(&o->store, NULL);
+}
+
+static void on_flushed(void *data, bool ok) {
+  finish(data, ok);
+}
+
+static void on_deadline(uv_timer_t *t) {
+  finish(t->data, false);
+}
+
 static void on_done(struct collector *c) {
-  collector_close(c, NULL);
+  struct once *o = container_of(c, struct once, col);
+  uv_timer_start(&o->deadline, on_deadline, ONCE_STORE_DEADLINE_MS, 0);
+  store_flush(&o->store, on_flushed, o);
 }
 
 static void print_text(const json_t *feeds) {
@@ -145,13 +182,24 @@ int once_run(const struct config *cfg, bool json) {
     json_decref(o.feeds);
     return 1;
   }
-  rc = collector_init(&o.col, &loop, cfg, NULL, &o, err, sizeof(err));
+  rc = store_init(&o.store, &loop, cfg, err, sizeof(err));
   if (rc < 0) {
     fprintf(stderr, "indicatord: %s\n", err);
     uv_loop_close(&loop);
     json_decref(o.feeds);
     return 1;
   }
+  rc = collector_init(&o.col, &loop, cfg, on_fetch, &o, err, sizeof(err));
+  if (rc < 0) {
+    fprintf(stderr, "indicatord: %s\n", err);
+    store_close(&o.store, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    json_decref(o.feeds);
+    return 1;
+  }
+  uv_timer_init(&loop, &o.deadline);
+  o.deadline.data = &o;
   collector_run_once(&o.col, on_report, on_done);
   uv_run(&loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(&loop);
@@ -167,5 +215,12 @@ int once_run(const struct config *cfg, bool json) {
     print_text(o.feeds);
   }
   json_decref(o.feeds);
+  if (!o.stored) {
+    fprintf(stderr,
+            "indicatord: Redis at %s did not take the writes within %d s; "
+            "they are kept in the spool in %s\n",
+            cfg->redis.url, ONCE_STORE_DEADLINE_MS / 1000, cfg->state_dir);
+    return 1;
+  }
   return rc != 0 ? 1 : 0;
 }

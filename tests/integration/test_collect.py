@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpd  # noqa: E402
+import redisd  # noqa: E402
 
 BIN, SRC = sys.argv[1], sys.argv[2]
 failures = 0
@@ -33,6 +34,7 @@ def check(name, cond, detail=""):
 
 tmp = tempfile.mkdtemp(prefix="indicatord-collect-")
 srv = httpd.Server()
+rds = redisd.Redis()
 ENV = dict(os.environ)
 ENV.pop("JOURNAL_STREAM", None)
 
@@ -40,7 +42,9 @@ ENV.pop("JOURNAL_STREAM", None)
 def write_config(name, feeds_yaml, extra=""):
     path = os.path.join(tmp, name)
     with open(path, "w") as f:
-        f.write(f"timezone: Asia/Shanghai\nlisten: off\ninclude: []\n{extra}feeds:\n{feeds_yaml}")
+        f.write(f"timezone: Asia/Shanghai\nlisten: off\ninclude: []\n"
+                f"redis: {{url: '{rds.url}'}}\nstate_dir: {tmp}\n"
+                f"{extra}feeds:\n{feeds_yaml}")
     return path
 
 
@@ -180,6 +184,7 @@ try:
     print(f"# 1,000 feeds in {elapsed:.2f} s (informational)")
 finally:
     srv.close()
+    rds.close()
     subprocess.run(["rm", "-rf", tmp])
 
 print(f"{passed} passed, {failures} failed")

@@ -1,0 +1,361 @@
+#include "rlink.h"
+
+#include "log.h"
+#include "redis_uv.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+
+static void connect_now(struct rlink *link);
+static void lost(struct rlink *link, const char *reason);
+
+static bool is_numeric(const char *host) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  return inet_pton(AF_INET, host, buf) == 1 ||
+         inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static void on_retry(uv_timer_t *t) {
+  connect_now(t->data);
+}
+
+static void schedule_retry(struct rlink *link) {
+  uint64_t d = link->backoff_ms ? link->backoff_ms : BACKOFF_MIN_MS;
+  uint64_t jitter = d / 5 ? (uint64_t)rand() % (d / 5) : 0;
+  link->state = RLINK_IDLE;
+  uv_timer_start(&link->timer, on_retry, d - d / 10 + jitter, 0);
+  link->backoff_ms = d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2;
+}
+
+/* The connection (or the attempt) is gone: tell the owner, log once per
+ * change of reason, and retry later. */
+static void lost(struct rlink *link, const char *reason) {
+  bool was_up = link->state == RLINK_UP;
+  if (link->state == RLINK_CLOSING)
+    return;
+  uv_timer_stop(&link->ping_timer);
+  uv_timer_stop(&link->timer);
+  link->ping_outstanding = false;
+  link->failures++;
+  if (was_up || strcmp(reason, link->last_error) != 0)
+    log_warn("redis: %s %s: %s; retrying", was_up ? "lost" : "cannot reach",
+             link->opt.host, reason);
+  else
+    log_debug("redis: still cannot reach %s: %s", link->opt.host, reason);
+  snprintf(link->last_error, sizeof(link->last_error), "%s", reason);
+  schedule_retry(link);
+  if (link->on_down)
+    link->on_down(link, reason);
+}
+
+static void on_kill(uv_timer_t *t) {
+  struct rlink *link = t->data;
+  redisAsyncContext *ac = link->ac;
+  if (!ac) {
+    free(link->kill_reason);
+    link->kill_reason = NULL;
+    return;
+  }
+  if (link->state == RLINK_CONNECTING) {
+    /* Not connected yet: redisAsyncFree fires no callback, so report the
+     * loss here. */
+    char reason[256];
+    snprintf(reason, sizeof(reason), "%s",
+             link->kill_reason ? link->kill_reason : "reset");
+    free(link->kill_reason);
+    link->kill_reason = NULL;
+    link->ac = NULL;
+    redisAsyncFree(ac);
+    lost(link, reason);
+  } else {
+    /* on_disconnect runs inside and takes kill_reason. */
+    redisAsyncFree(ac);
+  }
+}
+
+void rlink_reset(struct rlink *link, const char *reason) {
+  if (!link->ac || link->state == RLINK_CLOSING)
+    return;
+  if (!link->kill_reason)
+    link->kill_reason = xstrdup(reason);
+  uv_timer_start(&link->kill_timer, on_kill, 0, 0);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status) {
+  struct rlink *link = ac->data;
+  char reason[256];
+  link->ac = NULL; /* hiredis frees the context when we return */
+  if (link->kill_reason)
+    snprintf(reason, sizeof(reason), "%s", link->kill_reason);
+  else if (status == REDIS_OK)
+    snprintf(reason, sizeof(reason), "disconnected");
+  else
+    snprintf(reason, sizeof(reason), "%s",
+             ac->errstr ? ac->errstr : "connection error");
+  free(link->kill_reason);
+  link->kill_reason = NULL;
+  uv_timer_stop(&link->kill_timer);
+  if (link->state == RLINK_CLOSING) {
+    return;
+  }
+  lost(link, reason);
+}
+
+static void on_ping_reply(redisAsyncContext *ac, void *r, void *privdata) {
+  struct rlink *link = ac->data;
+  (void)r;
+  (void)privdata;
+  link->ping_outstanding = false;
+}
+
+static void on_ping_timer(uv_timer_t *t) {
+  struct rlink *link = t->data;
+  if (link->state != RLINK_UP || !link->ac)
+    return;
+  if (link->ping_outstanding) {
+    /* A whole interval without an answer: half-open TCP or a stalled
+     * server. */
+    rlink_reset(link, "no answer to PING");
+    return;
+  }
+  link->ping_outstanding = true;
+  redisAsyncCommand(link->ac, on_ping_reply, NULL, "PING");
+}
+
+static void handshake_done(struct rlink *link) {
+  uv_timer_stop(&link->timer);
+  link->state = RLINK_UP;
+  link->backoff_ms = 0;
+  link->connects++;
+  if (link->last_error[0] || link->connects == 1) {
+    if (link->opt.port)
+      log_info("redis: connected to %s:%d", link->opt.host, link->opt.port);
+    else
+      log_info("redis: connected to unix:%s", link->opt.host);
+  }
+  link->last_error[0] = '\0';
+  uv_timer_start(&link->ping_timer, on_ping_timer, link->opt.ping_interval_ms,
+                 link->opt.ping_interval_ms);
+  if (link->on_up)
+    link->on_up(link);
+}
+
+static void on_handshake_reply(redisAsyncContext *ac, void *r, void *privdata) {
+  struct rlink *link = ac->data;
+  redisReply *reply = r;
+  const char *step = privdata;
+  if (!reply)
+    return; /* the disconnect callback reports it */
+  if (link->state != RLINK_HANDSHAKE)
+    return;
+  if (reply->type == REDIS_REPLY_ERROR) {
+    char why[256];
+    /* Never echo the password: only the server's error text. */
+    snprintf(why, sizeof(why), "%s failed: %s", step, reply->str);
+    rlink_reset(link, why);
+    return;
+  }
+  if (strcmp(step, "PING") == 0)
+    handshake_done(link);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status) {
+  struct rlink *link = cac->data;
+  redisAsyncContext *ac = (redisAsyncContext *)cac;
+  if (status != REDIS_OK) {
+    char reason[256];
+    snprintf(reason, sizeof(reason), "%s",
+             cac->errstr ? cac->errstr : "connect failed");
+    /* hiredis frees the context after this returns, without calling the
+     * disconnect callback. */
+    link->ac = NULL;
+    lost(link, reason);
+    return;
+  }
+  link->state = RLINK_HANDSHAKE;
+  if (link->opt.password) {
+    if (link->opt.user) {
+      const char *argv[] = {"AUTH", link->opt.user, link->opt.password};
+      redisAsyncCommandArgv(ac, on_handshake_reply, "AUTH", 3, argv, NULL);
+    } else {
+      const char *argv[] = {"AUTH", link->opt.password};
+      redisAsyncCommandArgv(ac, on_handshake_reply, "AUTH", 2, argv, NULL);
+    }
+  }
+  if (link->opt.db) {
+    char db[16];
+    const char *argv[] = {"SELECT", db};
+    snprintf(db, sizeof(db), "%d", link->opt.db);
+    redisAsyncCommandArgv(ac, on_handshake_reply, "SELECT", 2, argv, NULL);
+  }
+  redisAsyncCommand(ac, on_handshake_reply, "PING", "PING");
+}
+
+static void on_connect_deadline(uv_timer_t *t) {
+  struct rlink *link = t->data;
+  if (link->state == RLINK_CONNECTING || link->state == RLINK_HANDSHAKE)
+    rlink_reset(link, "connect timed out");
+  else if (link->state == RLINK_RESOLVING)
+    uv_cancel((uv_req_t *)&link->gai);
+}
+
+static void open_context(struct rlink *link, const char *ip) {
+  redisAsyncContext *ac;
+  int rc;
+  if (link->opt.port)
+    ac = redisAsyncConnect(ip, link->opt.port);
+  else
+    ac = redisAsyncConnectUnix(link->opt.host);
+  if (!ac) {
+    lost(link, "out of memory");
+    return;
+  }
+  if (ac->err) {
+    char reason[256];
+    snprintf(reason, sizeof(reason), "%s", ac->errstr);
+    redisAsyncFree(ac);
+    lost(link, reason);
+    return;
+  }
+  rc = redis_uv_attach(ac, link->loop);
+  if (rc < 0) {
+    redisAsyncFree(ac);
+    lost(link, uv_strerror(rc));
+    return;
+  }
+  ac->data = link;
+  link->ac = ac;
+  link->state = RLINK_CONNECTING;
+  /* Attach first: setting the connect callback arms the write event. */
+  redisAsyncSetConnectCallback(ac, on_connect);
+  redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+static void closed_one(struct rlink *link) {
+  if (--link->closing_handles > 0)
+    return;
+  free((char *)link->opt.host);
+  free((char *)link->opt.user);
+  free((char *)link->opt.password);
+  free(link->kill_reason);
+  link->opt.host = link->opt.user = link->opt.password = NULL;
+  link->kill_reason = NULL;
+  if (link->on_closed)
+    link->on_closed(link);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *res) {
+  struct rlink *link = req->data;
+  char ip[INET6_ADDRSTRLEN] = "";
+  link->gai_active = false;
+  if (link->state == RLINK_CLOSING) {
+    uv_freeaddrinfo(res);
+    closed_one(link);
+    return;
+  }
+  if (status < 0 || !res) {
+    char reason[256];
+    snprintf(reason, sizeof(reason), "cannot resolve: %s",
+             status == UV_ECANCELED ? "timed out" : uv_strerror(status));
+    uv_freeaddrinfo(res);
+    lost(link, reason);
+    return;
+  }
+  if (res->ai_family == AF_INET6)
+    uv_ip6_name((struct sockaddr_in6 *)res->ai_addr, ip, sizeof(ip));
+  else
+    uv_ip4_name((struct sockaddr_in *)res->ai_addr, ip, sizeof(ip));
+  uv_freeaddrinfo(res);
+  open_context(link, ip);
+}
+
+static void connect_now(struct rlink *link) {
+  uv_timer_start(&link->timer, on_connect_deadline,
+                 link->opt.connect_timeout_ms, 0);
+  if (link->opt.port && !is_numeric(link->opt.host)) {
+    struct addrinfo hints;
+    char port[16];
+    int rc;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof(port), "%d", link->opt.port);
+    link->gai.data = link;
+    rc = uv_getaddrinfo(link->loop, &link->gai, on_resolved, link->opt.host,
+                        port, &hints);
+    if (rc < 0) {
+      lost(link, uv_strerror(rc));
+      return;
+    }
+    link->gai_active = true;
+    link->state = RLINK_RESOLVING;
+    return;
+  }
+  open_context(link, link->opt.host);
+}
+
+int rlink_start(struct rlink *link, uv_loop_t *loop,
+                const struct rlink_options *opt, rlink_up_cb on_up,
+                rlink_down_cb on_down, void *data) {
+  memset(link, 0, sizeof(*link));
+  link->loop = loop;
+  link->opt = *opt;
+  link->opt.host = xstrdup(opt->host);
+  link->opt.user = opt->user ? xstrdup(opt->user) : NULL;
+  link->opt.password = opt->password ? xstrdup(opt->password) : NULL;
+  if (!link->opt.connect_timeout_ms)
+    link->opt.connect_timeout_ms = 5000;
+  if (!link->opt.ping_interval_ms)
+    link->opt.ping_interval_ms = 5000;
+  link->on_up = on_up;
+  link->on_down = on_down;
+  link->data = data;
+  uv_timer_init(loop, &link->timer);
+  uv_timer_init(loop, &link->ping_timer);
+  uv_timer_init(loop, &link->kill_timer);
+  link->timer.data = link->ping_timer.data = link->kill_timer.data = link;
+  connect_now(link);
+  return 0;
+}
+
+bool rlink_is_up(const struct rlink *link) {
+  return link->state == RLINK_UP && link->ac;
+}
+
+int rlink_command(struct rlink *link, redisCallbackFn *cb, void *privdata,
+                  int argc, const char **argv, const size_t *argvlen) {
+  if (!rlink_is_up(link))
+    return -ENOTCONN;
+  if (redisAsyncCommandArgv(link->ac, cb, privdata, argc, argv, argvlen) !=
+      REDIS_OK)
+    return -EIO;
+  return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  closed_one(h->data);
+}
+
+void rlink_close(struct rlink *link, void (*on_closed)(struct rlink *link)) {
+  redisAsyncContext *ac = link->ac;
+  link->state = RLINK_CLOSING;
+  link->on_closed = on_closed;
+  link->closing_handles = 3 + (link->gai_active ? 1 : 0);
+  if (link->gai_active)
+    uv_cancel((uv_req_t *)&link->gai);
+  if (ac) {
+    link->ac = NULL;
+    redisAsyncFree(ac); /* pending callbacks get NULL replies */
+  }
+  uv_close((uv_handle_t *)&link->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&link->ping_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&link->kill_timer, on_handle_closed);
+}

@@ -1,0 +1,75 @@
+/* One Redis connection that stays up: connect (resolving host names with
+ * uv_getaddrinfo, never blocking the loop), AUTH with an ACL user, SELECT,
+ * connect and PING deadlines, and reconnects with exponential backoff. The
+ * owner is told when the link comes up and goes down; commands are accepted
+ * only while it is up. hiredis 0.14.1 rules apply: contexts are never freed
+ * from inside hiredis' connect or disconnect callbacks. */
+#ifndef INDICATORD_RLINK_H
+#define INDICATORD_RLINK_H
+
+#include <hiredis/async.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+enum rlink_state {
+  RLINK_IDLE,       /* waiting to retry */
+  RLINK_RESOLVING,  /* uv_getaddrinfo in flight */
+  RLINK_CONNECTING, /* TCP/unix connect in flight */
+  RLINK_HANDSHAKE,  /* AUTH / SELECT / PING in flight */
+  RLINK_UP,
+  RLINK_CLOSING,
+};
+
+struct rlink_options {
+  const char *host; /* host name, IP, or socket path */
+  int port;         /* 0 for a unix socket */
+  const char *user; /* NULL: default user */
+  const char *password;
+  int db;
+  uint64_t connect_timeout_ms; /* 0: 5000 */
+  uint64_t ping_interval_ms;   /* 0: 5000 */
+};
+
+struct rlink;
+typedef void (*rlink_up_cb)(struct rlink *link);
+typedef void (*rlink_down_cb)(struct rlink *link, const char *reason);
+
+struct rlink {
+  uv_loop_t *loop;
+  struct rlink_options opt; /* strings owned */
+  redisAsyncContext *ac;
+  enum rlink_state state;
+  uv_timer_t timer;      /* connect deadline and retry */
+  uv_timer_t ping_timer; /* liveness while up */
+  uv_timer_t kill_timer; /* defers a forced disconnect out of callbacks */
+  uv_getaddrinfo_t gai;
+  bool gai_active;
+  bool ping_outstanding;
+  uint64_t backoff_ms;
+  char *kill_reason;
+  char last_error[256];
+  uint64_t connects, failures;
+  rlink_up_cb on_up;
+  rlink_down_cb on_down;
+  void *data;
+  int closing_handles;
+  void (*on_closed)(struct rlink *link);
+};
+
+/* Starts connecting. Returns 0 or a negative libuv code. */
+int rlink_start(struct rlink *link, uv_loop_t *loop,
+                const struct rlink_options *opt, rlink_up_cb on_up,
+                rlink_down_cb on_down, void *data);
+bool rlink_is_up(const struct rlink *link);
+/* Sends a command while up. Returns 0, or -ENOTCONN (cb is then not called).
+ * cb gets a NULL reply when the connection is lost first. */
+int rlink_command(struct rlink *link, redisCallbackFn *cb, void *privdata,
+                  int argc, const char **argv, const size_t *argvlen);
+/* Drops the connection (from anywhere, callbacks included) and reconnects
+ * after the backoff; reason is logged. */
+void rlink_reset(struct rlink *link, const char *reason);
+/* Closes for good; on_closed runs once every handle is closed. */
+void rlink_close(struct rlink *link, void (*on_closed)(struct rlink *link));
+
+#endif

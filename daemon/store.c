@@ -1,0 +1,613 @@
+#include "store.h"
+
+#include "log.h"
+#include "timefmt.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_IN_FLIGHT 1024
+#define DEFAULT_MAX_QUEUE 100000
+#define DEFAULT_MAX_SPOOL (1024ull * 1024 * 1024)
+#define TICK_MS 1000
+#define TRIM_EVERY_MS (10 * 60 * 1000)
+
+/* KEYS: stream, meta hash, latest hash, series set.
+ * ARGV: time ms, series id (the field name), value, time as ISO 8601.
+ * Returns 1 when something was written, 0 for an identical re-fetch. */
+static const char upsert_lua[] =
+    "local s, m, latest, set = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+    "local ms, field, val = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local id = ms .. '-0'\n"
+    "local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
+    "if #top == 0 or tonumber(ms) > "
+    "tonumber(string.match(top[1][1], '^(%d+)')) then\n"
+    "  redis.call('XADD', s, id, field, val)\n"
+    "else\n"
+    "  local cur = redis.call('XRANGE', s, id, id)\n"
+    "  if #cur > 0 and cur[1][2][2] == val then return 0 end\n"
+    "  local tail = redis.call('XRANGE', s, id, '+')\n"
+    "  for i = 1, #tail do redis.call('XDEL', s, tail[i][1]) end\n"
+    "  local prev = redis.call('XREVRANGE', s, '(' .. id, '-', 'COUNT', 1)\n"
+    "  local pid = '0-0'\n"
+    "  if #prev > 0 then pid = prev[1][1] end\n"
+    "  redis.call('XSETID', s, pid, 'MAXDELETEDID', pid)\n"
+    "  redis.call('XADD', s, id, field, val)\n"
+    "  for i = 1, #tail do\n"
+    "    if tail[i][1] ~= id then\n"
+    "      redis.call('XADD', s, tail[i][1], unpack(tail[i][2]))\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('SADD', set, field)\n"
+    "local t2 = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
+    "if string.match(t2[1][1], '^(%d+)') == ms then\n"
+    "  redis.call('HSET', m, 'last_value', val, 'last_time', ARGV[4])\n"
+    "  redis.call('HSET', latest, field, val)\n"
+    "end\n"
+    "redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
+    "return 1\n";
+
+struct store_op {
+  uint32_t argc;
+  size_t *len;
+  char **argv;
+};
+
+static struct store_op *op_new(int argc, const char **argv,
+                               const size_t *argvlen) {
+  size_t total = 0;
+  struct store_op *op;
+  char *p;
+  for (int i = 0; i < argc; i++)
+    total += (argvlen ? argvlen[i] : strlen(argv[i])) + 1;
+  op = xmalloc(sizeof(*op) + (size_t)argc * (sizeof(size_t) + sizeof(char *)) +
+               total);
+  op->argc = (uint32_t)argc;
+  op->len = (size_t *)(op + 1);
+  op->argv = (char **)(op->len + argc);
+  p = (char *)(op->argv + argc);
+  for (int i = 0; i < argc; i++) {
+    size_t l = argvlen ? argvlen[i] : strlen(argv[i]);
+    memcpy(p, argv[i], l);
+    p[l] = '\0';
+    op->argv[i] = p;
+    op->len[i] = l;
+    p += l + 1;
+  }
+  return op;
+}
+
+static void serialise(const struct store_op *op, struct strbuf *out) {
+  unsigned char n[4];
+  strbuf_reset(out);
+  n[0] = (unsigned char)op->argc;
+  n[1] = (unsigned char)(op->argc >> 8);
+  n[2] = (unsigned char)(op->argc >> 16);
+  n[3] = (unsigned char)(op->argc >> 24);
+  strbuf_add(out, (const char *)n, 4);
+  for (uint32_t i = 0; i < op->argc; i++) {
+    uint32_t l = (uint32_t)op->len[i];
+    n[0] = (unsigned char)l;
+    n[1] = (unsigned char)(l >> 8);
+    n[2] = (unsigned char)(l >> 16);
+    n[3] = (unsigned char)(l >> 24);
+    strbuf_add(out, (const char *)n, 4);
+    strbuf_add(out, op->argv[i], op->len[i]);
+  }
+}
+
+static uint32_t rd32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/* NULL when the record does not hold a well-formed command. */
+static struct store_op *deserialise(const char *buf, size_t len) {
+  const unsigned char *p = (const unsigned char *)buf;
+  uint32_t argc;
+  const char **argv;
+  size_t *lens, off = 4;
+  struct store_op *op = NULL;
+  if (len < 4)
+    return NULL;
+  argc = rd32(p);
+  if (argc == 0 || argc > len / 4)
+    return NULL;
+  argv = xcalloc(argc, sizeof(*argv));
+  lens = xcalloc(argc, sizeof(*lens));
+  for (uint32_t i = 0; i < argc; i++) {
+    uint32_t l;
+    if (len - off < 4)
+      goto out;
+    l = rd32(p + off);
+    off += 4;
+    if (len - off < l)
+      goto out;
+    argv[i] = buf + off;
+    lens[i] = l;
+    off += l;
+  }
+  if (off == len)
+    op = op_new((int)argc, argv, lens);
+out:
+  free(argv);
+  free(lens);
+  return op;
+}
+
+void store_format_value(double v, char *buf, size_t len) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, len, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v)
+      return;
+  }
+}
+
+char *store_key(const struct store *s, const char *kind, const char *id) {
+  if (!id)
+    return xasprintf("%s%s", s->cfg->redis.prefix, kind);
+  return xasprintf("%s%s:%s", s->cfg->redis.prefix, kind, id);
+}
+
+/* ---- the queue ---------------------------------------------------------- */
+
+static struct store_op *q_at(const struct store *s, size_t i) {
+  return s->q[(s->qhead + i) % s->qcap];
+}
+
+static void q_push(struct store *s, struct store_op *op) {
+  if (s->qlen == s->qcap) {
+    size_t ncap = s->qcap ? s->qcap * 2 : 256;
+    struct store_op **nq = xcalloc(ncap, sizeof(*nq));
+    for (size_t i = 0; i < s->qlen; i++)
+      nq[i] = q_at(s, i);
+    free(s->q);
+    s->q = nq;
+    s->qcap = ncap;
+    s->qhead = 0;
+  }
+  s->q[(s->qhead + s->qlen) % s->qcap] = op;
+  s->qlen++;
+}
+
+static struct store_op *q_pop(struct store *s) {
+  struct store_op *op = s->q[s->qhead];
+  s->qhead = (s->qhead + 1) % s->qcap;
+  s->qlen--;
+  return op;
+}
+
+static void notify_waiters(struct store *s, bool closing) {
+  size_t keep = 0;
+  for (size_t i = 0; i < s->nwaiters; i++) {
+    struct store_waiter w = s->waiters[i];
+    if (closing || s->acked >= w.target)
+      w.cb(w.data, !closing || s->acked >= w.target);
+    else
+      s->waiters[keep++] = w;
+  }
+  s->nwaiters = keep;
+}
+
+static void pump(struct store *s);
+
+static bool transient_error(const char *e) {
+  static const char *const codes[] = {"LOADING",    "BUSY",        "MISCONF",
+                                      "OOM",        "READONLY",    "TRYAGAIN",
+                                      "MASTERDOWN", "CLUSTERDOWN", NULL};
+  for (int i = 0; codes[i]; i++)
+    if (strncmp(e, codes[i], strlen(codes[i])) == 0)
+      return true;
+  return false;
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
+  struct store *s = privdata;
+  redisReply *reply = r;
+  struct store_op *op;
+  (void)ac;
+  /* NULL: the connection went; on_down re-sends what was in flight. After a
+   * reset, later replies belong to ops that will be sent again. */
+  if (!reply || s->resetting || s->sent == 0)
+    return;
+  op = q_at(s, 0);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    const char *e = reply->str ? reply->str : "";
+    if (strncmp(e, "NOSCRIPT", 8) == 0 || transient_error(e)) {
+      s->resetting = true;
+      rlink_reset(&s->link, e);
+      return;
+    }
+    if (strstr(e, "equal or smaller than the target stream top item")) {
+      /* A replayed XADD with an explicit ID that is already there. */
+    } else {
+      s->stats.rejected++;
+      log_warn(
+          "store: Redis refused %s %s: %s", op->argv[0],
+          op->argc > 1
+              ? op->argv[op->argc > 3 && strcmp(op->argv[0], "EVALSHA") == 0
+                             ? 3
+                             : 1]
+              : "",
+          e);
+    }
+  }
+  free(q_pop(s));
+  s->sent--;
+  s->acked++;
+  s->stats.written++;
+  if (s->nwaiters)
+    notify_waiters(s, false);
+  pump(s);
+}
+
+static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
+  struct store *s = privdata;
+  redisReply *reply = r;
+  (void)ac;
+  if (!reply)
+    return;
+  if (reply->type != REDIS_REPLY_STRING || strcmp(reply->str, s->sha) != 0) {
+    log_error("store: SCRIPT LOAD failed: %s",
+              reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
+    rlink_reset(&s->link, "SCRIPT LOAD failed");
+    return;
+  }
+  s->script_loaded = true;
+  pump(s);
+}
+
+static void spill(struct store *s, struct store_op *op) {
+  struct strbuf rec = {0};
+  int rc = -ENOENT;
+  if (s->have_spool) {
+    serialise(op, &rec);
+    rc = spool_append(&s->spool, rec.buf, rec.len);
+    strbuf_free(&rec);
+  }
+  if (rc == 0) {
+    s->stats.spooled++;
+    s->spool_full_logged = false;
+  } else {
+    s->stats.refused++;
+    s->acked++; /* lost, but no flush waiter should wait for it */
+    if (!s->spool_full_logged)
+      log_error("store: Redis is unreachable, the queue is full (%zu writes) "
+                "and the spool refuses more (%s): writes are being LOST "
+                "until Redis is back",
+                s->max_queue, strerror(-rc));
+    s->spool_full_logged = true;
+  }
+  free(op);
+}
+
+static void enqueue(struct store *s, struct store_op *op) {
+  s->enqueued++;
+  /* Once anything waits in the spool, newer writes go behind it. */
+  if ((s->have_spool && spool_pending(&s->spool)) || s->qlen >= s->max_queue) {
+    spill(s, op);
+    /* Spilled writes are acknowledged when replayed; count them as part of
+     * the stream for flush waiters by replaying them later. */
+    return;
+  }
+  q_push(s, op);
+  pump(s);
+}
+
+/* Moves spooled writes back into memory while there is room. */
+static void refill(struct store *s) {
+  struct strbuf rec = {0};
+  while (s->have_spool && spool_pending(&s->spool) &&
+         s->qlen < s->max_queue / 2 + 1) {
+    struct store_op *op;
+    int rc = spool_next(&s->spool, &rec);
+    if (rc <= 0)
+      break;
+    op = deserialise(rec.buf, rec.len);
+    if (!op) {
+      log_warn("store: skipped a malformed spool record (%zu bytes)", rec.len);
+      continue;
+    }
+    q_push(s, op);
+  }
+  strbuf_free(&rec);
+  if (s->have_spool && !spool_pending(&s->spool) && s->spool.size > 0) {
+    if (s->spool.skipped_bytes)
+      log_warn("store: skipped %llu damaged spool byte(s) while replaying",
+               (unsigned long long)s->spool.skipped_bytes);
+    s->spool.skipped_bytes = 0;
+    spool_reset(&s->spool);
+    log_info("store: spool replayed");
+  }
+}
+
+static void pump(struct store *s) {
+  if (!rlink_is_up(&s->link) || s->resetting || !s->script_loaded)
+    return;
+  refill(s);
+  while (s->sent < s->qlen && s->sent < MAX_IN_FLIGHT) {
+    struct store_op *op = q_at(s, s->sent);
+    if (rlink_command(&s->link, on_reply, s, (int)op->argc,
+                      (const char **)op->argv, op->len) < 0)
+      break;
+    s->sent++;
+  }
+}
+
+static void on_up(struct rlink *link) {
+  struct store *s = container_of(link, struct store, link);
+  const char *argv[] = {"SCRIPT", "LOAD", upsert_lua};
+  s->resetting = false;
+  s->sent = 0;
+  s->script_loaded = false;
+  if (link->connects > 1)
+    s->stats.reconnects++;
+  if (rlink_command(link, on_script_loaded, s, 3, argv, NULL) < 0)
+    rlink_reset(link, "cannot send SCRIPT LOAD");
+}
+
+static void on_down(struct rlink *link, const char *reason) {
+  struct store *s = container_of(link, struct store, link);
+  (void)reason;
+  s->sent = 0;
+  s->resetting = false;
+  s->script_loaded = false;
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void trim_series(struct store *s) {
+  int64_t now = wall_ms();
+  for (size_t i = 0; i < s->cfg->nfeeds; i++) {
+    const struct feed *f = &s->cfg->feeds[i];
+    for (size_t j = 0; j < f->nseries; j++) {
+      const struct feed_series *fs = &f->series[j];
+      char minid[32];
+      char *key;
+      const char *argv[4];
+      if (!fs->meta.retention_ms)
+        continue;
+      key = store_key(s, "s", fs->id);
+      snprintf(minid, sizeof(minid), "%lld",
+               (long long)(now - fs->meta.retention_ms));
+      argv[0] = "XTRIM";
+      argv[1] = key;
+      argv[2] = "MINID";
+      argv[3] = minid;
+      store_command(s, 4, argv, NULL);
+      free(key);
+    }
+  }
+}
+
+static void on_tick(uv_timer_t *t) {
+  struct store *s = t->data;
+  uint64_t now = uv_now(s->loop);
+  if (s->have_spool)
+    spool_fsync_async(&s->spool, s->loop);
+  if (now - s->last_trim >= TRIM_EVERY_MS || !s->last_trim) {
+    s->last_trim = now ? now : 1;
+    trim_series(s);
+  }
+}
+
+int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
+               char *err, size_t errlen) {
+  struct rlink_options opt;
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  char *warning = NULL;
+  int rc;
+
+  memset(s, 0, sizeof(*s));
+  s->loop = loop;
+  s->cfg = cfg;
+  s->max_queue =
+      cfg->redis.max_queue ? cfg->redis.max_queue : DEFAULT_MAX_QUEUE;
+  SHA1((const unsigned char *)upsert_lua, strlen(upsert_lua), digest);
+  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+    snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
+
+  rc = spool_open(&s->spool, cfg->state_dir,
+                  cfg->redis.max_spool ? cfg->redis.max_spool
+                                       : DEFAULT_MAX_SPOOL,
+                  &warning);
+  if (rc < 0) {
+    snprintf(err, errlen, "cannot open the spool in %s: %s", cfg->state_dir,
+             strerror(-rc));
+    return rc;
+  }
+  s->have_spool = true;
+  if (warning) {
+    log_warn("store: spool %s: %s", s->spool.path, warning);
+    free(warning);
+  }
+  /* Replayed records are acknowledged like new ones. */
+  s->enqueued = s->spool.records;
+  if (spool_pending(&s->spool))
+    log_info("store: %llu byte(s) of writes from an earlier run are spooled "
+             "and will be replayed first",
+             (unsigned long long)s->spool.size);
+
+  uv_timer_init(loop, &s->timer);
+  s->timer.data = s;
+  uv_timer_start(&s->timer, on_tick, TICK_MS, TICK_MS);
+
+  memset(&opt, 0, sizeof(opt));
+  opt.host = cfg->redis.host;
+  opt.port = cfg->redis.is_unix ? 0 : cfg->redis.port;
+  opt.user = cfg->redis.user;
+  opt.password = cfg->redis.password;
+  opt.db = cfg->redis.db;
+  rlink_start(&s->link, loop, &opt, on_up, on_down, s);
+  return 0;
+}
+
+void store_set_config(struct store *s, const struct config *cfg) {
+  s->cfg = cfg;
+}
+
+bool store_is_up(const struct store *s) {
+  return rlink_is_up(&s->link) && s->script_loaded;
+}
+
+void store_command(struct store *s, int argc, const char **argv,
+                   const size_t *argvlen) {
+  if (s->closing)
+    return;
+  enqueue(s, op_new(argc, argv, argvlen));
+}
+
+void store_observations(struct store *s, const struct feed *feed,
+                        const struct observation *obs, size_t n) {
+  char *latest = store_key(s, "latest", NULL);
+  char *set = store_key(s, "series", NULL);
+  for (size_t i = 0; i < n; i++) {
+    char *stream = store_key(s, "s", obs[i].series);
+    char *meta = store_key(s, "m", obs[i].series);
+    char ms[24], val[40], iso[40];
+    const char *argv[] = {"EVALSHA",     s->sha, "4", stream,
+                          meta,          latest, set, ms,
+                          obs[i].series, val,    iso};
+    snprintf(ms, sizeof(ms), "%lld", (long long)obs[i].time_ms);
+    store_format_value(obs[i].value, val, sizeof(val));
+    timefmt_iso(obs[i].time_ms, iso, sizeof(iso));
+    store_command(s, 11, argv, NULL);
+    s->stats.observations++;
+    free(stream);
+    free(meta);
+  }
+  (void)feed;
+  free(latest);
+  free(set);
+}
+
+void store_feed_status(struct store *s, const struct feed *feed,
+                       int64_t fetch_ms, const char *error) {
+  char when[40];
+  timefmt_iso(fetch_ms, when, sizeof(when));
+  for (size_t i = 0; i < feed->nseries; i++) {
+    const struct feed_series *fs = &feed->series[i];
+    char *meta = store_key(s, "m", fs->id);
+    const char *argv[] = {
+        "HSET",       meta,
+        "title",      fs->meta.title ? fs->meta.title : fs->id,
+        "unit",       fs->meta.unit ? fs->meta.unit : "",
+        "kind",       config_kind_name(fs->meta.kind),
+        "feed",       feed->id,
+        "last_fetch", when,
+        "last_error", error ? error : ""};
+    store_command(s, 14, argv, NULL);
+    free(meta);
+  }
+}
+
+void store_flush(struct store *s, store_flush_cb cb, void *data) {
+  uint64_t target = s->enqueued;
+  if (s->acked >= target && !(s->have_spool && spool_pending(&s->spool))) {
+    cb(data, true);
+    return;
+  }
+  /* Spilled writes count once they are replayed and acknowledged; the
+   * total enqueued is the bar either way. */
+  xgrow((void **)&s->waiters, &s->capwaiters, s->nwaiters + 1,
+        sizeof(*s->waiters));
+  s->waiters[s->nwaiters].target = target;
+  s->waiters[s->nwaiters].cb = cb;
+  s->waiters[s->nwaiters].data = data;
+  s->nwaiters++;
+}
+
+struct read_req {
+  store_read_cb cb;
+  void *data;
+};
+
+static void on_read_reply(redisAsyncContext *ac, void *r, void *privdata) {
+  struct read_req *rq = privdata;
+  (void)ac;
+  rq->cb(rq->data, r);
+  free(rq);
+}
+
+int store_read(struct store *s, int argc, const char **argv,
+               const size_t *argvlen, store_read_cb cb, void *data) {
+  struct read_req *rq = xmalloc(sizeof(*rq));
+  int rc;
+  rq->cb = cb;
+  rq->data = data;
+  rc = rlink_command(&s->link, on_read_reply, rq, argc, argv, argvlen);
+  if (rc < 0)
+    free(rq);
+  return rc;
+}
+
+size_t store_queue_depth(const struct store *s) {
+  return s->qlen;
+}
+
+uint64_t store_spool_bytes(const struct store *s) {
+  return s->have_spool ? s->spool.size - s->spool.read_off : 0;
+}
+
+static void closed_one(struct store *s) {
+  if (--s->closing > 0)
+    return;
+  if (s->on_closed)
+    s->on_closed(s);
+}
+
+static void on_link_closed(struct rlink *link) {
+  closed_one(container_of(link, struct store, link));
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  closed_one(h->data);
+}
+
+void store_close(struct store *s, void (*on_closed)(struct store *s)) {
+  struct strbuf front = {0}, rec = {0};
+  s->on_closed = on_closed;
+  s->closing = 2;
+  /* What is still in memory is older than what is in the spool: keep the
+   * order by writing it in front. */
+  if (s->qlen && s->have_spool) {
+    size_t n = s->qlen;
+    for (size_t i = 0; i < n; i++) {
+      serialise(q_at(s, i), &rec);
+      spool_frame(&front, rec.buf, rec.len);
+    }
+    if (spool_rewrite_with_front(&s->spool, &front) == 0)
+      log_info("store: %zu unwritten write(s) saved to the spool", n);
+    else
+      log_error("store: cannot save %zu unwritten write(s) to the spool: "
+                "they are lost",
+                n);
+  } else if (s->qlen) {
+    log_error("store: %zu unwritten write(s) lost (no spool)", s->qlen);
+  }
+  strbuf_free(&front);
+  strbuf_free(&rec);
+  while (s->qlen)
+    free(q_pop(s));
+  free(s->q);
+  s->q = NULL;
+  notify_waiters(s, true);
+  free(s->waiters);
+  s->waiters = NULL;
+  if (s->have_spool)
+    spool_close(&s->spool);
+  s->have_spool = false;
+  uv_close((uv_handle_t *)&s->timer, on_timer_closed);
+  rlink_close(&s->link, on_link_closed);
+}

@@ -1,0 +1,102 @@
+/* The store (contract §4): every write to Redis goes through one ordered,
+ * pipelined queue, so observations, target results and events share one
+ * ordering and one outage path. While Redis is unreachable the queue holds
+ * up to max_queue writes, then spills to the spool in state_dir; both
+ * replay in order on reconnect, and a spool left by a previous run is
+ * replayed first. Observations are upserted by one Lua script (loaded per
+ * connection, called by SHA): an identical re-fetch writes nothing, a
+ * revised value replaces the old one, a late observation is inserted in
+ * order. */
+#ifndef INDICATORD_STORE_H
+#define INDICATORD_STORE_H
+
+#include "config.h"
+#include "extract.h"
+#include "rlink.h"
+#include "spool.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct store_op; /* one queued Redis command */
+
+struct store_stats {
+  uint64_t observations; /* observations queued */
+  uint64_t written;      /* commands acknowledged by Redis */
+  uint64_t rejected;     /* commands Redis refused for good */
+  uint64_t spooled;      /* commands written to the spool */
+  uint64_t refused;      /* commands lost: queue and spool both full */
+  uint64_t reconnects;
+};
+
+typedef void (*store_flush_cb)(void *data, bool ok);
+typedef void (*store_read_cb)(void *data, redisReply *reply);
+
+struct store_waiter {
+  uint64_t target;
+  store_flush_cb cb;
+  void *data;
+};
+
+struct store {
+  uv_loop_t *loop;
+  const struct config *cfg; /* borrowed; replaced by store_set_config */
+  struct rlink link;
+  struct spool spool;
+  bool have_spool;
+  struct store_op **q; /* ring buffer */
+  size_t qcap, qhead, qlen;
+  size_t sent; /* the first `sent` queued ops await replies */
+  bool resetting;
+  bool script_loaded;
+  char sha[41];
+  size_t max_queue;
+  uint64_t enqueued, acked; /* totals, for flush waiters */
+  struct store_waiter *waiters;
+  size_t nwaiters, capwaiters;
+  uv_timer_t timer; /* fsync batching and retention trims */
+  uint64_t last_trim;
+  bool spool_full_logged;
+  struct store_stats stats;
+  int closing;
+  void (*on_closed)(struct store *s);
+};
+
+/* Opens the spool and starts connecting. Returns 0, or a negative code with
+ * the reason in err. */
+int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
+               char *err, size_t errlen);
+/* Points the store at a reloaded config (prefix and series metadata). */
+void store_set_config(struct store *s, const struct config *cfg);
+bool store_is_up(const struct store *s);
+/* The Redis key for a kind ("s", "m", "t", "p") and id, or for a plain
+ * name (id NULL): prefix applied. Caller frees. */
+char *store_key(const struct store *s, const char *kind, const char *id);
+
+/* Queues the observations of one fetch of feed. */
+void store_observations(struct store *s, const struct feed *feed,
+                        const struct observation *obs, size_t n);
+/* Queues the per-fetch metadata of every series of feed (last_fetch,
+ * last_error; NULL error clears it). */
+void store_feed_status(struct store *s, const struct feed *feed,
+                       int64_t fetch_ms, const char *error);
+/* Queues any write (argv copied). Used by the target engine and alerts. */
+void store_command(struct store *s, int argc, const char **argv,
+                   const size_t *argvlen);
+/* Calls cb(data, true) once every write queued so far is in Redis, or
+ * cb(data, false) when the store closes first. */
+void store_flush(struct store *s, store_flush_cb cb, void *data);
+/* Sends a read now (bypassing the queue). -ENOTCONN while down; cb gets
+ * NULL when the connection drops first. */
+int store_read(struct store *s, int argc, const char **argv,
+               const size_t *argvlen, store_read_cb cb, void *data);
+size_t store_queue_depth(const struct store *s);
+uint64_t store_spool_bytes(const struct store *s);
+/* Persists what is still queued to the spool, then closes. */
+void store_close(struct store *s, void (*on_closed)(struct store *s));
+
+/* Formats a double the shortest way that reads back exactly. */
+void store_format_value(double v, char *buf, size_t len);
+
+#endif
