@@ -14,7 +14,7 @@ const double collector_latency_bounds[COLLECTOR_LATENCY_BUCKETS] = {
 
 /* Spreading the first fetches over at most this much keeps a restart from
  * waiting a whole day for daily feeds. */
-#define FIRST_FETCH_SPREAD_MS 30000
+#define FIRST_FETCH_SPREAD_MS 5000
 
 static uint32_t fnv1a(const char *s) {
   uint32_t h = 2166136261u;

@@ -660,7 +660,8 @@ static void load_redis_url(struct loader *L, const struct ydoc_node *n,
 
 static void load_redis(struct loader *L, const struct ydoc_node *n) {
   static const char *const keys[] = {"url",           "user",   "password",
-                                     "password_file", "prefix", NULL};
+                                     "password_file", "prefix", "max_queue",
+                                     "max_spool",     NULL};
   struct config *cfg = L->cfg;
   char *url = NULL, *url_password = NULL;
   bool pw_given = false;

@@ -153,7 +153,9 @@ static void on_handshake_reply(redisAsyncContext *ac, void *r, void *privdata) {
   const char *step = privdata;
   if (!reply)
     return; /* the disconnect callback reports it */
-  if (link->state != RLINK_HANDSHAKE)
+  /* After a failed step, later replies (a PING answered for the default
+   * user, say) must not declare the link up. */
+  if (link->state != RLINK_HANDSHAKE || link->kill_reason)
     return;
   if (reply->type == REDIS_REPLY_ERROR) {
     char why[256];

@@ -96,6 +96,24 @@ static uint64_t valid_record(int fd, uint64_t off, uint64_t size,
   return HEADER + (uint64_t)len;
 }
 
+/* mkdir -p: systemd creates StateDirectory=, a hand-run daemon may not. */
+static int make_dirs(const char *dir) {
+  char *path = xstrdup(dir);
+  int rc = 0;
+  for (char *p = path + 1; *p && rc == 0; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+      rc = -errno;
+    *p = '/';
+  }
+  if (rc == 0 && mkdir(path, 0700) != 0 && errno != EEXIST)
+    rc = -errno;
+  free(path);
+  return rc;
+}
+
 int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes,
                char **warning) {
   struct stat st;
@@ -105,6 +123,15 @@ int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes,
   *warning = NULL;
   sp->path = xasprintf("%s/spool.bin", dir);
   sp->max_bytes = max_bytes;
+  sp->fd = -1;
+  {
+    int rc = make_dirs(dir);
+    if (rc < 0) {
+      free(sp->path);
+      sp->path = NULL;
+      return rc;
+    }
+  }
   sp->fd = open(sp->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (sp->fd < 0) {
     int rc = -errno;

@@ -367,39 +367,46 @@ static int64_t wall_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void trim_series(struct store *s) {
-  int64_t now = wall_ms();
-  for (size_t i = 0; i < s->cfg->nfeeds; i++) {
-    const struct feed *f = &s->cfg->feeds[i];
-    for (size_t j = 0; j < f->nseries; j++) {
-      const struct feed_series *fs = &f->series[j];
-      char minid[32];
-      char *key;
-      const char *argv[4];
-      if (!fs->meta.retention_ms)
-        continue;
-      key = store_key(s, "s", fs->id);
-      snprintf(minid, sizeof(minid), "%lld",
-               (long long)(now - fs->meta.retention_ms));
-      argv[0] = "XTRIM";
-      argv[1] = key;
-      argv[2] = "MINID";
-      argv[3] = minid;
-      store_command(s, 4, argv, NULL);
-      free(key);
-    }
-  }
-}
-
 static void on_tick(uv_timer_t *t) {
   struct store *s = t->data;
-  uint64_t now = uv_now(s->loop);
   if (s->have_spool)
     spool_fsync_async(&s->spool, s->loop);
-  if (now - s->last_trim >= TRIM_EVERY_MS || !s->last_trim) {
-    s->last_trim = now ? now : 1;
-    trim_series(s);
+}
+
+static void index_series(struct store *s) {
+  size_t total = 0;
+  free(s->trimmed_at);
+  free(s->feed_base);
+  s->feed_base = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->feed_base));
+  for (size_t i = 0; i < s->cfg->nfeeds; i++) {
+    s->feed_base[i] = total;
+    total += s->cfg->feeds[i].nseries;
   }
+  s->trimmed_at = xcalloc(total + 1, sizeof(*s->trimmed_at));
+}
+
+/* Trims a series to its retention at most every TRIM_EVERY_MS: XTRIM MINID
+ * is cheap, but not needed on every write. */
+static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
+  const struct feed_series *fs = &feed->series[j];
+  size_t fi = (size_t)(feed - s->cfg->feeds);
+  uint64_t now = uv_now(s->loop), *at;
+  char minid[32];
+  char *key;
+  if (!fs->meta.retention_ms || fi >= s->cfg->nfeeds)
+    return;
+  at = &s->trimmed_at[s->feed_base[fi] + j];
+  if (*at && now - *at < TRIM_EVERY_MS)
+    return;
+  *at = now ? now : 1;
+  key = store_key(s, "s", fs->id);
+  snprintf(minid, sizeof(minid), "%lld",
+           (long long)(wall_ms() - fs->meta.retention_ms));
+  {
+    const char *argv[] = {"XTRIM", key, "MINID", minid};
+    store_command(s, 4, argv, NULL);
+  }
+  free(key);
 }
 
 int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
@@ -439,6 +446,7 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
              "and will be replayed first",
              (unsigned long long)s->spool.size);
 
+  index_series(s);
   uv_timer_init(loop, &s->timer);
   s->timer.data = s;
   uv_timer_start(&s->timer, on_tick, TICK_MS, TICK_MS);
@@ -455,6 +463,7 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
 
 void store_set_config(struct store *s, const struct config *cfg) {
   s->cfg = cfg;
+  index_series(s);
 }
 
 bool store_is_up(const struct store *s) {
@@ -472,7 +481,20 @@ void store_observations(struct store *s, const struct feed *feed,
                         const struct observation *obs, size_t n) {
   char *latest = store_key(s, "latest", NULL);
   char *set = store_key(s, "series", NULL);
+  bool *seen = xcalloc(feed->nseries + 1, sizeof(*seen));
+  int64_t now = wall_ms();
   for (size_t i = 0; i < n; i++) {
+    const struct feed_series *fs = NULL;
+    for (size_t j = 0; j < feed->nseries && !fs; j++)
+      if (feed->series[j].id == obs[i].series) {
+        seen[j] = true;
+        fs = &feed->series[j];
+      }
+    /* A feed that re-publishes its history must not bring back what
+     * retention trimmed. */
+    if (fs && fs->meta.retention_ms &&
+        obs[i].time_ms < now - fs->meta.retention_ms)
+      continue;
     char *stream = store_key(s, "s", obs[i].series);
     char *meta = store_key(s, "m", obs[i].series);
     char ms[24], val[40], iso[40];
@@ -487,7 +509,10 @@ void store_observations(struct store *s, const struct feed *feed,
     free(stream);
     free(meta);
   }
-  (void)feed;
+  for (size_t j = 0; j < feed->nseries; j++)
+    if (seen[j])
+      maybe_trim(s, feed, j);
+  free(seen);
   free(latest);
   free(set);
 }
@@ -608,6 +633,10 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
   if (s->have_spool)
     spool_close(&s->spool);
   s->have_spool = false;
+  free(s->trimmed_at);
+  free(s->feed_base);
+  s->trimmed_at = NULL;
+  s->feed_base = NULL;
   uv_close((uv_handle_t *)&s->timer, on_timer_closed);
   rlink_close(&s->link, on_link_closed);
 }

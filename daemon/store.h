@@ -55,8 +55,11 @@ struct store {
   uint64_t enqueued, acked; /* totals, for flush waiters */
   struct store_waiter *waiters;
   size_t nwaiters, capwaiters;
-  uv_timer_t timer; /* fsync batching and retention trims */
-  uint64_t last_trim;
+  uv_timer_t timer; /* fsync batching */
+  /* Per feed series (feed_base[f] + index in the feed): when its stream was
+   * last trimmed to its retention, loop time. */
+  uint64_t *trimmed_at;
+  size_t *feed_base;
   bool spool_full_logged;
   struct store_stats stats;
   int closing;
