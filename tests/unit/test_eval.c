@@ -1,0 +1,434 @@
+/* The target engine: measures x paces with hand-computed expectations,
+ * the worked examples of pacing.md, hysteresis, confirm, dead zone,
+ * staleness, GB 3095, deadlines, leap years and mid-year periods. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "eval.h"
+#include "testutil.h"
+
+#include <math.h>
+
+/* Local time (Asia/Shanghai, UTC+8) to ms. */
+static int64_t at(int y, int mo, int d, int h) {
+  struct civil c = {y, mo, d, h, 0, 0, 0};
+  return tz_local_to_ms(&c);
+}
+
+/* The last ms of a month: where "Jan-M total" stands. */
+static int64_t month_end(int y, int mo) {
+  return at(mo == 12 ? y + 1 : y, mo == 12 ? 1 : mo + 1, 1, 0) - 1;
+}
+
+static struct config *one_target(const char *kind, const char *target_yaml) {
+  char *yaml = xasprintf("timezone: Asia/Shanghai\n"
+                         "feeds:\n"
+                         "  - id: f\n"
+                         "    url: http://127.0.0.1/x\n"
+                         "    every: 1d\n"
+                         "    series: {s: {path: $.v, kind: %s}}\n"
+                         "targets:\n"
+                         "  - id: t\n"
+                         "    series: s\n"
+                         "%s",
+                         kind, target_yaml);
+  struct config *c = test_config(yaml);
+  free(yaml);
+  assert_non_null(c);
+  return c;
+}
+
+static void run_eval(const struct config *c, const struct eval_point *p,
+                     size_t n, int64_t now, struct eval_result *r) {
+  struct eval_input in = {&c->targets[0],
+                          c->feeds[0].series[0].meta.kind,
+                          c->feeds[0].every_ms,
+                          p,
+                          n,
+                          now};
+  eval_target(&in, r);
+}
+
+#define NEAR(a, b, eps)                                                        \
+  do {                                                                         \
+    double a_ = (a), b_ = (b);                                                 \
+    if (!(fabs(a_ - b_) <= (eps))) {                                           \
+      fprintf(stderr, "%s = %.6f, want %.6f (+-%g)\n", #a, a_, b_,             \
+              (double)(eps));                                                  \
+      fail();                                                                  \
+    }                                                                          \
+  } while (0)
+
+/* One release a quarter in the example: staleness must allow for that. */
+static const char jobs_target[] =
+    "    rule: total >= 450000\n"
+    "    period: 2026\n"
+    "    stale_after: 100d\n"
+    "    pace: {profile: [0.07, 0.15, 0.25, 0.33, 0.45, 0.57, 0.65, 0.75, "
+    "0.85, 0.92, 0.96, 1.0]}\n";
+
+/* pacing.md B.3 worked example: Q1, H1 and Jan-Sep with a seasonal profile
+ * P(Q1)=0.25, P(H1)=0.57, P(Sep)=0.85. */
+static void jobs_worked_example(void **state) {
+  struct config *c = one_target("cumulative", jobs_target);
+  struct eval_result r;
+  struct eval_point q1[] = {{month_end(2026, 3), 100000}};
+  struct eval_point h1[] = {{month_end(2026, 3), 100000},
+                            {month_end(2026, 6), 240000}};
+  struct eval_point sep[] = {{month_end(2026, 6), 240000},
+                             {month_end(2026, 9), 370000}};
+  (void)state;
+  run_eval(c, q1, 1, at(2026, 4, 15, 12), &r);
+  NEAR(r.expected, 112500, 1);
+  NEAR(r.projected, 400000, 5);
+  NEAR(r.score, 0.889, 0.001);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  NEAR(r.required_rate, (450000.0 - 100000) / 275, 0.01);
+
+  run_eval(c, h1, 2, at(2026, 7, 15, 12), &r);
+  NEAR(r.expected, 256500, 1);
+  NEAR(r.projected, 421053, 5);
+  NEAR(r.score, 0.936, 0.001);
+  assert_int_equal(r.raw, CLASS_AT_RISK);
+
+  run_eval(c, sep, 2, at(2026, 10, 15, 12), &r);
+  NEAR(r.expected, 382500, 1);
+  NEAR(r.projected, 435294, 5);
+  NEAR(r.score, 0.967, 0.001);
+  assert_int_equal(r.raw, CLASS_ON_TRACK);
+  config_free(c);
+}
+
+/* The same H1 figure with a linear pace looks ahead (1.076 in pacing.md). */
+static void jobs_linear_misleads(void **state) {
+  struct config *c = one_target("cumulative", "    rule: total >= 450000\n"
+                                              "    period: 2026\n"
+                                              "    stale_after: 100d\n");
+  struct eval_result r;
+  struct eval_point h1[] = {{month_end(2026, 6), 240000}};
+  (void)state;
+  run_eval(c, h1, 1, at(2026, 7, 15, 12), &r);
+  NEAR(r.pace, 181.0 / 365, 1e-6);
+  NEAR(r.score, 240000.0 / (181.0 / 365) / 450000, 1e-6);
+  NEAR(r.score, 1.076, 0.001);
+  assert_int_equal(r.raw, CLASS_ON_TRACK);
+  config_free(c);
+}
+
+static const char pm25_target[] =
+    "    rule: mean <= 33\n"
+    "    period: 2026\n"
+    "    pace: {seasonal: [1.46, 1.31, 1.16, 0.96, 0.76, 0.71, 0.66, 0.61, "
+    "0.71, 0.96, 1.26, 1.46]}\n";
+
+static size_t fill_days(struct eval_point *p, size_t n, int y, int mo, int days,
+                        double v) {
+  for (int d = 1; d <= days; d++)
+    p[n++] = (struct eval_point){at(y, mo, d, 0), v};
+  return n;
+}
+
+/* pacing.md B.4 worked example: Jan/Feb/Mar means 52/45/38: remaining
+ * budget 29.1, projection 34.3 (the YTD mean 45.0 would mislead). */
+static void pm25_worked_example(void **state) {
+  struct config *c = one_target("instant", pm25_target);
+  struct eval_point p[120];
+  struct eval_result r;
+  size_t n = 0;
+  (void)state;
+  n = fill_days(p, n, 2026, 1, 31, 52);
+  n = fill_days(p, n, 2026, 2, 28, 45);
+  n = fill_days(p, n, 2026, 3, 31, 38);
+  run_eval(c, p, n, at(2026, 4, 1, 10), &r);
+  assert_int_equal(r.valid_days, 90);
+  NEAR(r.actual, 45.0, 1e-9);
+  NEAR(r.remaining_budget, (33.0 * 365 - 4050) / 275, 1e-9);
+  NEAR(r.remaining_budget, 29.1, 0.05);
+  NEAR(r.projected, 34.3, 0.06);
+  /* expected-to-date: the YTD mean a year ending exactly at 33 would show */
+  NEAR(r.expected, 33 * 4050 / r.projected / 90, 1e-9);
+  NEAR(r.score, 33 / r.projected, 1e-12);
+  /* r = 0.96: on track under the default thresholds */
+  assert_int_equal(r.raw, CLASS_ON_TRACK);
+  config_free(c);
+  /* A stricter ceiling (thresholds for this target) calls it at risk. */
+  c = one_target("instant", "    rule: mean <= 33\n    period: 2026\n"
+                            "    thresholds: {on_track: 0.99, off_track: "
+                            "0.95}\n"
+                            "    pace: {seasonal: [1.46, 1.31, 1.16, 0.96, "
+                            "0.76, 0.71, 0.66, 0.61, 0.71, 0.96, 1.26, "
+                            "1.46]}\n");
+  run_eval(c, p, n, at(2026, 4, 1, 10), &r);
+  assert_int_equal(r.raw, CLASS_AT_RISK);
+  config_free(c);
+}
+
+static void pm25_subdaily_and_gb3095(void **state) {
+  struct config *c =
+      one_target("instant", "    rule: mean <= 33\n    period: 2026\n"
+                            "    validity: gb3095\n");
+  struct eval_point *p = xcalloc(24 * 120, sizeof(*p));
+  struct eval_result r;
+  size_t n = 0;
+  (void)state;
+  /* January: 24 hourly samples a day (valid, mean of the day = 30) */
+  for (int d = 1; d <= 31; d++)
+    for (int h = 0; h < 24; h++)
+      p[n++] = (struct eval_point){at(2026, 1, d, h), h < 12 ? 20 : 40};
+  /* February: only 20 days, of which 2 with too few hours */
+  for (int d = 1; d <= 20; d++)
+    for (int h = 0; h < (d <= 2 ? 10 : 24); h++)
+      p[n++] = (struct eval_point){at(2026, 2, d, h), 30};
+  run_eval(c, p, n, at(2026, 3, 5, 10), &r);
+  assert_int_equal(r.valid_days, 31 + 18);
+  NEAR(r.actual, 30, 1e-9);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  if (!strstr(r.reason, "2026-02 has 18 valid days"))
+    fprintf(stderr, "reason: %s\n", r.reason);
+  assert_non_null(strstr(r.reason, "2026-02 has 18 valid days"));
+  assert_non_null(strstr(r.reason, "25 required"));
+  free(p);
+  config_free(c);
+}
+
+static void hysteresis(void **state) {
+  struct config *c = one_target("cumulative", jobs_target);
+  const struct target *t = &c->targets[0];
+  struct eval_state st = {0};
+  struct eval_result r = {0};
+  int changes = 0;
+  static const enum eval_class flap[] = {
+      CLASS_ON_TRACK, CLASS_AT_RISK, CLASS_ON_TRACK, CLASS_AT_RISK,
+      CLASS_ON_TRACK, CLASS_AT_RISK, CLASS_ON_TRACK};
+  (void)state;
+  /* flapping input (confirm 2): the first evaluation sets the class, the
+   * flapping never confirms a change */
+  for (size_t i = 0; i < ARRAY_SIZE(flap); i++) {
+    r.raw = flap[i];
+    r.ref_ms = 1000 + (int64_t)i;
+    changes += eval_next_class(t, &r, 5000, &st);
+  }
+  assert_int_equal(changes, 1);
+  assert_int_equal(st.cls, CLASS_ON_TRACK);
+  /* two new releases at risk: one change */
+  r.raw = CLASS_AT_RISK;
+  r.ref_ms = 2000;
+  assert_false(eval_next_class(t, &r, 6000, &st));
+  /* a timer evaluation on the same data does not count */
+  assert_false(eval_next_class(t, &r, 6500, &st));
+  r.ref_ms = 2001;
+  assert_true(eval_next_class(t, &r, 7000, &st));
+  assert_int_equal(st.cls, CLASS_AT_RISK);
+  assert_int_equal(st.since_ms, 7000);
+  /* off track after two releases; then at_risk never leaves it */
+  r.raw = CLASS_OFF_TRACK;
+  r.ref_ms = 3000;
+  eval_next_class(t, &r, 8000, &st);
+  r.ref_ms = 3001;
+  assert_true(eval_next_class(t, &r, 8001, &st));
+  for (int i = 0; i < 5; i++) {
+    r.raw = CLASS_AT_RISK;
+    r.ref_ms = 4000 + i;
+    assert_false(eval_next_class(t, &r, 9000, &st));
+  }
+  assert_int_equal(st.cls, CLASS_OFF_TRACK);
+  /* ... on_track does, after confirm releases */
+  r.raw = CLASS_ON_TRACK;
+  r.ref_ms = 5000;
+  assert_false(eval_next_class(t, &r, 9100, &st));
+  r.ref_ms = 5001;
+  assert_true(eval_next_class(t, &r, 9200, &st));
+  assert_int_equal(st.cls, CLASS_ON_TRACK);
+  /* no_data applies at once */
+  r.raw = CLASS_NO_DATA;
+  assert_true(eval_next_class(t, &r, 9300, &st));
+  config_free(c);
+}
+
+static void dead_zone_and_pending(void **state) {
+  struct config *c =
+      one_target("cumulative", "    rule: total >= 1200\n    period: 2026\n");
+  struct eval_result r;
+  struct eval_point early[] = {{at(2026, 1, 20, 0), 10}}; /* P = 0.05 */
+  struct eval_point zone[] = {{at(2026, 2, 15, 0), 10}};  /* P = 0.12 */
+  struct eval_point later[] = {{at(2026, 3, 15, 0), 10}}; /* P = 0.20 */
+  (void)state;
+  run_eval(c, early, 1, at(2026, 1, 21, 0), &r);
+  assert_int_equal(r.raw, CLASS_PENDING);
+  assert_non_null(strstr(r.reason, "too early"));
+  run_eval(c, zone, 1, at(2026, 2, 16, 0), &r);
+  assert_true(r.score < 0.9);
+  assert_int_equal(r.raw, CLASS_AT_RISK); /* not off_track yet */
+  run_eval(c, later, 1, at(2026, 3, 16, 0), &r);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  config_free(c);
+}
+
+static void stale_and_deadline(void **state) {
+  struct config *c = one_target("cumulative", "    rule: total >= 450000\n"
+                                              "    period: 2026\n");
+  struct eval_result r;
+  struct eval_point pts[] = {{month_end(2026, 6), 240000},
+                             {month_end(2026, 7), 280000},
+                             {month_end(2026, 8), 330000}};
+  struct eval_point final[] = {{month_end(2026, 11), 430000},
+                               {month_end(2026, 12), 455000}};
+  (void)state;
+  /* monthly data: 1.5 x the median gap (31 d) = 46.5 d */
+  run_eval(c, pts, 3, month_end(2026, 8) + 40 * INT64_C(86400000), &r);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  run_eval(c, pts, 3, month_end(2026, 8) + 50 * INT64_C(86400000), &r);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  assert_non_null(strstr(r.reason, "no observation since 2026-08-31"));
+  run_eval(c, final, 2, at(2027, 1, 20, 0), &r);
+  assert_int_equal(r.raw, CLASS_ACHIEVED);
+  final[1].v = 440000;
+  run_eval(c, final, 2, at(2027, 1, 20, 0), &r);
+  assert_int_equal(r.raw, CLASS_MISSED);
+  /* reaching a floor early is final */
+  final[1].v = 460000;
+  run_eval(c, final, 2, at(2026, 12, 31, 12), &r);
+  assert_int_equal(r.raw, CLASS_ACHIEVED);
+  config_free(c);
+}
+
+static void leap_year_and_mid_year_period(void **state) {
+  struct config *c =
+      one_target("instant", "    rule: mean <= 30\n    period: 2028\n");
+  struct eval_point p[70];
+  struct eval_result r;
+  size_t n = 0;
+  (void)state;
+  n = fill_days(p, n, 2028, 1, 31, 30);
+  n = fill_days(p, n, 2028, 2, 29, 30);
+  run_eval(c, p, n, at(2028, 3, 1, 12), &r);
+  assert_int_equal(r.valid_days, 60);
+  NEAR(r.remaining_budget, (30.0 * 366 - 1800) / 306, 1e-9);
+  config_free(c);
+
+  c = one_target("cumulative", "    rule: total >= 1000\n"
+                               "    period: {from: 2026-07-01, to: "
+                               "2027-06-30}\n    stale_after: 30d\n");
+  {
+    struct eval_point q[] = {{month_end(2026, 12), 500}};
+    run_eval(c, q, 1, at(2027, 1, 5, 0), &r);
+    NEAR(r.pace, 184.0 / 365, 1e-6);
+    NEAR(r.projected, 500 / (184.0 / 365), 1e-6);
+    assert_int_equal(r.raw, CLASS_ON_TRACK);
+  }
+  config_free(c);
+}
+
+static void season_pace(void **state) {
+  struct config *c =
+      one_target("cumulative", "    rule: total >= 130000\n    period: 2026\n"
+                               "    stale_after: 40d\n"
+                               "    pace: {season: {from: \"04-01\", to: "
+                               "\"11-15\"}}\n");
+  struct eval_result r;
+  struct eval_point p[] = {{month_end(2026, 10), 98000}};
+  (void)state;
+  /* Apr 1 - Oct 31 is 214 of the 229 season days */
+  NEAR(eval_pace(&c->targets[0], at(2026, 3, 20, 0)), 0, 1e-12);
+  NEAR(eval_pace(&c->targets[0], at(2026, 12, 20, 0)), 1, 1e-12);
+  run_eval(c, p, 1, at(2026, 11, 28, 0), &r);
+  NEAR(r.pace, 214.0 / 229, 1e-6);
+  NEAR(r.expected, 130000 * 214.0 / 229, 0.01);
+  NEAR(r.score, 98000 / (214.0 / 229) / 130000, 1e-6);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  config_free(c);
+}
+
+static void increments(void **state) {
+  struct config *c =
+      one_target("increment", "    rule: total >= 1200\n    period: 2026\n");
+  struct eval_result r;
+  struct eval_point p[6];
+  (void)state;
+  for (int m = 1; m <= 6; m++)
+    p[m - 1] = (struct eval_point){month_end(2026, m), 100};
+  run_eval(c, p, 6, at(2026, 7, 10, 0), &r);
+  NEAR(r.actual, 600, 1e-9);
+  NEAR(r.projected, 600 / (181.0 / 365), 1e-6);
+  config_free(c);
+}
+
+static void latest_level(void **state) {
+  struct config *c =
+      one_target("instant", "    rule: latest >= 93%\n    period: 2026\n"
+                            "    baseline: 91.5\n");
+  struct eval_result r;
+  struct eval_point one[] = {{at(2026, 3, 1, 0), 91.8}};
+  struct eval_point p[] = {{month_end(2026, 3), 91.8},
+                           {month_end(2026, 6), 92.1},
+                           {month_end(2026, 9), 92.4}};
+  (void)state;
+  run_eval(c, one, 1, at(2026, 3, 2, 0), &r);
+  assert_int_equal(r.raw, CLASS_PENDING);
+  run_eval(c, p, 3, at(2026, 10, 10, 0), &r);
+  NEAR(r.actual, 92.4, 1e-9);
+  /* +0.3 a quarter: about 92.7 by the end of December */
+  NEAR(r.projected, 92.7, 0.02);
+  NEAR(r.score, (r.projected - 91.5) / 1.5, 1e-9);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK); /* 0.8 of the way */
+  config_free(c);
+}
+
+static void growth(void **state) {
+  struct config *c =
+      one_target("increment", "    rule: growth >= 15%\n    period: 2026\n");
+  struct eval_result r;
+  struct eval_point p[24];
+  size_t n = 0;
+  (void)state;
+  for (int m = 1; m <= 12; m++)
+    p[n++] = (struct eval_point){month_end(2025, m), 100};
+  for (int m = 1; m <= 9; m++)
+    p[n++] = (struct eval_point){month_end(2026, m), 110};
+  run_eval(c, p, n, at(2026, 10, 10, 0), &r);
+  NEAR(r.actual, 10, 1e-9);
+  NEAR(r.projected, 10, 1e-9);
+  NEAR(r.score, 10.0 / 15, 1e-9);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  /* without the prior year */
+  run_eval(c, p + 12, 9, at(2026, 10, 10, 0), &r);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  config_free(c);
+}
+
+static void messages(void **state) {
+  struct config *c = one_target("cumulative", jobs_target);
+  struct eval_result r;
+  struct eval_point q1[] = {{month_end(2026, 3), 100000}};
+  char msg[400];
+  (void)state;
+  run_eval(c, q1, 1, at(2026, 4, 15, 12), &r);
+  eval_message(&c->targets[0], &r, r.raw, msg, sizeof(msg));
+  fprintf(stderr, "# %s\n", msg);
+  assert_non_null(strstr(msg, "100,000 so far vs 112,500 expected"));
+  assert_non_null(strstr(msg, "projected 400,000"));
+  assert_non_null(strstr(msg, "goal >= 450,000"));
+  config_free(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(jobs_worked_example),
+      cmocka_unit_test(jobs_linear_misleads),
+      cmocka_unit_test(pm25_worked_example),
+      cmocka_unit_test(pm25_subdaily_and_gb3095),
+      cmocka_unit_test(hysteresis),
+      cmocka_unit_test(dead_zone_and_pending),
+      cmocka_unit_test(stale_and_deadline),
+      cmocka_unit_test(leap_year_and_mid_year_period),
+      cmocka_unit_test(season_pace),
+      cmocka_unit_test(increments),
+      cmocka_unit_test(latest_level),
+      cmocka_unit_test(growth),
+      cmocka_unit_test(messages),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
