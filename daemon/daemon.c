@@ -194,7 +194,7 @@ int daemon_run(const char *config_path, struct config *cfg) {
     log_error("daemon: cannot watch signals: %s", uv_strerror(rc));
     dm.exit_code = 1;
     begin_shutdown(&dm, "startup failed");
-  } else if (store_init(&dm.store, &dm.loop, cfg, err, sizeof(err)) < 0) {
+  } else if (store_init(&dm.store, &dm.loop, cfg, true, err, sizeof(err)) < 0) {
     log_error("daemon: %s", err);
     dm.exit_code = 1;
     begin_shutdown(&dm, "startup failed");

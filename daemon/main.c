@@ -157,6 +157,7 @@ static struct config *load_or_report(const char *path) {
 
 int main(int argc, char **argv) {
   struct cli cli = {.config = CONFIG_DEFAULT_PATH};
+  struct once_options oopt = {0};
   struct config *cfg;
   int rc = parse_args(argc, argv, &cli);
   if (rc >= 0)
@@ -184,6 +185,17 @@ int main(int argc, char **argv) {
       config_free(cfg);
       return usage_error("--now: %s", why);
     }
+    oopt.now_ms = when.start_ms;
+  }
+  oopt.json = cli.json;
+  if (cli.fail_on) {
+    oopt.fail = true;
+    eval_class_parse(cli.fail_on, &oopt.fail_on);
+  }
+  if (strcmp(cli.command, "status") == 0) {
+    rc = once_status(cfg, &oopt);
+    config_free(cfg);
+    return rc;
   }
   if (strcmp(cli.command, "run") == 0 || strcmp(cli.command, "once") == 0) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
@@ -194,7 +206,7 @@ int main(int argc, char **argv) {
     if (strcmp(cli.command, "run") == 0) {
       rc = daemon_run(cli.config, cfg);
     } else {
-      rc = once_run(cfg, cli.json);
+      rc = once_run(cfg, &oopt);
       config_free(cfg);
     }
     curl_global_cleanup();
@@ -203,9 +215,7 @@ int main(int argc, char **argv) {
   fprintf(stderr,
           "indicatord: '%s' is not available in this build yet: it needs the "
           "%s, which land in a later release\n",
-          cli.command,
-          strcmp(cli.command, "notify-test") == 0 ? "alert receivers"
-                                                  : "Redis store");
+          cli.command, "alert receivers");
   config_free(cfg);
   return EXIT_RUNTIME;
 }

@@ -3,36 +3,46 @@
 #include "collector.h"
 #include "log.h"
 #include "store.h"
+#include "table.h"
+#include "targets.h"
 #include "timefmt.h"
 #include "util.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
-/* How long `once` waits for Redis to take the writes. */
-#define ONCE_STORE_DEADLINE_MS 15000
+/* How long once and status wait for Redis. */
+#define STORE_DEADLINE_MS 15000
 
 struct once {
   const struct config *cfg;
+  const struct once_options *opt;
   json_t *feeds; /* one object per feed, in config order */
   struct collector col;
   struct store store;
+  struct targets tg;
   uv_timer_t deadline;
-  bool stored, finished;
+  bool stored, evaluated, finished;
+  redisReply **hashes; /* status: ind:t:<target> replies */
+  size_t hashes_pending;
+  struct table_row *rows; /* once: the results, copied before closing */
 };
 
-static size_t feed_index(const struct config *cfg, const struct feed *f) {
-  return (size_t)(f - cfg->feeds);
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void on_report(void *data, const struct feed *feed,
                       const struct fetch_result *res,
                       const struct extract_out *out, int rc) {
   struct once *o = data;
-  json_t *fo = json_array_get(o->feeds, feed_index(o->cfg, feed));
+  json_t *fo = json_array_get(o->feeds, (size_t)(feed - o->cfg->feeds));
   json_t *series = json_array();
   const char *feed_error = NULL;
   char why[300];
@@ -99,70 +109,176 @@ static void finish(struct once *o, bool stored) {
   o->stored = stored;
   uv_timer_stop(&o->deadline);
   uv_close((uv_handle_t *)&o->deadline, NULL);
-  collector_close(&o->col, NULL);
+  if (o->col.feeds)
+    collector_close(&o->col, NULL);
+  targets_close(&o->tg, NULL);
   store_close(&o->store, NULL);
 }
 
-static void on_flushed(void *data, bool ok) {
+static void row_from_state(struct table_row *r, const struct target *t,
+                           const struct target_state *ts);
+
+static void on_results_flushed(void *data, bool ok) {
   finish(data, ok);
+}
+
+static void on_evaluated(struct targets *tg, bool ok) {
+  struct once *o = container_of(tg, struct once, tg);
+  if (!ok) {
+    finish(o, false);
+    return;
+  }
+  o->evaluated = true;
+  /* The state goes with the targets' close; the table needs a copy. */
+  for (size_t i = 0; i < o->cfg->ntargets; i++) {
+    row_from_state(&o->rows[i], &o->cfg->targets[i], &tg->states[i]);
+    o->rows[i].status = xstrdup(o->rows[i].status);
+    o->rows[i].message = xstrdup(o->rows[i].message);
+  }
+  store_flush(&o->store, on_results_flushed, o);
+}
+
+static void on_observations_flushed(void *data, bool ok) {
+  struct once *o = data;
+  if (!ok) {
+    finish(o, false);
+    return;
+  }
+  targets_evaluate(&o->tg, on_evaluated);
 }
 
 static void on_deadline(uv_timer_t *t) {
   finish(t->data, false);
 }
 
-static void on_done(struct collector *c) {
+static void on_fetched_all(struct collector *c) {
   struct once *o = container_of(c, struct once, col);
-  uv_timer_start(&o->deadline, on_deadline, ONCE_STORE_DEADLINE_MS, 0);
-  store_flush(&o->store, on_flushed, o);
+  /* Feeds have their own timeouts; Redis gets this long from here on. */
+  uv_timer_start(&o->deadline, on_deadline, STORE_DEADLINE_MS, 0);
+  store_flush(&o->store, on_observations_flushed, o);
 }
 
-static void print_text(const json_t *feeds) {
-  size_t i;
+static void print_feeds(FILE *out, const json_t *feeds) {
+  size_t i, ok = 0, total = json_array_size(feeds);
   json_t *fo;
-  int width = 0;
   json_array_foreach(feeds, i, fo) {
-    size_t k;
-    json_t *so;
-    json_array_foreach(json_object_get(fo, "series"), k, so) {
-      int w = utf8_width(json_string_value(json_object_get(so, "id")));
-      if (w > width)
-        width = w;
-    }
+    if (json_is_true(json_object_get(fo, "ok")))
+      ok++;
   }
+  fprintf(out, "\nfeeds: %zu of %zu fetched\n", ok, total);
   json_array_foreach(feeds, i, fo) {
     size_t k;
     json_t *so;
-    const char *err = json_string_value(json_object_get(fo, "error"));
-    printf("feed %s: %s\n", json_string_value(json_object_get(fo, "id")),
-           err ? err : "ok");
+    const char *ferr = json_string_value(json_object_get(fo, "error"));
     json_array_foreach(json_object_get(fo, "series"), k, so) {
       const char *id = json_string_value(json_object_get(so, "id"));
       json_int_t n = json_integer_value(json_object_get(so, "observations"));
       const char *serr = json_string_value(json_object_get(so, "error"));
-      printf("  %s%*s  ", id, width - utf8_width(id), "");
       if (n > 0)
-        printf("%lld observation%s, latest %s = %.10g", (long long)n,
-               n == 1 ? "" : "s",
-               json_string_value(json_object_get(so, "latest_time")),
-               json_real_value(json_object_get(so, "latest_value")));
+        fprintf(out, "  %s: %lld observation%s, latest %s = %.10g%s%s\n", id,
+                (long long)n, n == 1 ? "" : "s",
+                json_string_value(json_object_get(so, "latest_time")),
+                json_real_value(json_object_get(so, "latest_value")),
+                serr ? "; " : "", serr ? serr : "");
       else
-        printf("nothing");
-      if (serr)
-        printf("%s%s", n > 0 ? "; " : ": ", serr);
-      printf("\n");
+        fprintf(out, "  %s: nothing: %s\n", id,
+                serr   ? serr
+                : ferr ? ferr
+                       : "no value");
     }
   }
 }
 
-int once_run(const struct config *cfg, bool json) {
+static void row_from_state(struct table_row *r, const struct target *t,
+                           const struct target_state *ts) {
+  const struct eval_result *e = &ts->res;
+  memset(r, 0, sizeof(*r));
+  r->id = t->id;
+  r->title = t->title;
+  r->unit = t->unit;
+  r->measure = t->rule.measure;
+  r->op = t->rule.op;
+  r->status = ts->have_result ? eval_class_name(ts->st.cls) : "unknown";
+  r->message = ts->have_result ? ts->message : "not evaluated";
+  r->actual = ts->have_result ? e->actual : NAN;
+  r->expected = ts->have_result ? e->expected : NAN;
+  r->projected = ts->have_result ? e->projected : NAN;
+  r->goal = t->rule.value;
+  r->score = ts->have_result ? e->score : NAN;
+  r->pace = ts->have_result ? e->pace : NAN;
+  r->remaining_budget = ts->have_result ? e->remaining_budget : NAN;
+  r->required_rate = ts->have_result ? e->required_rate : NAN;
+  r->valid_days = ts->have_result ? e->valid_days : -1;
+}
+
+static int exit_code(const struct once_options *opt, const struct table_row *r,
+                     size_t n) {
+  enum eval_class c;
+  if (!opt->fail)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (eval_class_parse(r[i].status, &c) == 0 &&
+        eval_class_rank(c) >= eval_class_rank(opt->fail_on))
+      return 3;
+  return 0;
+}
+
+static int setup(struct once *o, uv_loop_t *loop, const struct config *cfg,
+                 const struct once_options *opt, bool use_spool) {
+  char err[300];
+  memset(o, 0, sizeof(*o));
+  o->cfg = cfg;
+  o->opt = opt;
+  if (uv_loop_init(loop) < 0) {
+    fprintf(stderr, "indicatord: cannot create the event loop\n");
+    return -1;
+  }
+  if (store_init(&o->store, loop, cfg, use_spool, err, sizeof(err)) < 0) {
+    fprintf(stderr, "indicatord: %s\n", err);
+    uv_loop_close(loop);
+    return -1;
+  }
+  targets_init(&o->tg, loop, &o->store, cfg, false);
+  o->tg.fixed_now = opt->now_ms;
+  uv_timer_init(loop, &o->deadline);
+  o->deadline.data = o;
+  return 0;
+}
+
+static int teardown(uv_loop_t *loop) {
+  int rc;
+  uv_run(loop, UV_RUN_DEFAULT);
+  rc = uv_loop_close(loop);
+  if (rc != 0)
+    log_error("once: event loop closed with handles open: %s", uv_strerror(rc));
+  return rc;
+}
+
+int once_run(const struct config *cfg, const struct once_options *opt) {
   struct once o;
   uv_loop_t loop;
+  struct table_row *rows;
   char err[300];
   int rc;
+  int64_t now;
 
-  memset(&o, 0, sizeof(o));
-  o.cfg = cfg;
+  if (setup(&o, &loop, cfg, opt, true) < 0)
+    return 1;
+  o.rows = xcalloc(cfg->ntargets + 1, sizeof(*o.rows));
+  for (size_t i = 0; i < cfg->ntargets; i++) {
+    o.rows[i].id = cfg->targets[i].id;
+    o.rows[i].title = cfg->targets[i].title;
+    o.rows[i].unit = cfg->targets[i].unit;
+    o.rows[i].measure = cfg->targets[i].rule.measure;
+    o.rows[i].op = cfg->targets[i].rule.op;
+    o.rows[i].goal = cfg->targets[i].rule.value;
+    o.rows[i].status = xstrdup("unknown");
+    o.rows[i].message = xstrdup("not evaluated");
+    o.rows[i].actual = o.rows[i].expected = o.rows[i].projected = NAN;
+    o.rows[i].score = o.rows[i].pace = NAN;
+    o.rows[i].remaining_budget = o.rows[i].required_rate = NAN;
+    o.rows[i].valid_days = -1;
+  }
   o.feeds = json_array();
   for (size_t i = 0; i < cfg->nfeeds; i++) {
     json_t *fo = json_object();
@@ -175,52 +291,216 @@ int once_run(const struct config *cfg, bool json) {
     json_array_append_new(o.feeds, fo);
     free(url);
   }
-  rc = uv_loop_init(&loop);
-  if (rc < 0) {
-    fprintf(stderr, "indicatord: cannot create the event loop: %s\n",
-            uv_strerror(rc));
-    json_decref(o.feeds);
-    return 1;
-  }
-  rc = store_init(&o.store, &loop, cfg, err, sizeof(err));
-  if (rc < 0) {
+  if (collector_init(&o.col, &loop, cfg, on_fetch, &o, err, sizeof(err)) < 0) {
     fprintf(stderr, "indicatord: %s\n", err);
-    uv_loop_close(&loop);
-    json_decref(o.feeds);
-    return 1;
-  }
-  rc = collector_init(&o.col, &loop, cfg, on_fetch, &o, err, sizeof(err));
-  if (rc < 0) {
-    fprintf(stderr, "indicatord: %s\n", err);
-    store_close(&o.store, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    json_decref(o.feeds);
-    return 1;
-  }
-  uv_timer_init(&loop, &o.deadline);
-  o.deadline.data = &o;
-  collector_run_once(&o.col, on_report, on_done);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  rc = uv_loop_close(&loop);
-  if (rc != 0)
-    log_error("once: event loop closed with handles open: %s", uv_strerror(rc));
-  if (json) {
-    json_t *top = json_object();
-    json_object_set(top, "feeds", o.feeds);
-    json_dumpf(top, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-    printf("\n");
-    json_decref(top);
+    finish(&o, false);
   } else {
-    print_text(o.feeds);
+    collector_run_once(&o.col, on_report, on_fetched_all);
+  }
+  rc = teardown(&loop);
+  now = targets_now(&o.tg);
+
+  rows = o.rows;
+  if (opt->json) {
+    /* The contract's object, plus what each feed gave. */
+    json_t *top;
+    FILE *mem;
+    char *buf = NULL;
+    size_t len = 0;
+    json_error_t jerr;
+    mem = open_memstream(&buf, &len);
+    table_print_json(mem, rows, cfg->ntargets, now);
+    fclose(mem);
+    top = json_loads(buf, 0, &jerr);
+    free(buf);
+    if (top) {
+      json_object_set(top, "feeds", o.feeds);
+      json_dumpf(top, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+      printf("\n");
+      json_decref(top);
+    }
+  } else {
+    if (cfg->ntargets)
+      table_print(stdout, rows, cfg->ntargets, now, table_want_color(stdout));
+    print_feeds(stdout, o.feeds);
   }
   json_decref(o.feeds);
   if (!o.stored) {
     fprintf(stderr,
-            "indicatord: Redis at %s did not take the writes within %d s; "
-            "they are kept in the spool in %s\n",
-            cfg->redis.url, ONCE_STORE_DEADLINE_MS / 1000, cfg->state_dir);
-    return 1;
+            "indicatord: Redis at %s did not take the writes%s; they are "
+            "kept in the spool in %s\n",
+            cfg->redis.url, o.evaluated ? "" : " (targets not evaluated)",
+            cfg->state_dir);
+    rc = 1;
+  } else {
+    rc = rc != 0 ? 1 : exit_code(opt, rows, cfg->ntargets);
   }
-  return rc != 0 ? 1 : 0;
+  for (size_t i = 0; i < cfg->ntargets; i++) {
+    free((char *)rows[i].status);
+    free((char *)rows[i].message);
+  }
+  free(rows);
+  return rc;
+}
+
+/* ---- status ---- */
+
+static void on_hash(void *data, redisReply *reply);
+
+struct hash_req {
+  struct once *o;
+  size_t index;
+};
+
+static void status_finish(struct once *o, bool ok) {
+  finish(o, ok);
+}
+
+static void on_status_ready(void *data, bool ok) {
+  struct once *o = data;
+  (void)ok;
+  if (!store_is_up(&o->store)) {
+    status_finish(o, false);
+    return;
+  }
+  o->hashes_pending = 1;
+  for (size_t i = 0; i < o->cfg->ntargets; i++) {
+    char *key = store_key(&o->store, "t", o->cfg->targets[i].id);
+    const char *argv[] = {"HGETALL", key};
+    struct hash_req *hr = xmalloc(sizeof(*hr));
+    hr->o = o;
+    hr->index = i;
+    o->hashes_pending++;
+    if (store_read(&o->store, 2, argv, NULL, on_hash, hr) < 0) {
+      o->hashes_pending--;
+      free(hr);
+    }
+    free(key);
+  }
+  if (--o->hashes_pending == 0)
+    status_finish(o, true);
+}
+
+static void on_hash(void *data, redisReply *reply) {
+  struct hash_req *hr = data;
+  struct once *o = hr->o;
+  if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
+    /* Keep a copy: the reply dies with this callback. */
+    redisReply *copy = xcalloc(1, sizeof(*copy));
+    copy->type = REDIS_REPLY_ARRAY;
+    copy->elements = reply->elements;
+    copy->element = xcalloc(reply->elements, sizeof(*copy->element));
+    for (size_t i = 0; i < reply->elements; i++) {
+      redisReply *e = xcalloc(1, sizeof(*e));
+      e->type = REDIS_REPLY_STRING;
+      e->str = xstrdup(reply->element[i]->str ? reply->element[i]->str : "");
+      e->len = strlen(e->str);
+      copy->element[i] = e;
+    }
+    o->hashes[hr->index] = copy;
+  }
+  free(hr);
+  if (--o->hashes_pending == 0)
+    status_finish(o, true);
+}
+
+static void on_status_deadline(uv_timer_t *t) {
+  status_finish(t->data, false);
+}
+
+static void on_status_poll(uv_timer_t *t) {
+  struct once *o = t->data;
+  if (o->finished) {
+    uv_close((uv_handle_t *)t, NULL);
+    return;
+  }
+  if (store_is_up(&o->store)) {
+    uv_close((uv_handle_t *)t, NULL);
+    on_status_ready(o, true);
+  }
+}
+
+static const char *hget(const redisReply *r, const char *f) {
+  if (!r)
+    return NULL;
+  for (size_t i = 0; i + 1 < r->elements; i += 2)
+    if (strcmp(r->element[i]->str, f) == 0)
+      return r->element[i + 1]->str;
+  return NULL;
+}
+
+static double hnum(const redisReply *r, const char *f) {
+  const char *s = hget(r, f);
+  char *end;
+  double v;
+  if (!s || !*s)
+    return NAN;
+  v = strtod(s, &end);
+  return *end ? NAN : v;
+}
+
+static void free_copy(redisReply *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->elements; i++) {
+    free(r->element[i]->str);
+    free(r->element[i]);
+  }
+  free(r->element);
+  free(r);
+}
+
+int once_status(const struct config *cfg, const struct once_options *opt) {
+  struct once o;
+  uv_loop_t loop;
+  uv_timer_t poll;
+  struct table_row *rows;
+  int rc;
+  if (setup(&o, &loop, cfg, opt, false) < 0)
+    return 1;
+  o.hashes = xcalloc(cfg->ntargets + 1, sizeof(*o.hashes));
+  uv_timer_start(&o.deadline, on_status_deadline, STORE_DEADLINE_MS, 0);
+  uv_timer_init(&loop, &poll);
+  poll.data = &o;
+  uv_timer_start(&poll, on_status_poll, 20, 20);
+  rc = teardown(&loop);
+  rows = xcalloc(cfg->ntargets + 1, sizeof(*rows));
+  for (size_t i = 0; i < cfg->ntargets; i++) {
+    const struct target *t = &cfg->targets[i];
+    const redisReply *h = o.hashes[i];
+    const char *vd = hget(h, "valid_days");
+    rows[i].id = t->id;
+    rows[i].title = t->title;
+    rows[i].unit = t->unit;
+    rows[i].measure = t->rule.measure;
+    rows[i].op = t->rule.op;
+    rows[i].status = h && hget(h, "status") ? hget(h, "status") : "unknown";
+    rows[i].message = h ? hget(h, "message") : "not evaluated yet";
+    rows[i].actual = hnum(h, "actual");
+    rows[i].expected = hnum(h, "expected");
+    rows[i].projected = hnum(h, "projected");
+    rows[i].goal = t->rule.value;
+    rows[i].pace = hnum(h, "pace");
+    rows[i].remaining_budget = hnum(h, "remaining_budget");
+    rows[i].required_rate = hnum(h, "required_rate");
+    rows[i].valid_days = vd && *vd ? atoi(vd) : -1;
+    rows[i].score = hnum(h, "score");
+  }
+  if (o.stored) {
+    int64_t now = opt->now_ms ? opt->now_ms : wall_ms();
+    if (opt->json)
+      table_print_json(stdout, rows, cfg->ntargets, now);
+    else
+      table_print(stdout, rows, cfg->ntargets, now, table_want_color(stdout));
+  } else {
+    fprintf(stderr, "indicatord: Redis at %s is not reachable\n",
+            cfg->redis.url);
+  }
+  for (size_t i = 0; i < cfg->ntargets; i++)
+    free_copy(o.hashes[i]);
+  free(o.hashes);
+  free(rows);
+  if (rc != 0)
+    return 1;
+  return o.stored ? 0 : 1;
 }

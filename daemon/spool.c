@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +136,16 @@ int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes,
   sp->fd = open(sp->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (sp->fd < 0) {
     int rc = -errno;
+    free(sp->path);
+    sp->path = NULL;
+    return rc;
+  }
+  /* One process per spool: a second indicatord (once, say) next to the
+   * daemon must not replay or truncate the daemon's writes. */
+  if (flock(sp->fd, LOCK_EX | LOCK_NB) != 0) {
+    int rc = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+    close(sp->fd);
+    sp->fd = -1;
     free(sp->path);
     sp->path = NULL;
     return rc;

@@ -28,9 +28,10 @@ struct spool {
   uint64_t records;       /* whole records found by spool_open */
 };
 
-/* Opens (creating) dir/spool.bin. A torn tail is cut off; *warning then
- * says what was dropped (caller frees; NULL when nothing was). Returns 0 or
- * a negative errno code. */
+/* Opens (creating) dir/spool.bin and locks it. A torn tail is cut off;
+ * *warning then says what was dropped (caller frees; NULL when nothing
+ * was). Returns 0, -EWOULDBLOCK when another process holds the spool, or a
+ * negative errno code. */
 int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes,
                char **warning);
 void spool_close(struct spool *sp);

@@ -18,40 +18,52 @@
 #define TICK_MS 1000
 #define TRIM_EVERY_MS (10 * 60 * 1000)
 
-/* KEYS: stream, meta hash, latest hash, series set.
- * ARGV: time ms, series id (the field name), value, time as ISO 8601.
- * Returns 1 when something was written, 0 for an identical re-fetch. */
+/* Upserts one stream entry at ID <ms>-0.
+ * KEYS: the stream, and for observations also its meta hash, the latest
+ * hash and the series set.
+ * ARGV: time ms, time as ISO 8601, then field/value pairs (for observations
+ * one pair: the series id and the value).
+ * Returns 1 when something was written, 0 for an identical entry. */
 static const char upsert_lua[] =
-    "local s, m, latest, set = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
-    "local ms, field, val = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local s = KEYS[1]\n"
+    "local ms = ARGV[1]\n"
     "local id = ms .. '-0'\n"
+    "local fv = {}\n"
+    "for i = 3, #ARGV do fv[#fv + 1] = ARGV[i] end\n"
     "local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
     "if #top == 0 or tonumber(ms) > "
     "tonumber(string.match(top[1][1], '^(%d+)')) then\n"
-    "  redis.call('XADD', s, id, field, val)\n"
+    "  redis.call('XADD', s, id, unpack(fv))\n"
     "else\n"
     "  local cur = redis.call('XRANGE', s, id, id)\n"
-    "  if #cur > 0 and cur[1][2][2] == val then return 0 end\n"
+    "  if #cur > 0 and #cur[1][2] == #fv then\n"
+    "    local same = true\n"
+    "    for i = 1, #fv do if cur[1][2][i] ~= fv[i] then same = false end end\n"
+    "    if same then return 0 end\n"
+    "  end\n"
     "  local tail = redis.call('XRANGE', s, id, '+')\n"
     "  for i = 1, #tail do redis.call('XDEL', s, tail[i][1]) end\n"
     "  local prev = redis.call('XREVRANGE', s, '(' .. id, '-', 'COUNT', 1)\n"
     "  local pid = '0-0'\n"
     "  if #prev > 0 then pid = prev[1][1] end\n"
     "  redis.call('XSETID', s, pid, 'MAXDELETEDID', pid)\n"
-    "  redis.call('XADD', s, id, field, val)\n"
+    "  redis.call('XADD', s, id, unpack(fv))\n"
     "  for i = 1, #tail do\n"
     "    if tail[i][1] ~= id then\n"
     "      redis.call('XADD', s, tail[i][1], unpack(tail[i][2]))\n"
     "    end\n"
     "  end\n"
     "end\n"
-    "redis.call('SADD', set, field)\n"
-    "local t2 = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
-    "if string.match(t2[1][1], '^(%d+)') == ms then\n"
-    "  redis.call('HSET', m, 'last_value', val, 'last_time', ARGV[4])\n"
-    "  redis.call('HSET', latest, field, val)\n"
+    "if #KEYS == 4 then\n"
+    "  local m, latest, set = KEYS[2], KEYS[3], KEYS[4]\n"
+    "  redis.call('SADD', set, fv[1])\n"
+    "  local t2 = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
+    "  if string.match(t2[1][1], '^(%d+)') == ms then\n"
+    "    redis.call('HSET', m, 'last_value', fv[2], 'last_time', ARGV[2])\n"
+    "    redis.call('HSET', latest, fv[1], fv[2])\n"
+    "  end\n"
+    "  redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
     "end\n"
-    "redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
     "return 1\n";
 
 struct store_op {
@@ -410,7 +422,7 @@ static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
 }
 
 int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
-               char *err, size_t errlen) {
+               bool use_spool, char *err, size_t errlen) {
   struct rlink_options opt;
   unsigned char digest[SHA_DIGEST_LENGTH];
   char *warning = NULL;
@@ -425,23 +437,29 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
 
-  rc = spool_open(&s->spool, cfg->state_dir,
-                  cfg->redis.max_spool ? cfg->redis.max_spool
-                                       : DEFAULT_MAX_SPOOL,
-                  &warning);
-  if (rc < 0) {
+  rc = use_spool ? spool_open(&s->spool, cfg->state_dir,
+                              cfg->redis.max_spool ? cfg->redis.max_spool
+                                                   : DEFAULT_MAX_SPOOL,
+                              &warning)
+                 : -ENOENT;
+  if (rc == -EWOULDBLOCK) {
+    log_warn("store: the spool in %s is in use by another indicatord; "
+             "writes are held in memory only",
+             cfg->state_dir);
+  } else if (rc < 0 && use_spool) {
     snprintf(err, errlen, "cannot open the spool in %s: %s", cfg->state_dir,
              strerror(-rc));
     return rc;
+  } else if (rc == 0) {
+    s->have_spool = true;
   }
-  s->have_spool = true;
   if (warning) {
     log_warn("store: spool %s: %s", s->spool.path, warning);
     free(warning);
   }
   /* Replayed records are acknowledged like new ones. */
-  s->enqueued = s->spool.records;
-  if (spool_pending(&s->spool))
+  s->enqueued = s->have_spool ? s->spool.records : 0;
+  if (s->have_spool && spool_pending(&s->spool))
     log_info("store: %llu byte(s) of writes from an earlier run are spooled "
              "and will be replayed first",
              (unsigned long long)s->spool.size);
@@ -498,9 +516,8 @@ void store_observations(struct store *s, const struct feed *feed,
     char *stream = store_key(s, "s", obs[i].series);
     char *meta = store_key(s, "m", obs[i].series);
     char ms[24], val[40], iso[40];
-    const char *argv[] = {"EVALSHA",     s->sha, "4", stream,
-                          meta,          latest, set, ms,
-                          obs[i].series, val,    iso};
+    const char *argv[] = {"EVALSHA", s->sha, "4", stream,        meta, latest,
+                          set,       ms,     iso, obs[i].series, val};
     snprintf(ms, sizeof(ms), "%lld", (long long)obs[i].time_ms);
     store_format_value(obs[i].value, val, sizeof(val));
     timefmt_iso(obs[i].time_ms, iso, sizeof(iso));
@@ -535,6 +552,32 @@ void store_feed_status(struct store *s, const struct feed *feed,
     store_command(s, 14, argv, NULL);
     free(meta);
   }
+}
+
+void store_upsert(struct store *s, const char *key, int64_t ms,
+                  const char *const *fields, const double *values, size_t n) {
+  const char **argv = xcalloc(6 + 2 * n, sizeof(*argv));
+  char **vals = xcalloc(n + 1, sizeof(*vals));
+  char msbuf[24], iso[40];
+  snprintf(msbuf, sizeof(msbuf), "%lld", (long long)ms);
+  timefmt_iso(ms, iso, sizeof(iso));
+  argv[0] = "EVALSHA";
+  argv[1] = s->sha;
+  argv[2] = "1";
+  argv[3] = key;
+  argv[4] = msbuf;
+  argv[5] = iso;
+  for (size_t i = 0; i < n; i++) {
+    vals[i] = xmalloc(40);
+    store_format_value(values[i], vals[i], 40);
+    argv[6 + 2 * i] = fields[i];
+    argv[7 + 2 * i] = vals[i];
+  }
+  store_command(s, (int)(6 + 2 * n), argv, NULL);
+  for (size_t i = 0; i < n; i++)
+    free(vals[i]);
+  free(vals);
+  free(argv);
 }
 
 void store_flush(struct store *s, store_flush_cb cb, void *data) {

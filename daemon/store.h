@@ -66,10 +66,10 @@ struct store {
   void (*on_closed)(struct store *s);
 };
 
-/* Opens the spool and starts connecting. Returns 0, or a negative code with
- * the reason in err. */
+/* Opens the spool (unless !use_spool: readers such as `status`) and starts
+ * connecting. Returns 0, or a negative code with the reason in err. */
 int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
-               char *err, size_t errlen);
+               bool use_spool, char *err, size_t errlen);
 /* Points the store at a reloaded config (prefix and series metadata). */
 void store_set_config(struct store *s, const struct config *cfg);
 bool store_is_up(const struct store *s);
@@ -84,6 +84,10 @@ void store_observations(struct store *s, const struct feed *feed,
  * last_error; NULL error clears it). */
 void store_feed_status(struct store *s, const struct feed *feed,
                        int64_t fetch_ms, const char *error);
+/* Queues an upsert of one entry at ID <ms>-0 of stream key with the given
+ * numeric fields (same semantics as observations: identical = no write). */
+void store_upsert(struct store *s, const char *key, int64_t ms,
+                  const char *const *fields, const double *values, size_t n);
 /* Queues any write (argv copied). Used by the target engine and alerts. */
 void store_command(struct store *s, int argc, const char **argv,
                    const size_t *argvlen);

@@ -19,7 +19,7 @@ rng = random.Random(2026)
 # of 35.5 µg/m³ shaped by the heating-season factors of conf/demo.yaml.
 factors = [1.46, 1.31, 1.16, 0.96, 0.76, 0.71, 0.66, 0.61, 0.71, 0.96, 1.26,
            1.46]
-level = 35.5
+level = 36.5
 days = []
 d = dt.date(2026, 1, 1)
 missing = {dt.date(2026, 2, 11), dt.date(2026, 5, 3), dt.date(2026, 8, 19),

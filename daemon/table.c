@@ -1,0 +1,195 @@
+#include "table.h"
+
+#include "timefmt.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BAR_WIDTH 12
+
+bool table_want_color(FILE *out) {
+  const char *nc = getenv("NO_COLOR");
+  return isatty(fileno(out)) && !(nc && *nc);
+}
+
+static const char *status_color(const char *s) {
+  if (strcmp(s, "on_track") == 0)
+    return "\033[32m";
+  if (strcmp(s, "achieved") == 0)
+    return "\033[1;32m";
+  if (strcmp(s, "at_risk") == 0)
+    return "\033[33m";
+  if (strcmp(s, "off_track") == 0)
+    return "\033[31m";
+  if (strcmp(s, "missed") == 0)
+    return "\033[1;31m";
+  if (strcmp(s, "no_data") == 0)
+    return "\033[35m";
+  return "\033[2m";
+}
+
+static void num(double v, char *buf, size_t len) {
+  char raw[64];
+  size_t o = 0, intlen;
+  const char *p = raw;
+  int decimals = fabs(v) >= 1000 ? 0 : fabs(v) >= 100 ? 1 : 2;
+  if (!isfinite(v)) {
+    snprintf(buf, len, "-");
+    return;
+  }
+  snprintf(raw, sizeof(raw), "%.*f", decimals, v);
+  if (*p == '-' && o + 1 < len)
+    buf[o++] = *p++;
+  intlen = strcspn(p, ".");
+  for (size_t i = 0; i < intlen && o + 2 < len; i++) {
+    buf[o++] = p[i];
+    if ((intlen - i - 1) % 3 == 0 && i + 1 < intlen)
+      buf[o++] = ',';
+  }
+  p += intlen;
+  if (*p == '.') {
+    size_t l = strlen(p);
+    while (l > 1 && p[l - 1] == '0')
+      l--;
+    if (l == 1)
+      l = 0;
+    for (size_t i = 0; i < l && o + 1 < len; i++)
+      buf[o++] = p[i];
+  }
+  buf[o] = '\0';
+}
+
+/* Filled to the progress toward the goal (totals) or through the period
+ * (other measures); '|' marks where the pace says it should be. */
+static void bar(const struct table_row *r, char *buf, size_t len) {
+  double fill, mark = r->pace;
+  struct strbuf sb = {0};
+  if (r->measure == MEASURE_TOTAL && isfinite(r->actual) && r->goal > 0)
+    fill = r->actual / r->goal;
+  else
+    fill = r->pace;
+  if (!isfinite(fill))
+    fill = 0;
+  fill = fill < 0 ? 0 : fill > 1 ? 1 : fill;
+  for (int i = 0; i < BAR_WIDTH; i++) {
+    double pos = (i + 0.5) / BAR_WIDTH;
+    bool at_mark = r->measure == MEASURE_TOTAL && isfinite(mark) &&
+                   (int)(mark * BAR_WIDTH) == i && mark < 1;
+    strbuf_adds(&sb, at_mark ? "|" : pos <= fill ? "#" : ".");
+  }
+  snprintf(buf, len, "[%s] %3.0f%%", sb.buf, fill * 100);
+  strbuf_free(&sb);
+}
+
+static void pad(FILE *out, const char *s, int width, bool right) {
+  int w = utf8_width(s);
+  if (right)
+    fprintf(out, "%*s%s", width > w ? width - w : 0, "", s);
+  else
+    fprintf(out, "%s%*s", s, width > w ? width - w : 0, "");
+}
+
+void table_print(FILE *out, const struct table_row *rows, size_t n,
+                 int64_t now_ms, bool color) {
+  static const char *const head[] = {"target",   "status",    "actual",
+                                     "expected", "projected", "goal",
+                                     "progress"};
+  enum { COLS = 7 };
+  char ***cells = xcalloc(n ? n : 1, sizeof(*cells));
+  int width[COLS];
+  char when[40];
+  for (int c = 0; c < COLS; c++)
+    width[c] = utf8_width(head[c]);
+  for (size_t i = 0; i < n; i++) {
+    const struct table_row *r = &rows[i];
+    char buf[64];
+    cells[i] = xcalloc(COLS, sizeof(char *));
+    cells[i][0] = xstrdup(r->title ? r->title : r->id);
+    cells[i][1] = xstrdup(r->status);
+    num(r->actual, buf, sizeof(buf));
+    cells[i][2] = xstrdup(buf);
+    num(r->expected, buf, sizeof(buf));
+    cells[i][3] = xstrdup(buf);
+    num(r->projected, buf, sizeof(buf));
+    cells[i][4] = xstrdup(buf);
+    num(r->goal, buf, sizeof(buf));
+    cells[i][5] =
+        xasprintf("%s %s%s%s", rule_op_name(r->op), buf,
+                  r->unit && *r->unit ? " " : "", r->unit ? r->unit : "");
+    bar(r, buf, sizeof(buf));
+    cells[i][6] = xstrdup(buf);
+    for (int c = 0; c < COLS; c++)
+      if (utf8_width(cells[i][c]) > width[c])
+        width[c] = utf8_width(cells[i][c]);
+  }
+  timefmt_iso(now_ms, when, sizeof(when));
+  fprintf(out, "indicatord: %zu target%s as of %s\n\n", n, n == 1 ? "" : "s",
+          when);
+  for (int c = 0; c < COLS; c++) {
+    if (c)
+      fputs("  ", out);
+    pad(out, head[c], width[c], c >= 2 && c <= 4);
+  }
+  fputc('\n', out);
+  for (size_t i = 0; i < n; i++) {
+    for (int c = 0; c < COLS; c++) {
+      if (c)
+        fputs("  ", out);
+      if (c == 1 && color)
+        fputs(status_color(cells[i][1]), out);
+      pad(out, cells[i][c], width[c], c >= 2 && c <= 4);
+      if (c == 1 && color)
+        fputs("\033[0m", out);
+    }
+    fputc('\n', out);
+    if (rows[i].message && *rows[i].message)
+      fprintf(out, "    %s%s%s\n", color ? "\033[2m" : "", rows[i].message,
+              color ? "\033[0m" : "");
+  }
+  for (size_t i = 0; i < n; i++) {
+    for (int c = 0; c < COLS; c++)
+      free(cells[i][c]);
+    free(cells[i]);
+  }
+  free(cells);
+}
+
+static json_t *jnum(double v) {
+  return isfinite(v) ? json_real(v) : json_null();
+}
+
+void table_print_json(FILE *out, const struct table_row *rows, size_t n,
+                      int64_t now_ms) {
+  json_t *top = json_object(), *arr = json_array();
+  char when[40];
+  timefmt_iso(now_ms, when, sizeof(when));
+  json_object_set_new(top, "now", json_string(when));
+  for (size_t i = 0; i < n; i++) {
+    const struct table_row *r = &rows[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(r->id));
+    json_object_set_new(o, "title", json_string(r->title ? r->title : r->id));
+    json_object_set_new(o, "status", json_string(r->status));
+    json_object_set_new(o, "actual", jnum(r->actual));
+    json_object_set_new(o, "expected", jnum(r->expected));
+    json_object_set_new(o, "projected", jnum(r->projected));
+    json_object_set_new(o, "goal", jnum(r->goal));
+    json_object_set_new(o, "score", jnum(r->score));
+    json_object_set_new(o, "remaining_budget", jnum(r->remaining_budget));
+    json_object_set_new(o, "required_rate", jnum(r->required_rate));
+    json_object_set_new(o, "valid_days",
+                        r->valid_days >= 0 ? json_integer(r->valid_days)
+                                           : json_null());
+    json_object_set_new(o, "message",
+                        json_string(r->message ? r->message : ""));
+    json_array_append_new(arr, o);
+  }
+  json_object_set_new(top, "targets", arr);
+  json_dumpf(top, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+  fputc('\n', out);
+  json_decref(top);
+}

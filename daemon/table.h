@@ -1,0 +1,30 @@
+/* The target table people read (`once`, `status`): one row per target with
+ * title, class, actual, expected-to-date, projected, goal and a progress
+ * bar, aligned by display width so CJK titles line up; colour only on a
+ * terminal (NO_COLOR honoured). --json prints the same data as one object. */
+#ifndef INDICATORD_TABLE_H
+#define INDICATORD_TABLE_H
+
+#include "rule.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct table_row {
+  const char *id, *title, *status, *unit, *message;
+  enum rule_measure measure;
+  enum rule_op op;
+  double actual, expected, projected, goal, score, pace;
+  double remaining_budget, required_rate; /* NAN: not applicable */
+  int valid_days;                         /* -1: not applicable */
+};
+
+void table_print(FILE *out, const struct table_row *rows, size_t n,
+                 int64_t now_ms, bool color);
+void table_print_json(FILE *out, const struct table_row *rows, size_t n,
+                      int64_t now_ms);
+/* Whether to colour: a terminal, and NO_COLOR unset. */
+bool table_want_color(FILE *out);
+
+#endif
