@@ -72,8 +72,11 @@ static void vlog(enum log_level level, const char *fmt, va_list ap) {
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     off = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    off += snprintf(line + off, sizeof(line) - (size_t)off,
-                    ".%03ld %s: ", ts.tv_nsec / 1000000, tag[level]);
+    off += snprintf(line + off, sizeof(line) - (size_t)off, ".%03ld",
+                    ts.tv_nsec / 1000000);
+    off += (int)strftime(line + off, sizeof(line) - (size_t)off, "%z", &tm);
+    off +=
+        snprintf(line + off, sizeof(line) - (size_t)off, " %s: ", tag[level]);
   }
   vsnprintf(line + off, sizeof(line) - (size_t)off, fmt, ap);
   fprintf(stderr, "%s\n", line);

@@ -15,8 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-/* How long once and status wait for Redis. */
+/* How long once waits for Redis to take its writes, and status for an
+ * answer. */
 #define STORE_DEADLINE_MS 15000
+#define STATUS_DEADLINE_MS 5000
 
 struct once {
   const struct config *cfg;
@@ -459,7 +461,7 @@ int once_status(const struct config *cfg, const struct once_options *opt) {
   if (setup(&o, &loop, cfg, opt, false) < 0)
     return 1;
   o.hashes = xcalloc(cfg->ntargets + 1, sizeof(*o.hashes));
-  uv_timer_start(&o.deadline, on_status_deadline, STORE_DEADLINE_MS, 0);
+  uv_timer_start(&o.deadline, on_status_deadline, STATUS_DEADLINE_MS, 0);
   uv_timer_init(&loop, &poll);
   poll.data = &o;
   uv_timer_start(&poll, on_status_poll, 20, 20);
