@@ -133,6 +133,8 @@ static void on_evaluated(struct targets *tg, bool ok) {
   o->evaluated = true;
   /* The state goes with the targets' close; the table needs a copy. */
   for (size_t i = 0; i < o->cfg->ntargets; i++) {
+    free((char *)o->rows[i].status);
+    free((char *)o->rows[i].message);
     row_from_state(&o->rows[i], &o->cfg->targets[i], &tg->states[i]);
     o->rows[i].status = xstrdup(o->rows[i].status);
     o->rows[i].message = xstrdup(o->rows[i].message);
