@@ -204,9 +204,58 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
   extract_out_free(&out);
 }
 
+/* A state for feed with its extractor already compiled (ex). */
+static struct feed_state *state_new(struct collector *c, const struct feed *f,
+                                    struct extractor *ex) {
+  struct feed_state *fs = xcalloc(1, sizeof(*fs));
+  int rc;
+  fs->col = c;
+  fs->feed = f;
+  fs->ex = ex;
+  fs->rng = fnv1a(f->id) | 1;
+  uv_timer_init(c->loop, &fs->timer);
+  fs->timer.data = fs;
+  rc = fetch_job_init(&fs->job, &c->eng, f);
+  if (rc < 0)
+    log_error("feed %s: cannot prepare the fetch: %s", f->id, strerror(-rc));
+  fs->job.data = fs;
+  return fs;
+}
+
+static void release(struct feed_state *fs) {
+  fetch_job_free(&fs->job);
+  extract_free(fs->ex);
+  fs->ex = NULL;
+  free(fs->last_series_errors);
+  fs->last_series_errors = NULL;
+}
+
+static void on_retired(uv_handle_t *h) {
+  free(h->data);
+}
+
+/* Compiles an extractor per feed of cfg; all or nothing. */
+static int compile_all(const struct config *cfg, struct extractor ***out,
+                       char *err, size_t errlen) {
+  struct extractor **ex = xcalloc(cfg->nfeeds + 1, sizeof(*ex));
+  for (size_t i = 0; i < cfg->nfeeds; i++) {
+    char why[300];
+    if (extract_new(&cfg->feeds[i], &ex[i], why, sizeof(why)) < 0) {
+      snprintf(err, errlen, "feed %s: %s", cfg->feeds[i].id, why);
+      for (size_t j = 0; j < i; j++)
+        extract_free(ex[j]);
+      free(ex);
+      return -EINVAL;
+    }
+  }
+  *out = ex;
+  return 0;
+}
+
 int collector_init(struct collector *c, uv_loop_t *loop,
                    const struct config *cfg, collector_sink sink, void *data,
                    char *err, size_t errlen) {
+  struct extractor **ex;
   int rc;
   memset(c, 0, sizeof(*c));
   c->loop = loop;
@@ -214,47 +263,77 @@ int collector_init(struct collector *c, uv_loop_t *loop,
   c->data = data;
   /* Compile every extractor before any handle exists: a failure here then
    * needs no handle cleanup. */
-  c->feeds = xcalloc(cfg->nfeeds ? cfg->nfeeds : 1, sizeof(*c->feeds));
-  for (size_t i = 0; i < cfg->nfeeds; i++) {
-    char why[300];
-    c->feeds[i].feed = &cfg->feeds[i];
-    if (extract_new(&cfg->feeds[i], &c->feeds[i].ex, why, sizeof(why)) < 0) {
-      snprintf(err, errlen, "feed %s: %s", cfg->feeds[i].id, why);
-      for (size_t j = 0; j < i; j++)
-        extract_free(c->feeds[j].ex);
-      free(c->feeds);
-      c->feeds = NULL;
-      return -EINVAL;
-    }
-  }
+  rc = compile_all(cfg, &ex, err, errlen);
+  if (rc < 0)
+    return rc;
   rc = fetch_engine_init(&c->eng, loop);
   if (rc < 0) {
     snprintf(err, errlen, "cannot start the HTTP engine: %s", strerror(-rc));
     for (size_t i = 0; i < cfg->nfeeds; i++)
-      extract_free(c->feeds[i].ex);
-    free(c->feeds);
-    c->feeds = NULL;
+      extract_free(ex[i]);
+    free(ex);
     return rc;
   }
   c->nfeeds = cfg->nfeeds;
-  for (size_t i = 0; i < c->nfeeds; i++) {
-    struct feed_state *fs = &c->feeds[i];
-    fs->col = c;
-    fs->rng = fnv1a(fs->feed->id) | 1;
-    uv_timer_init(loop, &fs->timer);
-    fs->timer.data = fs;
-    rc = fetch_job_init(&fs->job, &c->eng, fs->feed);
-    if (rc < 0)
-      log_error("feed %s: cannot prepare the fetch: %s", fs->feed->id,
-                strerror(-rc));
-    fs->job.data = fs;
+  c->feeds = xcalloc(c->nfeeds + 1, sizeof(*c->feeds));
+  for (size_t i = 0; i < c->nfeeds; i++)
+    c->feeds[i] = state_new(c, &cfg->feeds[i], ex[i]);
+  free(ex);
+  return 0;
+}
+
+int collector_apply(struct collector *c, const struct config *cfg,
+                    size_t counts[3], char *err, size_t errlen) {
+  struct extractor **ex;
+  struct feed_state **next;
+  bool *kept;
+  int rc = compile_all(cfg, &ex, err, errlen);
+  if (rc < 0)
+    return rc;
+  counts[0] = counts[1] = counts[2] = 0;
+  next = xcalloc(cfg->nfeeds + 1, sizeof(*next));
+  kept = xcalloc(c->nfeeds + 1, sizeof(*kept));
+  for (size_t i = 0; i < cfg->nfeeds; i++) {
+    const struct feed *f = &cfg->feeds[i];
+    for (size_t j = 0; j < c->nfeeds && !next[i]; j++) {
+      struct feed_state *old = c->feeds[j];
+      if (kept[j] || strcmp(old->feed->id, f->id) != 0 ||
+          !config_feed_equal(old->feed, f))
+        continue;
+      /* Unchanged: keep schedule, ETag, backoff and counters. */
+      kept[j] = true;
+      extract_free(old->ex);
+      old->ex = ex[i];
+      old->feed = f;
+      old->job.feed = f;
+      next[i] = old;
+      counts[0]++;
+    }
+    if (!next[i]) {
+      next[i] = state_new(c, f, ex[i]);
+      if (!c->once && next[i]->job.easy)
+        schedule(next[i], collector_jitter(f));
+      counts[1]++;
+    }
   }
+  for (size_t j = 0; j < c->nfeeds; j++) {
+    if (kept[j])
+      continue;
+    release(c->feeds[j]);
+    uv_close((uv_handle_t *)&c->feeds[j]->timer, on_retired);
+    counts[2]++;
+  }
+  free(kept);
+  free(ex);
+  free(c->feeds);
+  c->feeds = next;
+  c->nfeeds = cfg->nfeeds;
   return 0;
 }
 
 void collector_start(struct collector *c) {
   for (size_t i = 0; i < c->nfeeds; i++) {
-    struct feed_state *fs = &c->feeds[i];
+    struct feed_state *fs = c->feeds[i];
     if (fs->job.easy)
       schedule(fs, collector_jitter(fs->feed));
   }
@@ -272,7 +351,7 @@ void collector_run_once(struct collector *c, collector_report report,
     return;
   }
   for (size_t i = 0; i < c->nfeeds; i++) {
-    struct feed_state *fs = &c->feeds[i];
+    struct feed_state *fs = c->feeds[i];
     int rc = fs->job.easy ? fetch_job_start(&fs->job, on_fetched, fs) : -ENOMEM;
     if (rc < 0) {
       struct fetch_result res;
@@ -304,7 +383,9 @@ static void on_engine_closed(struct fetch_engine *e) {
 
 static void on_timer_closed(uv_handle_t *h) {
   struct feed_state *fs = h->data;
-  closed_one(fs->col);
+  struct collector *c = fs->col;
+  free(fs);
+  closed_one(c);
 }
 
 void collector_close(struct collector *c,
@@ -312,13 +393,8 @@ void collector_close(struct collector *c,
   c->on_closed = on_closed;
   c->closing = c->nfeeds + 1;
   for (size_t i = 0; i < c->nfeeds; i++) {
-    struct feed_state *fs = &c->feeds[i];
-    fetch_job_free(&fs->job);
-    extract_free(fs->ex);
-    fs->ex = NULL;
-    free(fs->last_series_errors);
-    fs->last_series_errors = NULL;
-    uv_close((uv_handle_t *)&fs->timer, on_timer_closed);
+    release(c->feeds[i]);
+    uv_close((uv_handle_t *)&c->feeds[i]->timer, on_timer_closed);
   }
   fetch_engine_close(&c->eng, on_engine_closed);
 }

@@ -58,7 +58,7 @@ typedef void (*collector_report)(void *data, const struct feed *feed,
 struct collector {
   uv_loop_t *loop;
   struct fetch_engine eng;
-  struct feed_state *feeds;
+  struct feed_state **feeds; /* one allocation each: kept across reloads */
   size_t nfeeds;
   collector_sink sink;
   collector_report report;
@@ -75,6 +75,12 @@ struct collector {
 int collector_init(struct collector *c, uv_loop_t *loop,
                    const struct config *cfg, collector_sink sink, void *data,
                    char *err, size_t errlen);
+/* Moves to a reloaded config: feeds whose configuration is unchanged keep
+ * their schedule, ETag, backoff and counters; new ones start, removed ones
+ * stop, changed ones restart. counts: kept, started, stopped. All or
+ * nothing: on error (err) the running feeds are untouched. */
+int collector_apply(struct collector *c, const struct config *cfg,
+                    size_t counts[3], char *err, size_t errlen);
 /* Starts every feed on its schedule. */
 void collector_start(struct collector *c);
 /* Fetches every feed once, now and concurrently; report runs per feed and

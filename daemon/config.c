@@ -2030,6 +2030,54 @@ void config_free(struct config *cfg) {
   free(cfg);
 }
 
+static bool str_eq(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool kvs_eq(const struct config_kv *a, size_t na,
+                   const struct config_kv *b, size_t nb) {
+  if (na != nb)
+    return false;
+  for (size_t i = 0; i < na; i++)
+    if (!str_eq(a[i].key, b[i].key) || !str_eq(a[i].value, b[i].value))
+      return false;
+  return true;
+}
+
+static bool meta_eq(const struct series_meta *a, const struct series_meta *b) {
+  return str_eq(a->title, b->title) && str_eq(a->unit, b->unit) &&
+         a->kind == b->kind && a->at == b->at && a->has_min == b->has_min &&
+         a->has_max == b->has_max && (!a->has_min || a->min == b->min) &&
+         (!a->has_max || a->max == b->max) &&
+         a->retention_ms == b->retention_ms;
+}
+
+bool config_feed_equal(const struct feed *a, const struct feed *b) {
+  if (!str_eq(a->id, b->id) || !str_eq(a->url, b->url) ||
+      a->every_ms != b->every_ms || a->timeout_ms != b->timeout_ms ||
+      a->max_body != b->max_body || a->format != b->format ||
+      !kvs_eq(a->headers, a->nheaders, b->headers, b->nheaders) ||
+      !str_eq(a->basic_user, b->basic_user) ||
+      !str_eq(a->basic_password, b->basic_password) ||
+      !str_eq(a->bearer_token, b->bearer_token) ||
+      a->tls_verify != b->tls_verify || !str_eq(a->ca_file, b->ca_file) ||
+      !str_eq(a->cert_file, b->cert_file) ||
+      !str_eq(a->key_file, b->key_file) || !str_eq(a->time, b->time) ||
+      a->time_format != b->time_format ||
+      !str_eq(a->time_pattern, b->time_pattern) ||
+      !str_eq(a->records, b->records) || a->nseries != b->nseries)
+    return false;
+  for (size_t i = 0; i < a->nseries; i++) {
+    const struct feed_series *x = &a->series[i], *y = &b->series[i];
+    if (!str_eq(x->id, y->id) || !str_eq(x->path, y->path) ||
+        x->column_index != y->column_index ||
+        !kvs_eq(x->where, x->nwhere, y->where, y->nwhere) ||
+        !meta_eq(&x->meta, &y->meta))
+      return false;
+  }
+  return true;
+}
+
 const struct feed *config_feed(const struct config *cfg, const char *id) {
   for (size_t i = 0; i < cfg->nfeeds; i++)
     if (cfg->feeds[i].id && strcmp(cfg->feeds[i].id, id) == 0)

@@ -181,6 +181,8 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 void config_free(struct config *cfg);
 
 const struct feed *config_feed(const struct config *cfg, const char *id);
+/* Whether two feeds would be fetched and parsed the same way. */
+bool config_feed_equal(const struct feed *a, const struct feed *b);
 /* The feed series with this id, and (optionally) its feed. */
 const struct feed_series *config_series(const struct config *cfg,
                                         const char *id,

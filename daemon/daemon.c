@@ -1,12 +1,19 @@
 #include "daemon.h"
 
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "table.h"
 #include "tz.h"
 #include "util.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Without a systemd watchdog, STATUS= is still refreshed this often. */
+#define STATUS_EVERY_MS 10000
 
 int daemon_apply_globals(const struct config *cfg) {
   log_set_level(cfg->log_level);
@@ -17,70 +24,158 @@ static void on_close_noop(uv_handle_t *handle) {
   (void)handle;
 }
 
+/* ---- the pipeline ---- */
+
 static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
                      const char *error, const struct observation *obs,
                      size_t n) {
   struct daemon *dm = data;
   store_feed_status(&dm->store, feed, fetch_ms, error);
-  if (n)
+  if (n) {
     store_observations(&dm->store, feed, obs, n);
+    targets_data_changed(&dm->tg, feed);
+  }
 }
+
+/* One line for `systemctl status`. */
+static void update_status(struct daemon *dm) {
+  size_t counts[EVAL_NCLASSES], failing = 0;
+  struct strbuf sb = {0};
+  for (size_t i = 0; i < dm->col.nfeeds; i++)
+    if (dm->col.feeds[i]->failing)
+      failing++;
+  targets_count(&dm->tg, counts);
+  strbuf_addf(&sb, "STATUS=feeds %zu ok, %zu failing; targets",
+              dm->col.nfeeds - failing, failing);
+  for (int c = 0; c < EVAL_NCLASSES; c++)
+    if (counts[c])
+      strbuf_addf(&sb, " %zu %s", counts[c],
+                  eval_class_name((enum eval_class)c));
+  if (!dm->tg.n)
+    strbuf_adds(&sb, " none");
+  strbuf_addf(&sb, "; redis %s", store_is_up(&dm->store) ? "up" : "DOWN");
+  if (strcmp(sb.buf, dm->last_status) != 0) {
+    notify_send(sb.buf);
+    snprintf(dm->last_status, sizeof(dm->last_status), "%s", sb.buf);
+  }
+  strbuf_free(&sb);
+}
+
+static void on_watchdog(uv_timer_t *t) {
+  struct daemon *dm = t->data;
+  /* Sent from the loop: a stuck loop stops feeding it and gets restarted. */
+  if (notify_watchdog_ms())
+    notify_send("WATCHDOG=1");
+  update_status(dm);
+}
+
+/* ---- the HTTP endpoint ---- */
+
+static void ep_metrics(void *data, struct strbuf *out) {
+  struct daemon *dm = data;
+  metrics_render(out, dm->col_open ? &dm->col : NULL, &dm->store,
+                 dm->tg_open ? &dm->tg : NULL);
+}
+
+static bool ep_health(void *data, struct strbuf *reason) {
+  struct daemon *dm = data;
+  if (store_is_up(&dm->store))
+    return true;
+  strbuf_addf(reason, "redis unreachable: %s\n",
+              dm->store.link.last_error[0] ? dm->store.link.last_error
+                                           : "connecting");
+  return false;
+}
+
+static void ep_status(void *data, struct strbuf *out) {
+  struct daemon *dm = data;
+  struct table_row *rows = xcalloc(dm->tg.n + 1, sizeof(*rows));
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mem;
+  for (size_t i = 0; i < dm->tg.n; i++)
+    targets_row(&dm->tg, i, &rows[i]);
+  mem = open_memstream(&buf, &len);
+  if (mem) {
+    table_print_json(mem, rows, dm->tg.n, targets_now(&dm->tg));
+    fclose(mem);
+    strbuf_add(out, buf, len);
+    free(buf);
+  }
+  free(rows);
+}
+
+static const struct endpoint_ops endpoint_ops = {ep_metrics, ep_health,
+                                                 ep_status};
+
+/* ---- shutdown ---- */
+
+static void maybe_close_store(struct daemon *dm);
 
 static void on_store_closed(struct store *s) {
   struct daemon *dm = container_of(s, struct daemon, store);
   dm->store_open = false;
+  uv_close((uv_handle_t *)&dm->stop_deadline, on_close_noop);
 }
 
-static void begin_shutdown(struct daemon *dm, const char *why);
-
-static int start_collector(struct daemon *dm) {
-  char err[300];
-  int rc = collector_init(&dm->col, &dm->loop, dm->cfg, on_fetch, dm, err,
-                          sizeof(err));
-  if (rc < 0) {
-    log_error("daemon: %s", err);
-    return rc;
-  }
-  collector_start(&dm->col);
-  dm->col_running = true;
-  return 0;
+static void maybe_close_store(struct daemon *dm) {
+  /* The store goes last: everything else may still queue writes. */
+  if (dm->col_open || dm->tg_open || !dm->store_open)
+    return;
+  store_close(&dm->store, on_store_closed);
 }
 
 static void on_collector_closed(struct collector *c) {
   struct daemon *dm = container_of(c, struct daemon, col);
-  dm->col_running = false;
-  config_free(dm->old_cfg);
-  dm->old_cfg = NULL;
-  if (dm->stopping) {
-    /* Nothing writes any more: persist the queue and close the store. */
-    if (dm->store_open)
-      store_close(&dm->store, on_store_closed);
-    return;
-  }
-  /* A reload swapped the config while the old collector closed. */
-  if (start_collector(dm) < 0) {
-    dm->exit_code = 1;
-    begin_shutdown(dm, "the new configuration cannot be run");
-  }
+  dm->col_open = false;
+  maybe_close_store(dm);
+}
+
+static void on_targets_closed(struct targets *tg) {
+  struct daemon *dm = container_of(tg, struct daemon, tg);
+  dm->tg_open = false;
+  maybe_close_store(dm);
+}
+
+static void on_endpoint_closed(struct endpoint *ep) {
+  struct daemon *dm = container_of(ep, struct daemon, ep);
+  dm->ep_open = false;
+}
+
+static void on_stop_deadline(uv_timer_t *t) {
+  (void)t;
+  log_warn("daemon: shutdown is taking long; still waiting on handles");
 }
 
 static void begin_shutdown(struct daemon *dm, const char *why) {
   if (dm->stopping)
     return;
   dm->stopping = true;
+  notify_send("STOPPING=1");
   log_info("daemon: %s, shutting down", why);
   uv_close((uv_handle_t *)&dm->sigint, on_close_noop);
   uv_close((uv_handle_t *)&dm->sigterm, on_close_noop);
   uv_close((uv_handle_t *)&dm->sighup, on_close_noop);
-  if (dm->col_running)
-    collector_close(&dm->col, on_collector_closed);
-  else if (!dm->old_cfg && dm->store_open)
-    store_close(&dm->store, on_store_closed);
+  uv_close((uv_handle_t *)&dm->watchdog, on_close_noop);
+  uv_timer_start(&dm->stop_deadline, on_stop_deadline, 4000, 0);
   /* A reload still queued is dropped; one already running finishes and its
    * result is discarded in reload_done. */
   if (dm->reloading)
     uv_cancel((uv_req_t *)&dm->reload_work);
+  /* In-flight fetches are cancelled; what is queued for Redis is written
+   * or spooled by store_close. */
+  if (dm->ep_open)
+    endpoint_close(&dm->ep, on_endpoint_closed);
+  if (dm->col_open)
+    collector_close(&dm->col, on_collector_closed);
+  if (dm->tg_open)
+    targets_close(&dm->tg, on_targets_closed);
+  maybe_close_store(dm);
+  if (!dm->store_open)
+    uv_close((uv_handle_t *)&dm->stop_deadline, on_close_noop);
 }
+
+/* ---- reload ---- */
 
 static void reload_work(uv_work_t *req) {
   struct daemon *dm = req->data;
@@ -89,6 +184,38 @@ static void reload_work(uv_work_t *req) {
 }
 
 static void start_reload(struct daemon *dm);
+
+static void apply_reload(struct daemon *dm, struct config *next) {
+  struct config *prev = dm->cfg;
+  size_t counts[3] = {0};
+  char err[300];
+  if (collector_apply(&dm->col, next, counts, err, sizeof(err)) < 0) {
+    log_error("daemon: reload refused: %s; keeping the running "
+              "configuration",
+              err);
+    config_free(next);
+    return;
+  }
+  dm->cfg = next;
+  store_set_config(&dm->store, next);
+  targets_set_config(&dm->tg, next);
+  if (daemon_apply_globals(next) < 0)
+    log_warn("daemon: cannot install time zone %s", next->timezone);
+  if (strcmp(prev->redis.url, next->redis.url) != 0 ||
+      !!prev->redis.password != !!next->redis.password)
+    log_warn("daemon: the Redis connection settings changed; restart "
+             "indicatord to apply them");
+  if (prev->listen_off != next->listen_off ||
+      prev->listen_port != next->listen_port ||
+      strcmp(prev->listen_host, next->listen_host) != 0)
+    log_warn("daemon: listen changed; restart indicatord to apply it");
+  log_info("daemon: configuration reloaded from %s: %zu feeds kept, %zu "
+           "started, %zu stopped; %zu targets, %zu receivers",
+           dm->config_path, counts[0], counts[1], counts[2], next->ntargets,
+           next->nreceivers);
+  config_free(prev);
+  targets_evaluate(&dm->tg, NULL);
+}
 
 static void reload_done(uv_work_t *req, int status) {
   struct daemon *dm = req->data;
@@ -105,32 +232,14 @@ static void reload_done(uv_work_t *req, int status) {
       free(s);
     }
   } else {
-    /* The running collector borrows the old config: restart it on the new
-     * one once it has closed. */
-    if (dm->old_cfg) {
-      /* The previous reload's close is still running; it will start the
-       * collector on whatever dm->cfg is then. */
-      config_free(dm->cfg);
-      dm->cfg = dm->reload_cfg;
-      store_set_config(&dm->store, dm->cfg);
-    } else {
-      dm->old_cfg = dm->cfg;
-      dm->cfg = dm->reload_cfg;
-      store_set_config(&dm->store, dm->cfg);
-      if (dm->col_running)
-        collector_close(&dm->col, on_collector_closed);
-      else
-        on_collector_closed(&dm->col);
-    }
-    if (daemon_apply_globals(dm->cfg) < 0)
-      log_warn("daemon: cannot install time zone %s", dm->cfg->timezone);
-    log_info("daemon: configuration reloaded from %s (%zu feeds, %zu "
-             "targets, %zu receivers)",
-             dm->config_path, dm->cfg->nfeeds, dm->cfg->ntargets,
-             dm->cfg->nreceivers);
+    apply_reload(dm, dm->reload_cfg);
   }
   dm->reload_cfg = NULL;
   diag_free(&dm->reload_diag);
+  if (!dm->stopping) {
+    notify_send("READY=1");
+    update_status(dm);
+  }
   if (dm->reload_again && !dm->stopping) {
     dm->reload_again = false;
     start_reload(dm);
@@ -150,6 +259,7 @@ static void start_reload(struct daemon *dm) {
     return;
   }
   dm->reloading = true;
+  notify_send("RELOADING=1");
   log_info("daemon: SIGHUP, reloading %s", dm->config_path);
 }
 
@@ -166,9 +276,42 @@ static int start_signal(struct daemon *dm, uv_signal_t *h, int signum) {
   return uv_signal_start(h, on_signal, signum);
 }
 
+/* ---- start ---- */
+
+static int start_pipeline(struct daemon *dm) {
+  char err[300];
+  int rc = store_init(&dm->store, &dm->loop, dm->cfg, true, err, sizeof(err));
+  if (rc < 0) {
+    log_error("daemon: %s", err);
+    return rc;
+  }
+  dm->store_open = true;
+  rc = collector_init(&dm->col, &dm->loop, dm->cfg, on_fetch, dm, err,
+                      sizeof(err));
+  if (rc < 0) {
+    log_error("daemon: %s", err);
+    return rc;
+  }
+  dm->col_open = true;
+  targets_init(&dm->tg, &dm->loop, &dm->store, dm->cfg, true);
+  dm->tg_open = true;
+  if (!dm->cfg->listen_off) {
+    rc = endpoint_start(&dm->ep, &dm->loop, dm->cfg->listen_host,
+                        dm->cfg->listen_port, &endpoint_ops, dm, err,
+                        sizeof(err));
+    if (rc < 0) {
+      log_error("daemon: %s", err);
+      return rc;
+    }
+    dm->ep_open = true;
+  }
+  collector_start(&dm->col);
+  return 0;
+}
+
 int daemon_run(const char *config_path, struct config *cfg) {
   struct daemon dm;
-  char err[300];
+  uint64_t wd;
   int rc;
 
   memset(&dm, 0, sizeof(dm));
@@ -183,31 +326,38 @@ int daemon_run(const char *config_path, struct config *cfg) {
     free(dm.config_path);
     return 1;
   }
-  /* uv_signal_init only records the loop; it cannot fail on Linux, and
-   * having all three initialised keeps the shutdown path uniform. */
+  /* Handle inits only record the loop; all are made up front so that the
+   * shutdown path is the same whatever failed. */
   uv_signal_init(&dm.loop, &dm.sigint);
   uv_signal_init(&dm.loop, &dm.sigterm);
   uv_signal_init(&dm.loop, &dm.sighup);
+  uv_timer_init(&dm.loop, &dm.watchdog);
+  uv_timer_init(&dm.loop, &dm.stop_deadline);
+  dm.watchdog.data = dm.stop_deadline.data = &dm;
   if ((rc = start_signal(&dm, &dm.sigint, SIGINT)) < 0 ||
       (rc = start_signal(&dm, &dm.sigterm, SIGTERM)) < 0 ||
       (rc = start_signal(&dm, &dm.sighup, SIGHUP)) < 0) {
     log_error("daemon: cannot watch signals: %s", uv_strerror(rc));
     dm.exit_code = 1;
     begin_shutdown(&dm, "startup failed");
-  } else if (store_init(&dm.store, &dm.loop, cfg, true, err, sizeof(err)) < 0) {
-    log_error("daemon: %s", err);
+  } else if (start_pipeline(&dm) < 0) {
     dm.exit_code = 1;
     begin_shutdown(&dm, "startup failed");
   } else {
-    dm.store_open = true;
-    if (start_collector(&dm) < 0) {
-      dm.exit_code = 1;
-      begin_shutdown(&dm, "startup failed");
-    } else {
-      log_info("daemon: indicatord running with %s (%zu feeds, %zu targets, "
-               "%zu receivers)",
-               config_path, cfg->nfeeds, cfg->ntargets, cfg->nreceivers);
-    }
+    wd = notify_watchdog_ms();
+    uv_timer_start(&dm.watchdog, on_watchdog, wd ? wd / 2 : STATUS_EVERY_MS,
+                   wd ? wd / 2 : STATUS_EVERY_MS);
+    char where[300] = "";
+    if (!cfg->listen_off)
+      snprintf(where, sizeof(where), "; http://%s:%d/metrics", cfg->listen_host,
+               cfg->listen_port);
+    log_info("daemon: indicatord running with %s (%zu feeds, %zu targets, "
+             "%zu receivers%s)",
+             config_path, cfg->nfeeds, cfg->ntargets, cfg->nreceivers, where);
+    notify_send("READY=1");
+    update_status(&dm);
+    /* Judge what Redis already holds without waiting for new data. */
+    targets_evaluate(&dm.tg, NULL);
   }
 
   uv_run(&dm.loop, UV_RUN_DEFAULT);
@@ -219,7 +369,6 @@ int daemon_run(const char *config_path, struct config *cfg) {
     dm.exit_code = 1;
   }
   config_free(dm.cfg);
-  config_free(dm.old_cfg);
   diag_free(&dm.reload_diag);
   free(dm.config_path);
   log_info("daemon: stopped");

@@ -1,12 +1,15 @@
-/* The daemon's event loop: one libuv loop that owns every handle, the
- * signals that stop it (SIGINT, SIGTERM) and reload it (SIGHUP), and the
- * active configuration. */
+/* The daemon: one libuv loop that owns the collectors, the store, the
+ * targets and the HTTP endpoint; the signals that stop it (SIGINT, SIGTERM)
+ * and reload it (SIGHUP); and systemd's notify protocol (READY, RELOADING,
+ * STOPPING, STATUS, and the watchdog fed from a loop timer). */
 #ifndef INDICATORD_DAEMON_H
 #define INDICATORD_DAEMON_H
 
 #include "collector.h"
 #include "config.h"
+#include "endpoint.h"
 #include "store.h"
+#include "targets.h"
 
 #include <stdbool.h>
 #include <uv.h>
@@ -20,11 +23,14 @@ struct daemon {
   struct config *reload_cfg; /* result of the reload worker */
   struct diag reload_diag;
   bool reloading, reload_again, stopping;
-  struct collector col;
-  bool col_running;
   struct store store;
-  bool store_open;
-  struct config *old_cfg; /* kept until the collector using it has closed */
+  struct collector col;
+  struct targets tg;
+  struct endpoint ep;
+  bool store_open, col_open, tg_open, ep_open;
+  uv_timer_t watchdog;      /* WATCHDOG=1 and STATUS= */
+  uv_timer_t stop_deadline; /* bounds the shutdown */
+  char last_status[256];
   int exit_code;
 };
 

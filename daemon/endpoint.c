@@ -35,8 +35,8 @@ static void run_mhd(struct endpoint *ep) {
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code,
                              const char *type, const char *body, size_t len) {
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
   enum MHD_Result rc;
   if (!r)
     return MHD_NO;
@@ -115,8 +115,8 @@ int endpoint_start(struct endpoint *ep, uv_loop_t *loop, const char *host,
       (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
   if (!ep->mhd) {
-    snprintf(err, errlen, "listen: cannot serve HTTP on %s:%d (in use?)",
-             host, port);
+    snprintf(err, errlen, "listen: cannot serve HTTP on %s:%d (in use?)", host,
+             port);
     return -EADDRINUSE;
   }
   info = MHD_get_daemon_info(ep->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -147,8 +147,7 @@ static void on_handle_closed(uv_handle_t *h) {
     ep->on_closed(ep);
 }
 
-void endpoint_close(struct endpoint *ep,
-                    void (*on_closed)(struct endpoint *)) {
+void endpoint_close(struct endpoint *ep, void (*on_closed)(struct endpoint *)) {
   ep->on_closed = on_closed;
   ep->closing = 2;
   /* Stop polling before MHD closes its epoll descriptor. */

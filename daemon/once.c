@@ -117,9 +117,6 @@ static void finish(struct once *o, bool stored) {
   store_close(&o->store, NULL);
 }
 
-static void row_from_state(struct table_row *r, const struct target *t,
-                           const struct target_state *ts);
-
 static void on_results_flushed(void *data, bool ok) {
   finish(data, ok);
 }
@@ -135,7 +132,7 @@ static void on_evaluated(struct targets *tg, bool ok) {
   for (size_t i = 0; i < o->cfg->ntargets; i++) {
     free((char *)o->rows[i].status);
     free((char *)o->rows[i].message);
-    row_from_state(&o->rows[i], &o->cfg->targets[i], &tg->states[i]);
+    targets_row(tg, i, &o->rows[i]);
     o->rows[i].status = xstrdup(o->rows[i].status);
     o->rows[i].message = xstrdup(o->rows[i].message);
   }
@@ -191,28 +188,6 @@ static void print_feeds(FILE *out, const json_t *feeds) {
                        : "no value");
     }
   }
-}
-
-static void row_from_state(struct table_row *r, const struct target *t,
-                           const struct target_state *ts) {
-  const struct eval_result *e = &ts->res;
-  memset(r, 0, sizeof(*r));
-  r->id = t->id;
-  r->title = t->title;
-  r->unit = t->unit;
-  r->measure = t->rule.measure;
-  r->op = t->rule.op;
-  r->status = ts->have_result ? eval_class_name(ts->st.cls) : "unknown";
-  r->message = ts->have_result ? ts->message : "not evaluated";
-  r->actual = ts->have_result ? e->actual : NAN;
-  r->expected = ts->have_result ? e->expected : NAN;
-  r->projected = ts->have_result ? e->projected : NAN;
-  r->goal = t->rule.value;
-  r->score = ts->have_result ? e->score : NAN;
-  r->pace = ts->have_result ? e->pace : NAN;
-  r->remaining_budget = ts->have_result ? e->remaining_budget : NAN;
-  r->required_rate = ts->have_result ? e->required_rate : NAN;
-  r->valid_days = ts->have_result ? e->valid_days : -1;
 }
 
 static int exit_code(const struct once_options *opt, const struct table_row *r,

@@ -414,6 +414,30 @@ static void evaluate_all(struct targets *tg) {
   finish_pass(tg, true);
 }
 
+void targets_row(const struct targets *tg, size_t i, struct table_row *r) {
+  const struct target *t = &tg->cfg->targets[i];
+  const struct target_state *ts = &tg->states[i];
+  const struct eval_result *e = &ts->res;
+  bool have = ts->have_result;
+  memset(r, 0, sizeof(*r));
+  r->id = t->id;
+  r->title = t->title;
+  r->unit = t->unit;
+  r->measure = t->rule.measure;
+  r->op = t->rule.op;
+  r->goal = t->rule.value;
+  r->status = have ? eval_class_name(ts->st.cls) : "unknown";
+  r->message = have ? ts->message : "not evaluated yet";
+  r->actual = have ? e->actual : NAN;
+  r->expected = have ? e->expected : NAN;
+  r->projected = have ? e->projected : NAN;
+  r->score = have ? e->score : NAN;
+  r->pace = have ? e->pace : NAN;
+  r->remaining_budget = have ? e->remaining_budget : NAN;
+  r->required_rate = have ? e->required_rate : NAN;
+  r->valid_days = have ? e->valid_days : -1;
+}
+
 void targets_count(const struct targets *tg, size_t counts[EVAL_NCLASSES]) {
   memset(counts, 0, EVAL_NCLASSES * sizeof(*counts));
   for (size_t i = 0; i < tg->n; i++)

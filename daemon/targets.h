@@ -9,6 +9,7 @@
 #include "config.h"
 #include "eval.h"
 #include "store.h"
+#include "table.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,6 +66,8 @@ void targets_evaluate(struct targets *tg, targets_done_cb done);
 void targets_close(struct targets *tg, void (*on_closed)(struct targets *));
 
 int64_t targets_now(const struct targets *tg);
+/* The table row of target i (borrows strings from the state). */
+void targets_row(const struct targets *tg, size_t i, struct table_row *r);
 /* Class counts, for STATUS= and /metrics. */
 void targets_count(const struct targets *tg, size_t counts[EVAL_NCLASSES]);
 

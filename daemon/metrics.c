@@ -1,0 +1,158 @@
+#include "metrics.h"
+
+#include "version.h"
+
+#include <math.h>
+
+static void head(struct strbuf *o, const char *name, const char *type,
+                 const char *help) {
+  strbuf_addf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void feeds(struct strbuf *o, const struct collector *c) {
+  uint64_t buckets[COLLECTOR_LATENCY_BUCKETS + 1] = {0};
+  double sum = 0;
+  uint64_t count = 0;
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } counters[] = {
+      {"indicatord_feed_fetches_total", "Fetches completed per feed.",
+       offsetof(struct feed_stats, fetches)},
+      {"indicatord_feed_failures_total",
+       "Fetches that failed per feed (transport, HTTP status, body).",
+       offsetof(struct feed_stats, failures)},
+      {"indicatord_feed_not_modified_total", "304 answers per feed.",
+       offsetof(struct feed_stats, not_modified)},
+      {"indicatord_feed_observations_total", "Observations parsed per feed.",
+       offsetof(struct feed_stats, observations)},
+      {"indicatord_feed_series_errors_total",
+       "Series that yielded nothing or a rejected value, per feed.",
+       offsetof(struct feed_stats, series_errors)},
+      {"indicatord_feed_skipped_total",
+       "Scheduled fetches skipped because the previous one still ran.",
+       offsetof(struct feed_stats, skipped)},
+  };
+  for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
+    head(o, counters[k].name, "counter", counters[k].help);
+    for (size_t i = 0; i < c->nfeeds; i++) {
+      const struct feed_state *fs = c->feeds[i];
+      uint64_t v =
+          *(const uint64_t *)((const char *)&fs->stats + counters[k].off);
+      strbuf_addf(o, "%s{feed=\"%s\"} %llu\n", counters[k].name, fs->feed->id,
+                  (unsigned long long)v);
+    }
+  }
+  head(o, "indicatord_feed_up", "gauge",
+       "1 when the feed's last fetch succeeded, 0 while it is failing.");
+  for (size_t i = 0; i < c->nfeeds; i++)
+    strbuf_addf(o, "indicatord_feed_up{feed=\"%s\"} %d\n",
+                c->feeds[i]->feed->id, c->feeds[i]->failing ? 0 : 1);
+  head(o, "indicatord_feed_last_success_timestamp_seconds", "gauge",
+       "Wall-clock time of the feed's last successful fetch (0: never).");
+  for (size_t i = 0; i < c->nfeeds; i++)
+    strbuf_addf(o,
+                "indicatord_feed_last_success_timestamp_seconds{feed=\"%s\"} "
+                "%.3f\n",
+                c->feeds[i]->feed->id,
+                (double)c->feeds[i]->stats.last_success_ms / 1000.0);
+  for (size_t i = 0; i < c->nfeeds; i++) {
+    const struct feed_stats *st = &c->feeds[i]->stats;
+    for (size_t b = 0; b <= COLLECTOR_LATENCY_BUCKETS; b++) {
+      buckets[b] += st->latency[b];
+      count += st->latency[b];
+    }
+    sum += st->latency_sum;
+  }
+  head(o, "indicatord_fetch_duration_seconds", "histogram",
+       "Fetch latency over all feeds.");
+  {
+    uint64_t cum = 0;
+    for (size_t b = 0; b < COLLECTOR_LATENCY_BUCKETS; b++) {
+      cum += buckets[b];
+      strbuf_addf(o,
+                  "indicatord_fetch_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                  collector_latency_bounds[b], (unsigned long long)cum);
+    }
+    cum += buckets[COLLECTOR_LATENCY_BUCKETS];
+    strbuf_addf(o,
+                "indicatord_fetch_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+                "indicatord_fetch_duration_seconds_sum %.6f\n"
+                "indicatord_fetch_duration_seconds_count %llu\n",
+                (unsigned long long)cum, sum, (unsigned long long)count);
+  }
+}
+
+static void store(struct strbuf *o, const struct store *s) {
+  head(o, "indicatord_redis_up", "gauge",
+       "1 while the Redis connection is up and ready.");
+  strbuf_addf(o, "indicatord_redis_up %d\n", store_is_up(s) ? 1 : 0);
+  head(o, "indicatord_observations_written_total", "counter",
+       "Observations queued for Redis.");
+  strbuf_addf(o, "indicatord_observations_written_total %llu\n",
+              (unsigned long long)s->stats.observations);
+  head(o, "indicatord_redis_commands_total", "counter",
+       "Writes acknowledged by Redis.");
+  strbuf_addf(o, "indicatord_redis_commands_total %llu\n",
+              (unsigned long long)s->stats.written);
+  head(o, "indicatord_redis_rejected_total", "counter",
+       "Writes Redis refused for good.");
+  strbuf_addf(o, "indicatord_redis_rejected_total %llu\n",
+              (unsigned long long)s->stats.rejected);
+  head(o, "indicatord_redis_queue_depth", "gauge", "Writes waiting in memory.");
+  strbuf_addf(o, "indicatord_redis_queue_depth %zu\n", store_queue_depth(s));
+  head(o, "indicatord_spool_bytes", "gauge",
+       "Bytes of writes waiting in the outage spool.");
+  strbuf_addf(o, "indicatord_spool_bytes %llu\n",
+              (unsigned long long)store_spool_bytes(s));
+  head(o, "indicatord_spooled_total", "counter",
+       "Writes that went to the spool.");
+  strbuf_addf(o, "indicatord_spooled_total %llu\n",
+              (unsigned long long)s->stats.spooled);
+  head(o, "indicatord_refused_total", "counter",
+       "Writes lost because queue and spool were full.");
+  strbuf_addf(o, "indicatord_refused_total %llu\n",
+              (unsigned long long)s->stats.refused);
+  head(o, "indicatord_redis_reconnects_total", "counter",
+       "Connections to Redis after the first.");
+  strbuf_addf(o, "indicatord_redis_reconnects_total %llu\n",
+              (unsigned long long)s->stats.reconnects);
+}
+
+static void targets(struct strbuf *o, const struct targets *tg) {
+  size_t counts[EVAL_NCLASSES];
+  targets_count(tg, counts);
+  head(o, "indicatord_targets", "gauge", "Targets per class.");
+  for (int c = 0; c < EVAL_NCLASSES; c++)
+    strbuf_addf(o, "indicatord_targets{class=\"%s\"} %zu\n",
+                eval_class_name((enum eval_class)c), counts[c]);
+  head(o, "indicatord_target_score", "gauge",
+       "Each target's score (1.0 = exactly on pace).");
+  for (size_t i = 0; i < tg->n; i++) {
+    const struct target_state *ts = &tg->states[i];
+    if (!ts->have_result || !isfinite(ts->res.score))
+      continue;
+    strbuf_addf(o, "indicatord_target_score{target=\"%s\"} %.6g\n",
+                tg->cfg->targets[i].id, ts->res.score);
+  }
+  head(o, "indicatord_target_class", "gauge",
+       "1 for each target's current class.");
+  for (size_t i = 0; i < tg->n; i++)
+    if (tg->states[i].st.known)
+      strbuf_addf(o, "indicatord_target_class{target=\"%s\",class=\"%s\"} 1\n",
+                  tg->cfg->targets[i].id,
+                  eval_class_name(tg->states[i].st.cls));
+}
+
+void metrics_render(struct strbuf *out, const struct collector *col,
+                    const struct store *st, const struct targets *tg) {
+  head(out, "indicatord_build_info", "gauge", "Version of the running build.");
+  strbuf_addf(out, "indicatord_build_info{version=\"%s\"} 1\n",
+              INDICATORD_VERSION);
+  if (col)
+    feeds(out, col);
+  if (st)
+    store(out, st);
+  if (tg)
+    targets(out, tg);
+}

@@ -1,0 +1,16 @@
+/* /metrics: the daemon's counters in Prometheus text format 0.0.4. */
+#ifndef INDICATORD_METRICS_H
+#define INDICATORD_METRICS_H
+
+#include "collector.h"
+#include "store.h"
+#include "targets.h"
+#include "util.h"
+
+struct alerts;
+
+/* Any of the parts may be NULL (not running). */
+void metrics_render(struct strbuf *out, const struct collector *col,
+                    const struct store *st, const struct targets *tg);
+
+#endif
