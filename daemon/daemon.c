@@ -143,8 +143,10 @@ static void on_endpoint_closed(struct endpoint *ep) {
 }
 
 static void on_stop_deadline(uv_timer_t *t) {
-  (void)t;
-  log_warn("daemon: shutdown is taking long; still waiting on handles");
+  struct daemon *dm = t->data;
+  log_warn("daemon: shutdown is taking long; still open:%s%s%s%s",
+           dm->col_open ? " collectors" : "", dm->tg_open ? " targets" : "",
+           dm->ep_open ? " endpoint" : "", dm->store_open ? " store" : "");
 }
 
 static void begin_shutdown(struct daemon *dm, const char *why) {

@@ -4,26 +4,17 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
+#endif
 
-int notify_send(const char *state) {
-  return sd_notify(0, state);
-}
-
-uint64_t notify_watchdog_ms(void) {
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) <= 0)
-    return 0;
-  return usec / 1000;
-}
-
-#else
-#include <sys/socket.h>
-#include <sys/un.h>
-
+/* Sent by hand in both builds: sd_notify() blocks when the receiver's queue
+ * is full, and nothing may block the loop. A notification that would block
+ * is dropped; the next watchdog tick or status line follows soon. */
 int notify_send(const char *state) {
   const char *path = getenv("NOTIFY_SOCKET");
   struct sockaddr_un sa;
@@ -41,17 +32,23 @@ int notify_send(const char *state) {
   if (path[0] == '@')
     sa.sun_path[0] = '\0'; /* abstract namespace */
   salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return -errno;
-  if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-             salen) < 0)
+  if (sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
+             (struct sockaddr *)&sa, salen) < 0)
     rc = -errno;
   close(fd);
   return rc;
 }
 
 uint64_t notify_watchdog_ms(void) {
+#ifdef HAVE_LIBSYSTEMD
+  uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0)
+    return 0;
+  return usec / 1000;
+#else
   const char *usec = getenv("WATCHDOG_USEC");
   const char *pid = getenv("WATCHDOG_PID");
   char *end;
@@ -64,5 +61,5 @@ uint64_t notify_watchdog_ms(void) {
   if (*end || v == 0)
     return 0;
   return v / 1000;
-}
 #endif
+}

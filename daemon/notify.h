@@ -1,7 +1,7 @@
 /* systemd's notify protocol (Type=notify): READY=1, RELOADING=1, STOPPING=1,
- * WATCHDOG=1 and STATUS=. Uses libsystemd's sd_notify when built with it,
- * otherwise writes the datagram to $NOTIFY_SOCKET itself, so both builds
- * behave the same. Without $NOTIFY_SOCKET every call is a no-op. */
+ * WATCHDOG=1 and STATUS=. The datagram goes to $NOTIFY_SOCKET without
+ * blocking; libsystemd, when built in, reads the watchdog settings. Without
+ * $NOTIFY_SOCKET every call is a no-op. */
 #ifndef INDICATORD_NOTIFY_H
 #define INDICATORD_NOTIFY_H
 
