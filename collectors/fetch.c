@@ -174,6 +174,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
   return len;
 }
 
+static void finish(struct fetch_job *job, CURLcode code);
+static void job_done(struct fetch_xfer *x, CURLcode code);
+
 int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
                    const struct feed *feed) {
   CURL *c;
@@ -185,7 +188,8 @@ int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
   if (!c)
     return -ENOMEM;
   job->easy = c;
-  curl_easy_setopt(c, CURLOPT_PRIVATE, job);
+  job->xfer.done = job_done;
+  curl_easy_setopt(c, CURLOPT_PRIVATE, &job->xfer);
   curl_easy_setopt(c, CURLOPT_URL, feed->url);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
@@ -331,6 +335,12 @@ static void describe_error(struct fetch_job *job, CURLcode code,
   }
 }
 
+static void finish(struct fetch_job *job, CURLcode code);
+
+static void job_done(struct fetch_xfer *x, CURLcode code) {
+  finish(container_of(x, struct fetch_job, xfer), code);
+}
+
 static void finish(struct fetch_job *job, CURLcode code) {
   struct fetch_result r;
   long http = 0;
@@ -370,11 +380,142 @@ static void check_done(struct fetch_engine *e) {
   CURLMsg *msg;
   int left;
   while ((msg = curl_multi_info_read(e->multi, &left))) {
-    struct fetch_job *job = NULL;
+    struct fetch_xfer *x = NULL;
     if (msg->msg != CURLMSG_DONE)
       continue;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&job);
-    if (job)
-      finish(job, msg->data.result);
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    if (x)
+      x->done(x, msg->data.result);
   }
+}
+
+/* ---- POST ---- */
+
+#define POST_MAX_RESPONSE (64 * 1024)
+
+static size_t on_post_body(char *data, size_t size, size_t nmemb, void *userp) {
+  struct fetch_post *p = userp;
+  size_t len = size * nmemb;
+  /* Provider verdicts are small; the rest is not needed. */
+  if (p->resp.len < POST_MAX_RESPONSE)
+    strbuf_add(&p->resp, data,
+               len < POST_MAX_RESPONSE - p->resp.len
+                   ? len
+                   : POST_MAX_RESPONSE - p->resp.len);
+  return len;
+}
+
+static size_t on_post_header(char *data, size_t size, size_t nmemb,
+                             void *userp) {
+  struct fetch_post *p = userp;
+  size_t len = size * nmemb;
+  if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+    char buf[32];
+    size_t n = len - 12 < sizeof(buf) - 1 ? len - 12 : sizeof(buf) - 1;
+    char *end;
+    long v;
+    memcpy(buf, data + 12, n);
+    buf[n] = '\0';
+    v = strtol(buf, &end, 10);
+    if (end != buf && v >= 0 && v < 86400)
+      p->retry_after_ms = (int64_t)v * 1000;
+  }
+  return len;
+}
+
+static void post_release(struct fetch_post *p) {
+  if (p->active) {
+    curl_multi_remove_handle(p->eng->multi, p->easy);
+    p->active = false;
+    p->eng->active--;
+  }
+  if (p->easy)
+    curl_easy_cleanup(p->easy);
+  p->easy = NULL;
+  curl_slist_free_all(p->headers);
+  p->headers = NULL;
+  free(p->body);
+  p->body = NULL;
+  strbuf_free(&p->resp);
+}
+
+static void post_done(struct fetch_xfer *x, CURLcode code) {
+  struct fetch_post *p = container_of(x, struct fetch_post, xfer);
+  struct fetch_result r;
+  long http = 0;
+  memset(&r, 0, sizeof(r));
+  curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &http);
+  curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME, &r.seconds);
+  r.http_code = http;
+  r.retry_after_ms = p->retry_after_ms;
+  r.body = p->resp.buf ? p->resp.buf : "";
+  r.len = p->resp.len;
+  if (code != CURLE_OK) {
+    if (code == CURLE_OPERATION_TIMEDOUT)
+      snprintf(r.error, sizeof(r.error), "timed out");
+    else
+      snprintf(r.error, sizeof(r.error), "%.60s", curl_easy_strerror(code));
+  } else if (http >= 200 && http < 300) {
+    r.ok = true;
+  } else {
+    snprintf(r.error, sizeof(r.error), "HTTP %ld", http);
+  }
+  curl_multi_remove_handle(p->eng->multi, p->easy);
+  p->active = false;
+  p->eng->active--;
+  p->cb(p, &r);
+}
+
+int fetch_post_start(struct fetch_post *p, struct fetch_engine *e,
+                     const char *url, const char *const *headers,
+                     const char *body, int64_t timeout_ms, fetch_post_cb cb,
+                     void *data) {
+  CURL *c;
+  if (!e->multi)
+    return -ESHUTDOWN;
+  memset(p, 0, sizeof(*p));
+  p->eng = e;
+  p->cb = cb;
+  p->data = data;
+  p->xfer.done = post_done;
+  c = curl_easy_init();
+  if (!c)
+    return -ENOMEM;
+  p->easy = c;
+  p->body = xstrdup(body);
+  for (size_t i = 0; headers && headers[i]; i++) {
+    struct curl_slist *t = curl_slist_append(p->headers, headers[i]);
+    if (!t) {
+      post_release(p);
+      return -ENOMEM;
+    }
+    p->headers = t;
+  }
+  curl_easy_setopt(c, CURLOPT_PRIVATE, &p->xfer);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(p->body));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_post_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, p);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_post_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, p);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "indicatord/" INDICATORD_VERSION);
+  if (curl_multi_add_handle(e->multi, c) != CURLM_OK) {
+    post_release(p);
+    return -EIO;
+  }
+  p->active = true;
+  e->active++;
+  return 0;
+}
+
+void fetch_post_cancel(struct fetch_post *p) {
+  post_release(p);
 }

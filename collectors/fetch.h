@@ -24,13 +24,19 @@ struct fetch_engine {
 };
 
 struct fetch_result {
-  bool ok;           /* 2xx, 304, or a file read */
-  bool not_modified; /* 304: nothing new */
-  long http_code;    /* 0 for file:// */
-  const char *body;  /* borrowed; valid until the callback returns */
+  bool ok;                /* 2xx, 304, or a file read */
+  int64_t retry_after_ms; /* a Retry-After header (seconds form); 0: none */
+  bool not_modified;      /* 304: nothing new */
+  long http_code;         /* 0 for file:// */
+  const char *body;       /* borrowed; valid until the callback returns */
   size_t len;
   double seconds;  /* total transfer time */
   char error[256]; /* the reason when !ok; no secrets */
+};
+
+/* What CURLOPT_PRIVATE points at: the first member of every transfer. */
+struct fetch_xfer {
+  void (*done)(struct fetch_xfer *x, CURLcode code);
 };
 
 struct fetch_job;
@@ -38,6 +44,7 @@ typedef void (*fetch_done_cb)(struct fetch_job *job,
                               const struct fetch_result *res);
 
 struct fetch_job {
+  struct fetch_xfer xfer;
   struct fetch_engine *eng;
   CURL *easy;
   const struct feed *feed; /* borrowed */
@@ -72,5 +79,34 @@ int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data);
 void fetch_job_cancel(struct fetch_job *job);
 /* Cancels and releases the job's resources. */
 void fetch_job_free(struct fetch_job *job);
+
+/* One POST (webhooks): its own easy handle, a bounded response body. */
+struct fetch_post;
+typedef void (*fetch_post_cb)(struct fetch_post *p,
+                              const struct fetch_result *res);
+
+struct fetch_post {
+  struct fetch_xfer xfer;
+  struct fetch_engine *eng;
+  CURL *easy;
+  struct curl_slist *headers;
+  struct strbuf resp;
+  char *body;
+  int64_t retry_after_ms;
+  bool active;
+  char errbuf[CURL_ERROR_SIZE];
+  fetch_post_cb cb;
+  void *data;
+};
+
+/* POSTs body (copied) to url with the given extra headers (NULL-terminated,
+ * "Name: value"). cb runs once at the end; on error it never runs. url is a
+ * secret: it never appears in results. Returns 0 or a negative code. */
+int fetch_post_start(struct fetch_post *p, struct fetch_engine *e,
+                     const char *url, const char *const *headers,
+                     const char *body, int64_t timeout_ms, fetch_post_cb cb,
+                     void *data);
+/* Stops a running POST without calling its callback; frees its resources. */
+void fetch_post_cancel(struct fetch_post *p);
 
 #endif

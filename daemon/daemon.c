@@ -74,7 +74,7 @@ static void on_watchdog(uv_timer_t *t) {
 static void ep_metrics(void *data, struct strbuf *out) {
   struct daemon *dm = data;
   metrics_render(out, dm->col_open ? &dm->col : NULL, &dm->store,
-                 dm->tg_open ? &dm->tg : NULL);
+                 dm->tg_open ? &dm->tg : NULL, dm->al_open ? &dm->al : NULL);
 }
 
 static bool ep_health(void *data, struct strbuf *reason) {
@@ -120,7 +120,7 @@ static void on_store_closed(struct store *s) {
 
 static void maybe_close_store(struct daemon *dm) {
   /* The store goes last: everything else may still queue writes. */
-  if (dm->col_open || dm->tg_open || !dm->store_open)
+  if (dm->col_open || dm->tg_open || dm->al_open || !dm->store_open)
     return;
   store_close(&dm->store, on_store_closed);
 }
@@ -134,6 +134,12 @@ static void on_collector_closed(struct collector *c) {
 static void on_targets_closed(struct targets *tg) {
   struct daemon *dm = container_of(tg, struct daemon, tg);
   dm->tg_open = false;
+  maybe_close_store(dm);
+}
+
+static void on_alerts_closed(struct alerts *al) {
+  struct daemon *dm = container_of(al, struct daemon, al);
+  dm->al_open = false;
   maybe_close_store(dm);
 }
 
@@ -172,6 +178,8 @@ static void begin_shutdown(struct daemon *dm, const char *why) {
     collector_close(&dm->col, on_collector_closed);
   if (dm->tg_open)
     targets_close(&dm->tg, on_targets_closed);
+  if (dm->al_open)
+    alerts_close(&dm->al, on_alerts_closed);
   maybe_close_store(dm);
   if (!dm->store_open)
     uv_close((uv_handle_t *)&dm->stop_deadline, on_close_noop);
@@ -201,6 +209,7 @@ static void apply_reload(struct daemon *dm, struct config *next) {
   dm->cfg = next;
   store_set_config(&dm->store, next);
   targets_set_config(&dm->tg, next);
+  alerts_set_config(&dm->al, next);
   if (daemon_apply_globals(next) < 0)
     log_warn("daemon: cannot install time zone %s", next->timezone);
   if (strcmp(prev->redis.url, next->redis.url) != 0 ||
@@ -297,6 +306,14 @@ static int start_pipeline(struct daemon *dm) {
   dm->col_open = true;
   targets_init(&dm->tg, &dm->loop, &dm->store, dm->cfg, true);
   dm->tg_open = true;
+  rc = alerts_init(&dm->al, &dm->loop, &dm->store, &dm->tg, dm->cfg, true);
+  if (rc < 0) {
+    log_error("daemon: cannot start the alert engine: %s", strerror(-rc));
+    return rc;
+  }
+  dm->al_open = true;
+  dm->tg.on_eval = alerts_on_eval;
+  dm->tg.data = &dm->al;
   if (!dm->cfg->listen_off) {
     rc = endpoint_start(&dm->ep, &dm->loop, dm->cfg->listen_host,
                         dm->cfg->listen_port, &endpoint_ops, dm, err,

@@ -5,6 +5,7 @@
 #ifndef INDICATORD_DAEMON_H
 #define INDICATORD_DAEMON_H
 
+#include "alerts.h"
 #include "collector.h"
 #include "config.h"
 #include "endpoint.h"
@@ -27,7 +28,8 @@ struct daemon {
   struct collector col;
   struct targets tg;
   struct endpoint ep;
-  bool store_open, col_open, tg_open, ep_open;
+  struct alerts al;
+  bool store_open, col_open, tg_open, ep_open, al_open;
   uv_timer_t watchdog;      /* WATCHDOG=1 and STATUS= */
   uv_timer_t stop_deadline; /* bounds the shutdown */
   char last_status[256];

@@ -1,4 +1,5 @@
 /* indicatord: command line (contract §2). */
+#include "alerts.h"
 #include "config.h"
 #include "daemon.h"
 #include "diag.h"
@@ -212,10 +213,19 @@ int main(int argc, char **argv) {
     curl_global_cleanup();
     return rc;
   }
-  fprintf(stderr,
-          "indicatord: '%s' is not available in this build yet: it needs the "
-          "%s, which land in a later release\n",
-          cli.command, "alert receivers");
-  config_free(cfg);
-  return EXIT_RUNTIME;
+  {
+    /* notify-test */
+    const struct receiver *r = config_receiver(cfg, cli.receiver);
+    if (!r) {
+      fprintf(stderr, "indicatord: no receiver '%s' in %s\n", cli.receiver,
+              cli.config);
+      config_free(cfg);
+      return EXIT_USAGE;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = alerts_test(cfg, r);
+    curl_global_cleanup();
+    config_free(cfg);
+    return rc;
+  }
 }

@@ -144,8 +144,33 @@ static void targets(struct strbuf *o, const struct targets *tg) {
                   eval_class_name(tg->states[i].st.cls));
 }
 
+static void alerts(struct strbuf *o, const struct alerts *al) {
+  head(o, "indicatord_outbox_depth", "gauge",
+       "Notifications waiting for their receiver.");
+  strbuf_addf(o, "indicatord_outbox_depth %zu\n", alerts_outbox_depth(al));
+  head(o, "indicatord_deliveries_total", "counter",
+       "Notifications a receiver accepted.");
+  for (size_t i = 0; i < al->cfg->nreceivers; i++)
+    strbuf_addf(o, "indicatord_deliveries_total{receiver=\"%s\"} %llu\n",
+                al->cfg->receivers[i].id,
+                (unsigned long long)al->stats[i].delivered);
+  head(o, "indicatord_delivery_failures_total", "counter",
+       "Notifications given up on (refused for good or too many attempts).");
+  for (size_t i = 0; i < al->cfg->nreceivers; i++)
+    strbuf_addf(o, "indicatord_delivery_failures_total{receiver=\"%s\"} %llu\n",
+                al->cfg->receivers[i].id,
+                (unsigned long long)al->stats[i].failed);
+  head(o, "indicatord_delivery_retries_total", "counter",
+       "Delivery attempts that will be retried.");
+  for (size_t i = 0; i < al->cfg->nreceivers; i++)
+    strbuf_addf(o, "indicatord_delivery_retries_total{receiver=\"%s\"} %llu\n",
+                al->cfg->receivers[i].id,
+                (unsigned long long)al->stats[i].retries);
+}
+
 void metrics_render(struct strbuf *out, const struct collector *col,
-                    const struct store *st, const struct targets *tg) {
+                    const struct store *st, const struct targets *tg,
+                    const struct alerts *al) {
   head(out, "indicatord_build_info", "gauge", "Version of the running build.");
   strbuf_addf(out, "indicatord_build_info{version=\"%s\"} 1\n",
               INDICATORD_VERSION);
@@ -155,4 +180,6 @@ void metrics_render(struct strbuf *out, const struct collector *col,
     store(out, st);
   if (tg)
     targets(out, tg);
+  if (al)
+    alerts(out, al);
 }

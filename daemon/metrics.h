@@ -7,10 +7,11 @@
 #include "targets.h"
 #include "util.h"
 
-struct alerts;
+#include "alerts.h"
 
 /* Any of the parts may be NULL (not running). */
 void metrics_render(struct strbuf *out, const struct collector *col,
-                    const struct store *st, const struct targets *tg);
+                    const struct store *st, const struct targets *tg,
+                    const struct alerts *al);
 
 #endif

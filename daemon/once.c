@@ -1,5 +1,6 @@
 #include "once.h"
 
+#include "alerts.h"
 #include "collector.h"
 #include "log.h"
 #include "store.h"
@@ -27,6 +28,7 @@ struct once {
   struct collector col;
   struct store store;
   struct targets tg;
+  struct alerts al;
   uv_timer_t deadline;
   bool stored, evaluated, finished;
   redisReply **hashes; /* status: ind:t:<target> replies */
@@ -114,6 +116,7 @@ static void finish(struct once *o, bool stored) {
   if (o->col.feeds)
     collector_close(&o->col, NULL);
   targets_close(&o->tg, NULL);
+  alerts_close(&o->al, NULL);
   store_close(&o->store, NULL);
 }
 
@@ -219,6 +222,10 @@ static int setup(struct once *o, uv_loop_t *loop, const struct config *cfg,
   }
   targets_init(&o->tg, loop, &o->store, cfg, false);
   o->tg.fixed_now = opt->now_ms;
+  /* Incidents and notifications are kept for the daemon to deliver. */
+  alerts_init(&o->al, loop, &o->store, &o->tg, cfg, false);
+  o->tg.on_eval = alerts_on_eval;
+  o->tg.data = &o->al;
   uv_timer_init(loop, &o->deadline);
   o->deadline.data = o;
   return 0;

@@ -123,6 +123,17 @@ static void restore_state(struct target_state *ts, const redisReply *r) {
   ts->st.pending_count = count ? atoi(count) : 0;
   ts->st.since_ms = parse_ms(hash_get(r, "since"));
   ts->st.data_ms = parse_ms(hash_get(r, "data_time"));
+  {
+    const char *id = hash_get(r, "incident");
+    const char *notified = hash_get(r, "incident_notified");
+    const char *icls = hash_get(r, "incident_class");
+    snprintf(ts->inc.id, sizeof(ts->inc.id), "%s", id ? id : "");
+    ts->inc.notified = notified && strcmp(notified, "1") == 0;
+    ts->inc.opened_ms = parse_ms(hash_get(r, "incident_opened"));
+    ts->inc.last_notified_ms = parse_ms(hash_get(r, "incident_notified_at"));
+    if (!icls || eval_class_parse(icls, &ts->inc.cls) < 0)
+      ts->inc.cls = ts->st.cls;
+  }
 }
 
 static void read_points(struct target_state *ts, const redisReply *r) {
@@ -277,8 +288,9 @@ static void write_result(struct targets *tg, const struct target *t,
   const struct eval_result *r = &ts->res;
   char *key = store_key(tg->store, "t", t->id);
   char since[40], evaluated[40], deadline[40], data_time[40], vd[16], cnt[16];
-  char bufs[40][40];
-  const char *argv[40];
+  char opened[40], notified_at[40];
+  char bufs[56][40];
+  const char *argv[56];
   int k = 0;
   timefmt_iso(ts->st.since_ms, since, sizeof(since));
   timefmt_iso(now, evaluated, sizeof(evaluated));
@@ -317,6 +329,19 @@ static void write_result(struct targets *tg, const struct target *t,
   argv[k++] = cnt;
   argv[k++] = "data_time";
   argv[k++] = ts->st.data_ms ? data_time : "";
+  /* The alert incident, so a restart neither re-sends nor forgets. */
+  timefmt_iso(ts->inc.opened_ms, opened, sizeof(opened));
+  timefmt_iso(ts->inc.last_notified_ms, notified_at, sizeof(notified_at));
+  argv[k++] = "incident";
+  argv[k++] = ts->inc.id;
+  argv[k++] = "incident_notified";
+  argv[k++] = ts->inc.notified ? "1" : "0";
+  argv[k++] = "incident_class";
+  argv[k++] = eval_class_name(ts->inc.cls);
+  argv[k++] = "incident_opened";
+  argv[k++] = ts->inc.opened_ms ? opened : "";
+  argv[k++] = "incident_notified_at";
+  argv[k++] = ts->inc.last_notified_ms ? notified_at : "";
   store_command(tg->store, k, argv, NULL);
   free(key);
 
@@ -394,6 +419,8 @@ static void evaluate_all(struct targets *tg) {
     changed = eval_next_class(t, &ts->res, now, &ts->st);
     eval_message(t, &ts->res, ts->st.cls, ts->message, sizeof(ts->message));
     ts->have_result = true;
+    if (tg->on_eval)
+      tg->on_eval(tg->data, t, ts, before, first, changed, now);
     write_result(tg, t, ts, now);
     if (changed) {
       write_event(tg, t, before, first, ts);
@@ -403,8 +430,6 @@ static void evaluate_all(struct targets *tg) {
       else
         log_info("target %s: %s -> %s: %s", t->id, eval_class_name(before),
                  eval_class_name(ts->st.cls), ts->message);
-      if (tg->on_change)
-        tg->on_change(tg->data, t, first ? ts->st.cls : before, ts->st.cls, ts);
     }
     free(ts->pts);
     ts->pts = NULL;

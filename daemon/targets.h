@@ -15,8 +15,18 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* The alert incident of a target: open from entering a bad class until it
+ * is back on track; persisted in ind:t:<target> with the rest. */
+struct incident {
+  char id[96]; /* "" when none is open */
+  bool notified;
+  int64_t opened_ms, last_notified_ms;
+  enum eval_class cls; /* class last notified */
+};
+
 struct target_state {
   struct eval_state st;
+  struct incident inc;
   bool restored;    /* state read from Redis */
   bool have_result; /* evaluated at least once in this process */
   struct eval_result res;
@@ -27,9 +37,12 @@ struct target_state {
 };
 
 struct targets;
-typedef void (*targets_change_cb)(void *data, const struct target *t,
-                                  enum eval_class from, enum eval_class to,
-                                  const struct target_state *ts);
+/* Called for every target evaluated, before its results are written (so
+ * that what it queues precedes them): from is the class before, first is
+ * set on a target's first evaluation. */
+typedef void (*targets_eval_cb)(void *data, const struct target *t,
+                                struct target_state *ts, enum eval_class from,
+                                bool first, bool changed, int64_t now_ms);
 typedef void (*targets_done_cb)(struct targets *tg, bool ok);
 
 struct targets {
@@ -45,7 +58,7 @@ struct targets {
   size_t reads_pending;
   bool reads_failed;
   uint64_t passes;
-  targets_change_cb on_change;
+  targets_eval_cb on_eval;
   void *data;
   targets_done_cb on_pass; /* one-shot, for once */
   int handles;

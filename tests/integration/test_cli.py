@@ -136,9 +136,9 @@ alerts: {digest: "9am"}
           r.stderr)
 
     # subcommands whose machinery is not built yet say so and exit 1
-    r = run("-c", full, "notify-test", "ops-dingtalk")
-    check("notify-test says it is not available", r.returncode == 1 and
-          "not available" in r.stderr, r.stderr)
+    r = run("-c", os.path.join(DATA, "run.yaml"), "notify-test", "nope")
+    check("notify-test with an unknown receiver exits 2", r.returncode == 2 and
+          "no receiver 'nope'" in r.stderr, r.stderr)
     r = run("-c", os.path.join(DATA, "run.yaml"), "status")
     check("status without Redis exits 1 and says so", r.returncode == 1 and
           "is not reachable" in r.stderr, r.stderr)

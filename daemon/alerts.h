@@ -1,0 +1,81 @@
+/* The alert half (contract §6): incidents per target (open on entering
+ * at_risk/off_track/missed/no_data, resolved on returning to
+ * on_track/achieved), notifications on class changes, reminders every
+ * `repeat`, a daily digest, and delivery to the receivers through a durable
+ * outbox in Redis (ind:outbox) with retries, backoff, per-receiver rate
+ * limits and batching. A notification leaves the outbox only once its
+ * receiver accepted it; after a crash it is sent again, so a receiver may
+ * see it twice (Alertmanager deduplicates by labels). */
+#ifndef INDICATORD_ALERTS_H
+#define INDICATORD_ALERTS_H
+
+#include "config.h"
+#include "fetch.h"
+#include "store.h"
+#include "targets.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct alerts;
+
+struct outbox_item {
+  struct alerts *al;
+  char *key; /* "<notification id>@<receiver id>" */
+  char *receiver_id;
+  json_t *msg; /* the notification (struct alert_msg as JSON) */
+  int attempts;
+  int64_t next_ms; /* wall clock */
+  bool inflight;
+  struct outbox_item **batch; /* other items riding in this request */
+  size_t nbatch;
+  struct fetch_post post;
+};
+
+struct receiver_stats {
+  uint64_t delivered, failed, retries;
+  int64_t sent_ms[128]; /* recent sends, for the rate limits */
+  size_t nsent;
+};
+
+struct alerts {
+  uv_loop_t *loop;
+  struct store *store;
+  struct targets *tg;
+  const struct config *cfg;
+  struct fetch_engine eng;
+  uv_timer_t timer;
+  struct outbox_item **items;
+  size_t n, cap;
+  struct receiver_stats *stats; /* per receiver of cfg */
+  bool loaded, loading, closing, deliver;
+  int64_t digest_day;     /* local day of the last digest */
+  int64_t last_resend_ms; /* Alertmanager re-sends */
+  int64_t last_reminder_check_ms;
+  uint64_t seq;
+  struct fetch_post *resends; /* Alertmanager re-sends in flight */
+  size_t nresends;
+  int closing_handles;
+  void (*on_closed)(struct alerts *al);
+};
+
+/* deliver false (once): incidents are kept and notifications queued in the
+ * durable outbox, for the daemon to deliver. */
+int alerts_init(struct alerts *al, uv_loop_t *loop, struct store *store,
+                struct targets *tg, const struct config *cfg, bool deliver);
+void alerts_set_config(struct alerts *al, const struct config *cfg);
+/* targets_eval_cb: incident bookkeeping and notifications. */
+void alerts_on_eval(void *data, const struct target *t, struct target_state *ts,
+                    enum eval_class from, bool first, bool changed,
+                    int64_t now_ms);
+size_t alerts_outbox_depth(const struct alerts *al);
+/* Waits a moment for deliveries in flight, then closes. */
+void alerts_close(struct alerts *al, void (*on_closed)(struct alerts *al));
+
+/* `notify-test`: sends one test message through receiver r on a private
+ * loop and prints the verdict. Returns the exit code. */
+int alerts_test(const struct config *cfg, const struct receiver *r);
+
+#endif

@@ -1,0 +1,61 @@
+/* DingTalk custom robot: msgtype text; signed with timestamp (ms) and the
+ * URL-encoded sign in the query; success is {"errcode":0}. */
+#include "receiver.h"
+
+#include <errno.h>
+
+#include "sign.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static int build(const struct receiver *r, const struct alert_msg *m,
+                 int64_t now_ms, struct receiver_request *out) {
+  json_t *o;
+  char *text = receiver_full_text(&dingtalk_ops, m);
+  o = json_pack("{s:s, s:{s:s}, s:{s:b}}", "msgtype", "text", "text", "content",
+                text, "at", "isAtAll", 0);
+  if (r->secret) {
+    char *sig = sign_dingtalk(r->secret, now_ms);
+    out->url =
+        xasprintf("%s%stimestamp=%lld&sign=%s", r->url,
+                  strchr(r->url, '?') ? "&" : "?", (long long)now_ms, sig);
+    free(sig);
+  } else {
+    out->url = xstrdup(r->url);
+  }
+  out->body = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  free(text);
+  return out->body ? 0 : -ENOMEM;
+}
+
+static enum receiver_verdict judge(long http, const char *body, size_t len,
+                                   int64_t *retry_after_ms, char *why,
+                                   size_t whylen) {
+  long long code;
+  enum receiver_verdict v =
+      receiver_judge_http(http, retry_after_ms, why, whylen);
+  if (v != RECEIVER_OK)
+    return v;
+  if (!receiver_json_int(body, len, "errcode", &code)) {
+    snprintf(why, whylen, "answer without errcode");
+    return RECEIVER_RETRY;
+  }
+  if (code == 0)
+    return RECEIVER_OK;
+  snprintf(why, whylen, "dingtalk errcode %lld", code);
+  if (code == 130101 || code == 410100) {
+    /* Throttled for 10 minutes. */
+    if (*retry_after_ms < 600000)
+      *retry_after_ms = 600000;
+    return RECEIVER_RETRY;
+  }
+  if (code == -1)
+    return RECEIVER_RETRY;
+  return RECEIVER_GIVE_UP;
+}
+
+const struct receiver_ops dingtalk_ops = {"dingtalk", 4000,  true, 0,
+                                          20,         build, judge};

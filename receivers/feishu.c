@@ -1,0 +1,62 @@
+/* Feishu / Lark custom bot: msg_type text; signed with timestamp (seconds)
+ * and sign in the body; success is {"code":0}. */
+#include "receiver.h"
+
+#include <errno.h>
+
+#include "sign.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+static int build(const struct receiver *r, const struct alert_msg *m,
+                 int64_t now_ms, struct receiver_request *out) {
+  json_t *o = json_object();
+  char *text = receiver_full_text(&feishu_ops, m);
+  if (r->secret) {
+    char ts[24];
+    char *sig = sign_feishu(r->secret, now_ms / 1000);
+    snprintf(ts, sizeof(ts), "%lld", (long long)(now_ms / 1000));
+    json_object_set_new(o, "timestamp", json_string(ts));
+    json_object_set_new(o, "sign", json_string(sig));
+    free(sig);
+  }
+  json_object_set_new(o, "msg_type", json_string("text"));
+  json_object_set_new(o, "content", json_pack("{s:s}", "text", text));
+  out->url = xstrdup(r->url);
+  out->body = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  free(text);
+  return out->body ? 0 : -ENOMEM;
+}
+
+static enum receiver_verdict judge(long http, const char *body, size_t len,
+                                   int64_t *retry_after_ms, char *why,
+                                   size_t whylen) {
+  long long code;
+  enum receiver_verdict v =
+      receiver_judge_http(http, retry_after_ms, why, whylen);
+  if (v != RECEIVER_OK)
+    return v;
+  if (!receiver_json_int(body, len, "code", &code) &&
+      !receiver_json_int(body, len, "StatusCode", &code)) {
+    snprintf(why, whylen, "answer without a code");
+    return RECEIVER_RETRY;
+  }
+  if (code == 0)
+    return RECEIVER_OK;
+  snprintf(why, whylen, "feishu code %lld", code);
+  if (code == 11232 || code == 99991400) { /* rate limited */
+    if (*retry_after_ms < 60000)
+      *retry_after_ms = 60000;
+    return RECEIVER_RETRY;
+  }
+  if (code == 19021) /* timestamp: a new one comes with the retry */
+    return RECEIVER_RETRY;
+  return RECEIVER_GIVE_UP;
+}
+
+/* 20 KB per request body; the text keeps well inside it. */
+const struct receiver_ops feishu_ops = {"feishu", 18000, true, 5,
+                                        100,      build, judge};

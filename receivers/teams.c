@@ -1,0 +1,49 @@
+/* Microsoft Teams Workflows webhook: a message with an Adaptive Card. */
+#include "receiver.h"
+
+#include <errno.h>
+
+#include "util.h"
+
+#include <jansson.h>
+
+static int build(const struct receiver *r, const struct alert_msg *m,
+                 int64_t now_ms, struct receiver_request *out) {
+  char *text = receiver_truncate(m->text, teams_ops.max_text, true);
+  json_t *body = json_array();
+  json_t *card, *o;
+  (void)now_ms;
+  json_array_append_new(
+      body, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "type", "TextBlock",
+                      "text", m->title, "weight", "Bolder", "size", "Medium",
+                      "wrap", 1, "color", m->firing ? "Attention" : "Good"));
+  json_array_append_new(body, json_pack("{s:s, s:s, s:b}", "type", "TextBlock",
+                                        "text", text, "wrap", 1));
+  card = json_pack("{s:s, s:s, s:s, s:o, s:{s:s}}", "$schema",
+                   "http://adaptivecards.io/schemas/adaptive-card.json", "type",
+                   "AdaptiveCard", "version", "1.2", "body", body, "msteams",
+                   "width", "Full");
+  if (m->link)
+    json_object_set_new(card, "actions",
+                        json_pack("[{s:s, s:s, s:s}]", "type", "Action.OpenUrl",
+                                  "title", "Dashboard", "url", m->link));
+  o = json_pack("{s:s, s:[{s:s, s:n, s:o}]}", "type", "message", "attachments",
+                "contentType", "application/vnd.microsoft.card.adaptive",
+                "contentUrl", "content", card);
+  out->url = xstrdup(r->url);
+  out->body = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  free(text);
+  return out->body ? 0 : -ENOMEM;
+}
+
+static enum receiver_verdict judge(long http, const char *body, size_t len,
+                                   int64_t *retry_after_ms, char *why,
+                                   size_t whylen) {
+  (void)body;
+  (void)len;
+  return receiver_judge_http(http, retry_after_ms, why, whylen);
+}
+
+const struct receiver_ops teams_ops = {"teams", 20000, true, 1,
+                                       0,       build, judge};

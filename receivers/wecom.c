@@ -1,0 +1,50 @@
+/* WeCom (企业微信) group robot: msgtype text, at most 2,048 bytes; success
+ * is {"errcode":0}. No signature: the key is in the URL. */
+#include "receiver.h"
+
+#include <errno.h>
+
+#include "util.h"
+
+#include <jansson.h>
+
+static int build(const struct receiver *r, const struct alert_msg *m,
+                 int64_t now_ms, struct receiver_request *out) {
+  char *text = receiver_full_text(&wecom_ops, m);
+  json_t *o =
+      json_pack("{s:s, s:{s:s}}", "msgtype", "text", "text", "content", text);
+  (void)now_ms;
+  out->url = xstrdup(r->url);
+  out->body = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  free(text);
+  return out->body ? 0 : -ENOMEM;
+}
+
+static enum receiver_verdict judge(long http, const char *body, size_t len,
+                                   int64_t *retry_after_ms, char *why,
+                                   size_t whylen) {
+  long long code;
+  enum receiver_verdict v =
+      receiver_judge_http(http, retry_after_ms, why, whylen);
+  if (v != RECEIVER_OK)
+    return v;
+  if (!receiver_json_int(body, len, "errcode", &code)) {
+    snprintf(why, whylen, "answer without errcode");
+    return RECEIVER_RETRY;
+  }
+  if (code == 0)
+    return RECEIVER_OK;
+  snprintf(why, whylen, "wecom errcode %lld", code);
+  if (code == 45009) {
+    if (*retry_after_ms < 60000)
+      *retry_after_ms = 60000;
+    return RECEIVER_RETRY;
+  }
+  if (code == -1)
+    return RECEIVER_RETRY;
+  return RECEIVER_GIVE_UP;
+}
+
+const struct receiver_ops wecom_ops = {"wecom", 2048,  true, 0,
+                                       20,      build, judge};
