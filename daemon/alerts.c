@@ -150,13 +150,20 @@ static void remove_item(struct alerts *al, struct outbox_item *it) {
 static json_t *make_msg(struct alerts *al, const char *id, const char *kind,
                         const struct target *t, const struct target_state *ts,
                         const char *title, const char *text, int64_t now) {
-  const char *cls = ts ? eval_class_name(ts->st.cls) : kind;
+  /* A resolve speaks of the class the incident was notified with, so that
+   * Alertmanager resolves the alert it holds (class and severity are
+   * labels). */
+  bool resolved = strcmp(kind, "resolved") == 0;
+  enum eval_class c = !ts ? CLASS_PENDING : resolved ? ts->inc.cls : ts->st.cls;
+  const char *cls = ts ? eval_class_name(c) : kind;
+  const char *prev = ts && !resolved && ts->inc.cls != ts->st.cls
+                         ? eval_class_name(ts->inc.cls)
+                         : "";
   json_t *m = json_pack(
       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "id", id,
       "incident", ts ? ts->inc.id : "", "kind", kind, "target", t ? t->id : "",
-      "title", title, "text", text, "cls", cls, "prev_cls",
-      ts && ts->inc.cls != ts->st.cls ? eval_class_name(ts->inc.cls) : "",
-      "severity", ts ? severity(ts->st.cls) : "info", "firing",
+      "title", title, "text", text, "cls", cls, "prev_cls", prev, "severity",
+      ts ? severity(c) : "info", "firing",
       ts ? (int)(bad(ts->st.cls) && ts->inc.id[0]) : 0, "starts_ms",
       (json_int_t)(ts && ts->inc.opened_ms ? ts->inc.opened_ms : now),
       "ends_ms", (json_int_t)(now + AM_ENDS_AFTER_MS));
@@ -623,9 +630,21 @@ static void deliver(struct alerts *al, int64_t now) {
     if (!busy && ndue && rate_allows(ops, st, now)) {
       first = due[0];
       if (ops->per_minute > 0 && ndue >= BATCH_AT) {
+        /* As many as fit in one message; the rest follow. */
+        size_t room = ops->max_text, used = 64;
+        struct alert_msg am;
+        msg_view(first->msg, &am);
+        used += strlen(am.title) + strlen(am.text) + 2;
         first->batch = xcalloc(ndue - 1, sizeof(*first->batch));
-        for (size_t i = 1; i < ndue; i++)
+        for (size_t i = 1; i < ndue; i++) {
+          size_t need;
+          msg_view(due[i]->msg, &am);
+          need = strlen(am.title) + strlen(am.text) + 3;
+          if (used + need > room)
+            break;
+          used += need;
           first->batch[first->nbatch++] = due[i];
+        }
       }
       send_item(al, first, rc, now);
     }

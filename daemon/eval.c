@@ -543,7 +543,9 @@ static bool immediate(enum eval_class c) {
 bool eval_next_class(const struct target *t, const struct eval_result *res,
                      int64_t now_ms, struct eval_state *st) {
   enum eval_class raw = res->raw, before = st->cls;
-  bool new_data = res->ref_ms > st->data_ms;
+  bool new_data = res->ref_ms > st->data_ms ||
+                  (res->ref_ms == st->data_ms && res->ref_ms &&
+                   !(res->actual == st->data_actual) && isfinite(res->actual));
   bool changed = false;
 
   if (!st->known || immediate(raw) || immediate(st->cls)) {
@@ -572,8 +574,10 @@ bool eval_next_class(const struct target *t, const struct eval_result *res,
       }
     }
   }
-  if (res->ref_ms > st->data_ms)
+  if (res->ref_ms >= st->data_ms) {
     st->data_ms = res->ref_ms;
+    st->data_actual = res->actual;
+  }
   if (changed || !st->known)
     st->since_ms = now_ms;
   st->known = true;

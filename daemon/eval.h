@@ -54,7 +54,8 @@ struct eval_state {
   enum eval_class pending;
   int pending_count;
   int64_t since_ms;
-  int64_t data_ms; /* ref_ms of the last evaluation */
+  int64_t data_ms;    /* ref_ms of the last evaluation */
+  double data_actual; /* its actual: a revision at the same time is new */
 };
 
 void eval_target(const struct eval_input *in, struct eval_result *out);

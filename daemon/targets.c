@@ -124,6 +124,10 @@ static void restore_state(struct target_state *ts, const redisReply *r) {
   ts->st.since_ms = parse_ms(hash_get(r, "since"));
   ts->st.data_ms = parse_ms(hash_get(r, "data_time"));
   {
+    const char *a = hash_get(r, "actual");
+    ts->st.data_actual = a && *a ? strtod(a, NULL) : NAN;
+  }
+  {
     const char *id = hash_get(r, "incident");
     const char *notified = hash_get(r, "incident_notified");
     const char *icls = hash_get(r, "incident_class");

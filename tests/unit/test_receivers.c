@@ -72,11 +72,19 @@ static struct config *cfg_with(const char *receivers) {
 }
 
 static struct alert_msg msg(void) {
-  struct alert_msg m = {"n1",       "jobs-2026-1", "open",
-                        "jobs-2026", "【指标告警】城镇新增就业: 滞后",
-                        "412,000 so far", "off_track", "", "critical",
-                        true,       INT64_C(1795800000000),
-                        INT64_C(1795856400000) + 240000, NULL};
+  struct alert_msg m = {"n1",
+                        "jobs-2026-1",
+                        "open",
+                        "jobs-2026",
+                        "【指标告警】城镇新增就业: 滞后",
+                        "412,000 so far",
+                        "off_track",
+                        "",
+                        "critical",
+                        true,
+                        INT64_C(1795800000000),
+                        INT64_C(1795856400000) + 240000,
+                        NULL};
   return m;
 }
 
@@ -99,7 +107,8 @@ static void bodies(void **state) {
   struct config *c = cfg_with(
       "  - {id: d, type: dingtalk, url: 'https://h/robot/send?access_token=T', "
       "secret: SECexample0123456789}\n"
-      "  - {id: f, type: feishu, url: 'https://h/hook/x', secret: test-secret}\n"
+      "  - {id: f, type: feishu, url: 'https://h/hook/x', secret: "
+      "test-secret}\n"
       "  - {id: s, type: slack, url: 'https://h/services/x'}\n"
       "  - {id: w, type: wecom, url: 'https://h/send?key=k'}\n"
       "  - {id: t, type: telegram, url: 'https://h/botX/sendMessage', chat_id: "
@@ -116,9 +125,9 @@ static void bodies(void **state) {
                            "1700000000000&sign=figG6qqCA%2FlRh0hsGCW2zNtNV5znk"
                            "AFut5BI0zKhqnQ%3D");
   assert_string_equal(json_string_value(json_object_get(j, "msgtype")), "text");
-  assert_non_null(strstr(json_string_value(json_object_get(
-                             json_object_get(j, "text"), "content")),
-                         "【指标告警】"));
+  assert_non_null(strstr(
+      json_string_value(json_object_get(json_object_get(j, "text"), "content")),
+      "【指标告警】"));
   json_decref(j);
   free(url);
   j = build(c, 1, INT64_C(1599360473000), &url);
@@ -226,9 +235,9 @@ static void verdicts(void **state) {
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     int64_t ra = 0;
     char why[200] = "";
-    enum receiver_verdict v = cases[i].ops->judge(
-        cases[i].http, cases[i].body, strlen(cases[i].body), &ra, why,
-        sizeof(why));
+    enum receiver_verdict v =
+        cases[i].ops->judge(cases[i].http, cases[i].body, strlen(cases[i].body),
+                            &ra, why, sizeof(why));
     if (v != cases[i].want || ra < cases[i].min_retry_ms) {
       fprintf(stderr, "case %zu (%s %ld %s): verdict %d retry %lld\n", i,
               cases[i].ops->name, cases[i].http, cases[i].body, v,
