@@ -11,6 +11,8 @@
 
 const double collector_latency_bounds[COLLECTOR_LATENCY_BUCKETS] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+const double collector_lag_bounds[COLLECTOR_LAG_BUCKETS] = {
+    0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
 
 /* Spreading the first fetches over at most this much keeps a restart from
  * waiting a whole day for daily feeds. */
@@ -81,10 +83,22 @@ static void start_fetch(struct feed_state *fs) {
   }
 }
 
+static void record_lag(struct collector *c, uint64_t due, uint64_t now) {
+  double s = now > due ? (double)(now - due) / 1000.0 : 0;
+  size_t i = 0;
+  while (i < COLLECTOR_LAG_BUCKETS && s > collector_lag_bounds[i])
+    i++;
+  c->lag[i]++;
+  c->lag_sum += s;
+}
+
 static void on_timer(uv_timer_t *t) {
   struct feed_state *fs = t->data;
   uint64_t every = (uint64_t)fs->feed->every_ms;
-  uint64_t now = uv_now(fs->col->loop);
+  uint64_t now;
+  uv_update_time(fs->col->loop);
+  now = uv_now(fs->col->loop);
+  record_lag(fs->col, fs->due, now);
   /* The next slot keeps the phase; slots missed while overrunning are
    * dropped rather than fired back to back. */
   if (!fs->backoff) {

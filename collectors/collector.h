@@ -55,8 +55,14 @@ typedef void (*collector_report)(void *data, const struct feed *feed,
                                  const struct fetch_result *res,
                                  const struct extract_out *out, int rc);
 
+/* Schedule lag (how late a fetch started after it was due) bounds, s. */
+#define COLLECTOR_LAG_BUCKETS 10
+extern const double collector_lag_bounds[COLLECTOR_LAG_BUCKETS];
+
 struct collector {
   uv_loop_t *loop;
+  uint64_t lag[COLLECTOR_LAG_BUCKETS + 1];
+  double lag_sum;
   struct fetch_engine eng;
   struct feed_state **feeds; /* one allocation each: kept across reloads */
   size_t nfeeds;

@@ -83,6 +83,23 @@ static void feeds(struct strbuf *o, const struct collector *c) {
   }
 }
 
+static void lag(struct strbuf *o, const struct collector *c) {
+  uint64_t cum = 0;
+  head(o, "indicatord_schedule_lag_seconds", "histogram",
+       "How late fetches started after they were due.");
+  for (size_t b = 0; b < COLLECTOR_LAG_BUCKETS; b++) {
+    cum += c->lag[b];
+    strbuf_addf(o, "indicatord_schedule_lag_seconds_bucket{le=\"%g\"} %llu\n",
+                collector_lag_bounds[b], (unsigned long long)cum);
+  }
+  cum += c->lag[COLLECTOR_LAG_BUCKETS];
+  strbuf_addf(o,
+              "indicatord_schedule_lag_seconds_bucket{le=\"+Inf\"} %llu\n"
+              "indicatord_schedule_lag_seconds_sum %.6f\n"
+              "indicatord_schedule_lag_seconds_count %llu\n",
+              (unsigned long long)cum, c->lag_sum, (unsigned long long)cum);
+}
+
 static void store(struct strbuf *o, const struct store *s) {
   head(o, "indicatord_redis_up", "gauge",
        "1 while the Redis connection is up and ready.");
@@ -174,8 +191,10 @@ void metrics_render(struct strbuf *out, const struct collector *col,
   head(out, "indicatord_build_info", "gauge", "Version of the running build.");
   strbuf_addf(out, "indicatord_build_info{version=\"%s\"} 1\n",
               INDICATORD_VERSION);
-  if (col)
+  if (col) {
     feeds(out, col);
+    lag(out, col);
+  }
   if (st)
     store(out, st);
   if (tg)

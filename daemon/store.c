@@ -17,6 +17,7 @@
 #define DEFAULT_MAX_SPOOL (1024ull * 1024 * 1024)
 #define TICK_MS 1000
 #define TRIM_EVERY_MS (10 * 60 * 1000)
+#define STATUS_EVERY_MS 60000
 
 /* Upserts one stream entry at ID <ms>-0.
  * KEYS: the stream, and for observations also its meta hash, the latest
@@ -395,6 +396,10 @@ static void index_series(struct store *s) {
     total += s->cfg->feeds[i].nseries;
   }
   s->trimmed_at = xcalloc(total + 1, sizeof(*s->trimmed_at));
+  free(s->status_at);
+  free(s->status_failed);
+  s->status_at = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_at));
+  s->status_failed = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_failed));
 }
 
 /* Trims a series to its retention at most every TRIM_EVERY_MS: XTRIM MINID
@@ -537,6 +542,19 @@ void store_observations(struct store *s, const struct feed *feed,
 void store_feed_status(struct store *s, const struct feed *feed,
                        int64_t fetch_ms, const char *error) {
   char when[40];
+  size_t fi = (size_t)(feed - s->cfg->feeds);
+  /* last_fetch moves on every fetch; writing it at most once a minute
+   * (and at once when the feed starts or stops failing) saves a write per
+   * observation at high rates. */
+  if (fi < s->cfg->nfeeds) {
+    uint64_t now = uv_now(s->loop);
+    bool failed = error != NULL;
+    if (s->status_at[fi] && now - s->status_at[fi] < STATUS_EVERY_MS &&
+        failed == s->status_failed[fi])
+      return;
+    s->status_at[fi] = now ? now : 1;
+    s->status_failed[fi] = failed;
+  }
   timefmt_iso(fetch_ms, when, sizeof(when));
   for (size_t i = 0; i < feed->nseries; i++) {
     const struct feed_series *fs = &feed->series[i];
@@ -678,8 +696,12 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
   s->have_spool = false;
   free(s->trimmed_at);
   free(s->feed_base);
+  free(s->status_at);
+  free(s->status_failed);
   s->trimmed_at = NULL;
   s->feed_base = NULL;
+  s->status_at = NULL;
+  s->status_failed = NULL;
   uv_close((uv_handle_t *)&s->timer, on_timer_closed);
   rlink_close(&s->link, on_link_closed);
 }

@@ -60,6 +60,9 @@ struct store {
    * last trimmed to its retention, loop time. */
   uint64_t *trimmed_at;
   size_t *feed_base;
+  /* Per feed: when its status was last written, and whether it failed. */
+  uint64_t *status_at;
+  bool *status_failed;
   bool spool_full_logged;
   struct store_stats stats;
   int closing;
