@@ -574,6 +574,8 @@ static void send_item(struct alerts *al, struct outbox_item *it,
   static const char *const hdr[] = {
       "Content-Type: application/json; charset=utf-8", NULL};
   msg_view(it->msg, &am);
+  log_debug("alerts: sending %s (attempt %d, %zu more in the batch)", it->key,
+            it->attempts + 1, it->nbatch);
   if (it->nbatch) {
     /* Several waiting for a slow receiver: one message instead of a
      * backlog (nothing is dropped). */

@@ -32,8 +32,9 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
+        persist = "--appendonly" in self.extra
         args = ["redis-server", "--port", "0" if self.unix else str(self.port),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--bind", "127.0.0.1", "--save", ""] + ([] if persist else ["--appendonly", "no"]) + [
                 "--dir", self.dir, "--logfile", os.path.join(self.dir, "log")]
         if self.unix:
             args += ["--unixsocket", self.unix, "--unixsocketperm", "700"]
