@@ -24,30 +24,16 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpd  # noqa: E402
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 import redisd  # noqa: E402
 
 BIN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-failures = 0
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global failures, passed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name} {detail}")
 
 
 def wait_for(pred, timeout=20.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
+    # deliveries retry with backoff: a longer default than the other tests
+    return tap.wait_for(pred, timeout)
 
 
 tmp = tempfile.mkdtemp(prefix="indicatord-alerts-")
@@ -328,5 +314,4 @@ finally:
         am.wait(timeout=10)
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"{passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+tap.finish()

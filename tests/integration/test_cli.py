@@ -11,38 +11,21 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+from tap import check, wait_for  # noqa: E402
+
 BIN, SRC = sys.argv[1], sys.argv[2]
 DATA = os.path.join(SRC, "tests", "data")
 ENV = dict(os.environ, TEST_AIR_TOKEN="air", TEST_JOBS_PASSWORD="pw",
            TEST_FEISHU_HOOK="hook", TEST_FEISHU_SECRET="sec")
 ENV.pop("JOURNAL_STREAM", None)
 ENV.pop("CREDENTIALS_DIRECTORY", None)
-failures = 0
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global failures, passed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name} {detail}")
 
 
 def run(*args, env=ENV, timeout=30):
     return subprocess.run([BIN, *args], capture_output=True, text=True,
                           env=env, timeout=timeout)
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 tmp = tempfile.mkdtemp(prefix="indicatord-cli-")
@@ -213,5 +196,4 @@ alerts: {digest: "9am"}
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"{passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+tap.finish()

@@ -15,21 +15,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpd  # noqa: E402
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 import redisd  # noqa: E402
 
 BIN, SRC = sys.argv[1], sys.argv[2]
-failures = 0
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global failures, passed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name} {detail}")
 
 
 tmp = tempfile.mkdtemp(prefix="indicatord-collect-")
@@ -187,5 +177,4 @@ finally:
     rds.close()
     subprocess.run(["rm", "-rf", tmp])
 
-print(f"{passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+tap.finish()

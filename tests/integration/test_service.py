@@ -22,21 +22,11 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpd  # noqa: E402
+import tap  # noqa: E402
+from tap import check, wait_for  # noqa: E402
 import redisd  # noqa: E402
 
 BIN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-failures = 0
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global failures, passed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name} {detail}")
 
 
 def get(url):
@@ -47,15 +37,6 @@ def get(url):
         return e.code, e.read().decode()
     except OSError as e:
         return 0, str(e)
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 tmp = tempfile.mkdtemp(prefix="indicatord-service-")
@@ -313,5 +294,4 @@ finally:
     rds.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"{passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+tap.finish()

@@ -21,24 +21,14 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import httpd  # noqa: E402
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 import redisd  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 SECONDS = int(sys.argv[2])
 FEEDS = int(sys.argv[3]) if len(sys.argv) > 3 else 500
 rnd = random.Random(7)
-failures = 0
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global failures, passed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failures += 1
-        print(f"not ok - {name} {detail}")
 
 
 tmp = tempfile.mkdtemp(prefix="indicatord-soak-")
@@ -196,5 +186,4 @@ finally:
     rds.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"{passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+tap.finish()
