@@ -32,11 +32,11 @@ static const char yaml[] =
     "  - {id: r2, type: slack, url: 'https://h/2'}\n"
     "alerts: {repeat: 1h, digest: 'off'}\n";
 
-static int setup(void **state) {
+static int setup_with(void **state, const char *text) {
   struct fixture *fx = xcalloc(1, sizeof(*fx));
   char err[200];
   uv_loop_init(&fx->loop);
-  fx->cfg = test_config(yaml);
+  fx->cfg = test_config(text);
   if (!fx->cfg)
     return -1;
   /* Redis is unreachable: writes just queue in memory (no spool). */
@@ -45,6 +45,21 @@ static int setup(void **state) {
   alerts_init(&fx->al, &fx->loop, &fx->store, &fx->tg, fx->cfg, false);
   *state = fx;
   return 0;
+}
+
+static int setup(void **state) {
+  return setup_with(state, yaml);
+}
+
+static int setup_digest(void **state) {
+  const char *at = strstr(yaml, "digest: 'off'");
+  char *text = xasprintf("%.*sdigest: '09:00'%s", (int)(at - yaml), yaml,
+                         at + strlen("digest: 'off'"));
+  {
+    int rc = setup_with(state, text);
+    free(text);
+    return rc;
+  }
 }
 
 static int teardown(void **state) {
@@ -148,11 +163,46 @@ static void resolve_only_when_notified(void **state) {
   assert_true(ts->inc.id[0] == '\0');
 }
 
+static int64_t local_ms(int y, int mo, int d, int h, int mi) {
+  struct civil c = {y, mo, d, h, mi, 0, 0};
+  return tz_local_to_ms(&c);
+}
+
+static void daily_digest(void **state) {
+  struct fixture *fx = *state;
+  for (size_t i = 0; i < fx->tg.n; i++) {
+    fx->tg.states[i].have_result = true;
+    fx->tg.states[i].st.known = true;
+    fx->tg.states[i].st.cls = i ? CLASS_OFF_TRACK : CLASS_ON_TRACK;
+    fx->tg.states[i].res.actual = 4;
+    fx->tg.states[i].res.pace = 0.5;
+  }
+  digest(&fx->al, local_ms(2026, 11, 28, 8, 59));
+  assert_int_equal(fx->al.n, 0);
+  digest(&fx->al, local_ms(2026, 11, 28, 9, 0));
+  /* one message per receiver: r1 lists a, r2 (no route) lists a and b */
+  assert_int_equal(fx->al.n, 2);
+  for (size_t i = 0; i < 2; i++) {
+    json_t *m = fx->al.items[i]->msg;
+    const char *text = json_string_value(json_object_get(m, "text"));
+    bool r2 = strcmp(fx->al.items[i]->receiver_id, "r2") == 0;
+    assert_string_equal(json_string_value(json_object_get(m, "kind")),
+                        "digest");
+    assert_non_null(strstr(text, "[####......]  40% a 正常 (on_track)"));
+    assert_true((strstr(text, " b 滞后 (off_track)") != NULL) == r2);
+  }
+  digest(&fx->al, local_ms(2026, 11, 28, 18, 0));
+  assert_int_equal(fx->al.n, 2); /* once a day */
+  digest(&fx->al, local_ms(2026, 11, 29, 9, 1));
+  assert_int_equal(fx->al.n, 4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(sequences, setup, teardown),
       cmocka_unit_test_setup_teardown(resolve_only_when_notified, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(daily_digest, setup_digest, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
