@@ -197,16 +197,26 @@ static struct store_op *q_pop(struct store *s) {
   return op;
 }
 
+/* Callbacks may queue more waiters or close the store: the list is taken
+ * out first. */
 static void notify_waiters(struct store *s, bool closing) {
-  size_t keep = 0;
-  for (size_t i = 0; i < s->nwaiters; i++) {
-    struct store_waiter w = s->waiters[i];
-    if (closing || s->acked >= w.target)
-      w.cb(w.data, !closing || s->acked >= w.target);
-    else
-      s->waiters[keep++] = w;
+  struct store_waiter *list = s->waiters;
+  size_t n = s->nwaiters;
+  s->waiters = NULL;
+  s->nwaiters = s->capwaiters = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct store_waiter w = list[i];
+    if (closing || s->closing) {
+      w.cb(w.data, s->acked >= w.target);
+    } else if (s->acked >= w.target) {
+      w.cb(w.data, true);
+    } else {
+      xgrow((void **)&s->waiters, &s->capwaiters, s->nwaiters + 1,
+            sizeof(*s->waiters));
+      s->waiters[s->nwaiters++] = w;
+    }
   }
-  s->nwaiters = keep;
+  free(list);
 }
 
 static void pump(struct store *s);
@@ -258,7 +268,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
   s->stats.written++;
   if (s->nwaiters)
     notify_waiters(s, false);
-  pump(s);
+  if (!s->closing)
+    pump(s);
 }
 
 static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
