@@ -587,52 +587,16 @@ bool eval_next_class(const struct target *t, const struct eval_result *res,
 
 /* ---- messages ---- */
 
-static void fmt_num(double v, char *buf, size_t len) {
-  char raw[64], out[80];
-  size_t o = 0;
-  const char *p;
-  int decimals = fabs(v) >= 1000 ? 0 : fabs(v) >= 100 ? 1 : 2;
-  if (!isfinite(v)) {
-    snprintf(buf, len, "n/a");
-    return;
-  }
-  snprintf(raw, sizeof(raw), "%.*f", decimals, v);
-  p = raw;
-  if (*p == '-')
-    out[o++] = *p++;
-  {
-    size_t intlen = strcspn(p, ".");
-    for (size_t i = 0; i < intlen; i++) {
-      out[o++] = p[i];
-      if ((intlen - i - 1) % 3 == 0 && i + 1 < intlen)
-        out[o++] = ',';
-    }
-    p += intlen;
-  }
-  /* trailing zeros after the point say nothing */
-  if (*p == '.') {
-    size_t l = strlen(p);
-    while (l > 1 && p[l - 1] == '0')
-      l--;
-    if (l == 1)
-      l = 0;
-    memcpy(out + o, p, l);
-    o += l;
-  }
-  out[o] = '\0';
-  snprintf(buf, len, "%s", out);
-}
-
 void eval_message(const struct target *t, const struct eval_result *res,
                   enum eval_class cls, char *buf, size_t len) {
   const char *unit = t->unit ? t->unit : "";
   const char *sp = unit[0] && unit[0] != '%' ? " " : "";
   char a[32], e[32], p[32], g[32], x[32];
   const char *op = rule_op_name(t->rule.op);
-  fmt_num(res->actual, a, sizeof(a));
-  fmt_num(res->expected, e, sizeof(e));
-  fmt_num(res->projected, p, sizeof(p));
-  fmt_num(res->goal, g, sizeof(g));
+  format_number(res->actual, a, sizeof(a));
+  format_number(res->expected, e, sizeof(e));
+  format_number(res->projected, p, sizeof(p));
+  format_number(res->goal, g, sizeof(g));
   if (res->reason[0] && (cls == CLASS_NO_DATA || cls == CLASS_PENDING)) {
     snprintf(buf, len, "%s", res->reason);
     return;
@@ -644,14 +608,14 @@ void eval_message(const struct target *t, const struct eval_result *res,
                cls == CLASS_ACHIEVED ? "goal reached" : "goal not reached");
       return;
     }
-    fmt_num(res->required_rate * 30.44, x, sizeof(x));
+    format_number(res->required_rate * 30.44, x, sizeof(x));
     snprintf(buf, len,
              "%s%s%s so far vs %s expected by now; projected %s at the "
              "deadline vs goal %s %s (score %.2f); needs %s%s%s per month",
              a, sp, unit, e, p, op, g, res->score, x, sp, unit);
     return;
   case MEASURE_MEAN:
-    fmt_num(res->remaining_budget, x, sizeof(x));
+    format_number(res->remaining_budget, x, sizeof(x));
     if (cls == CLASS_ACHIEVED || cls == CLASS_MISSED) {
       snprintf(buf, len, "mean %s%s%s over %d valid days vs goal %s %s: %s", a,
                sp, unit, res->valid_days, op, g,

@@ -33,34 +33,10 @@ static const char *status_color(const char *s) {
 }
 
 static void num(double v, char *buf, size_t len) {
-  char raw[64];
-  size_t o = 0, intlen;
-  const char *p = raw;
-  int decimals = fabs(v) >= 1000 ? 0 : fabs(v) >= 100 ? 1 : 2;
-  if (!isfinite(v)) {
+  if (!isfinite(v))
     snprintf(buf, len, "-");
-    return;
-  }
-  snprintf(raw, sizeof(raw), "%.*f", decimals, v);
-  if (*p == '-' && o + 1 < len)
-    buf[o++] = *p++;
-  intlen = strcspn(p, ".");
-  for (size_t i = 0; i < intlen && o + 2 < len; i++) {
-    buf[o++] = p[i];
-    if ((intlen - i - 1) % 3 == 0 && i + 1 < intlen)
-      buf[o++] = ',';
-  }
-  p += intlen;
-  if (*p == '.') {
-    size_t l = strlen(p);
-    while (l > 1 && p[l - 1] == '0')
-      l--;
-    if (l == 1)
-      l = 0;
-    for (size_t i = 0; i < l && o + 1 < len; i++)
-      buf[o++] = p[i];
-  }
-  buf[o] = '\0';
+  else
+    format_number(v, buf, len);
 }
 
 /* Filled to the progress toward the goal (totals) or through the period

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,4 +193,42 @@ int edit_distance(const char *a, const char *b) {
     }
   }
   return row[lb];
+}
+
+void format_number(double v, char *buf, size_t len) {
+  char raw[64], out[96];
+  size_t o = 0, intlen;
+  const char *p = raw;
+  int decimals = fabs(v) >= 1000 ? 0 : fabs(v) >= 100 ? 1 : 2;
+  if (!isfinite(v)) {
+    snprintf(buf, len, "n/a");
+    return;
+  }
+  if (fabs(v) >= 1e15) {
+    /* Past what digit grouping helps to read. */
+    snprintf(buf, len, "%.4g", v);
+    return;
+  }
+  snprintf(raw, sizeof(raw), "%.*f", decimals, v);
+  if (*p == '-')
+    out[o++] = *p++;
+  intlen = strcspn(p, ".");
+  for (size_t i = 0; i < intlen; i++) {
+    out[o++] = p[i];
+    if ((intlen - i - 1) % 3 == 0 && i + 1 < intlen)
+      out[o++] = ',';
+  }
+  p += intlen;
+  /* Trailing zeros after the point say nothing. */
+  if (*p == '.') {
+    size_t l = strlen(p);
+    while (l > 1 && p[l - 1] == '0')
+      l--;
+    if (l == 1)
+      l = 0;
+    memcpy(out + o, p, l);
+    o += l;
+  }
+  out[o] = '\0';
+  snprintf(buf, len, "%s", out);
 }

@@ -42,6 +42,10 @@ char *strbuf_take(struct strbuf *sb);
 void strbuf_reset(struct strbuf *sb);
 void strbuf_free(struct strbuf *sb);
 
+/* A number for people: digit groups ("412,000"), at most two decimals,
+ * no trailing zeros; "n/a" when not finite. */
+void format_number(double v, char *buf, size_t len);
+
 /* Display width of UTF-8 text on a terminal (East Asian wide = 2 columns). */
 int utf8_width(const char *s);
 

@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -259,6 +260,23 @@ static void text_helpers(void **state) {
   assert_int_equal(edit_distance("every", "evry"), 1);
   assert_int_equal(edit_distance("", "abc"), 3);
   assert_int_equal(edit_distance("kitten", "sitting"), 3);
+  {
+    char b[64];
+    format_number(412000, b, sizeof(b));
+    assert_string_equal(b, "412,000");
+    format_number(-1234567.4, b, sizeof(b));
+    assert_string_equal(b, "-1,234,567");
+    format_number(33.75, b, sizeof(b));
+    assert_string_equal(b, "33.75");
+    format_number(35.30, b, sizeof(b));
+    assert_string_equal(b, "35.3");
+    format_number(100.0, b, sizeof(b));
+    assert_string_equal(b, "100");
+    format_number(1e300, b, sizeof(b)); /* no overflow of the grouping */
+    assert_string_equal(b, "1e+300");
+    format_number(NAN, b, sizeof(b));
+    assert_string_equal(b, "n/a");
+  }
 }
 
 int main(void) {
