@@ -34,27 +34,11 @@ static int build(const struct receiver *r, const struct alert_msg *m,
 static enum receiver_verdict judge(long http, const char *body, size_t len,
                                    int64_t *retry_after_ms, char *why,
                                    size_t whylen) {
-  long long code;
-  enum receiver_verdict v =
-      receiver_judge_http(http, retry_after_ms, why, whylen);
-  if (v != RECEIVER_OK)
-    return v;
-  if (!receiver_json_int(body, len, "errcode", &code)) {
-    snprintf(why, whylen, "answer without errcode");
-    return RECEIVER_RETRY;
-  }
-  if (code == 0)
-    return RECEIVER_OK;
-  snprintf(why, whylen, "dingtalk errcode %lld", code);
-  if (code == 130101 || code == 410100) {
-    /* Throttled for 10 minutes. */
-    if (*retry_after_ms < 600000)
-      *retry_after_ms = 600000;
-    return RECEIVER_RETRY;
-  }
-  if (code == -1)
-    return RECEIVER_RETRY;
-  return RECEIVER_GIVE_UP;
+  /* 130101 and 410100: throttled for 10 minutes; -1: busy. */
+  static const struct receiver_retry_code retry[] = {
+      {130101, 600000}, {410100, 600000}, {-1, 0}};
+  return receiver_judge_code("dingtalk", "errcode", retry, 3, http, body, len,
+                             retry_after_ms, why, whylen);
 }
 
 const struct receiver_ops dingtalk_ops = {"dingtalk", 4000,  true, 0,

@@ -34,27 +34,12 @@ static int build(const struct receiver *r, const struct alert_msg *m,
 static enum receiver_verdict judge(long http, const char *body, size_t len,
                                    int64_t *retry_after_ms, char *why,
                                    size_t whylen) {
-  long long code;
-  enum receiver_verdict v =
-      receiver_judge_http(http, retry_after_ms, why, whylen);
-  if (v != RECEIVER_OK)
-    return v;
-  if (!receiver_json_int(body, len, "code", &code) &&
-      !receiver_json_int(body, len, "StatusCode", &code)) {
-    snprintf(why, whylen, "answer without a code");
-    return RECEIVER_RETRY;
-  }
-  if (code == 0)
-    return RECEIVER_OK;
-  snprintf(why, whylen, "feishu code %lld", code);
-  if (code == 11232 || code == 99991400) { /* rate limited */
-    if (*retry_after_ms < 60000)
-      *retry_after_ms = 60000;
-    return RECEIVER_RETRY;
-  }
-  if (code == 19021) /* timestamp: a new one comes with the retry */
-    return RECEIVER_RETRY;
-  return RECEIVER_GIVE_UP;
+  /* 11232 and 99991400: rate limited; 19021: a stale timestamp, which the
+   * retry signs anew. */
+  static const struct receiver_retry_code retry[] = {
+      {11232, 60000}, {99991400, 60000}, {19021, 0}};
+  return receiver_judge_code("feishu", "code", retry, 3, http, body, len,
+                             retry_after_ms, why, whylen);
 }
 
 /* 20 KB per request body; the text keeps well inside it. */

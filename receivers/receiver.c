@@ -111,3 +111,29 @@ bool receiver_json_int(const char *body, size_t len, const char *field,
   json_decref(root);
   return ok;
 }
+
+enum receiver_verdict
+receiver_judge_code(const char *provider, const char *field,
+                    const struct receiver_retry_code *retry, size_t nretry,
+                    long http, const char *body, size_t len,
+                    int64_t *retry_after_ms, char *why, size_t whylen) {
+  long long code;
+  enum receiver_verdict v =
+      receiver_judge_http(http, retry_after_ms, why, whylen);
+  if (v != RECEIVER_OK)
+    return v;
+  if (!receiver_json_int(body, len, field, &code)) {
+    snprintf(why, whylen, "%s answer without %s", provider, field);
+    return RECEIVER_RETRY;
+  }
+  if (code == 0)
+    return RECEIVER_OK;
+  snprintf(why, whylen, "%s %s %lld", provider, field, code);
+  for (size_t i = 0; i < nretry; i++)
+    if (retry[i].code == code) {
+      if (*retry_after_ms < retry[i].wait_ms)
+        *retry_after_ms = retry[i].wait_ms;
+      return RECEIVER_RETRY;
+    }
+  return RECEIVER_GIVE_UP;
+}

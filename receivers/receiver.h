@@ -68,6 +68,19 @@ enum receiver_verdict receiver_judge_http(long http, int64_t *retry_after_ms,
 bool receiver_json_int(const char *body, size_t len, const char *field,
                        long long *out);
 
+/* Providers that answer HTTP 200 with a JSON code (DingTalk errcode,
+ * WeCom errcode, Feishu code): 0 is success; a code listed in retry is
+ * retried after at least its wait; any other code is given up. */
+struct receiver_retry_code {
+  long long code;
+  int64_t wait_ms;
+};
+enum receiver_verdict
+receiver_judge_code(const char *provider, const char *field,
+                    const struct receiver_retry_code *retry, size_t nretry,
+                    long http, const char *body, size_t len,
+                    int64_t *retry_after_ms, char *why, size_t whylen);
+
 extern const struct receiver_ops slack_ops, discord_ops, teams_ops, feishu_ops,
     dingtalk_ops, wecom_ops, telegram_ops, webhook_ops, alertmanager_ops;
 

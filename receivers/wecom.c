@@ -24,26 +24,10 @@ static int build(const struct receiver *r, const struct alert_msg *m,
 static enum receiver_verdict judge(long http, const char *body, size_t len,
                                    int64_t *retry_after_ms, char *why,
                                    size_t whylen) {
-  long long code;
-  enum receiver_verdict v =
-      receiver_judge_http(http, retry_after_ms, why, whylen);
-  if (v != RECEIVER_OK)
-    return v;
-  if (!receiver_json_int(body, len, "errcode", &code)) {
-    snprintf(why, whylen, "answer without errcode");
-    return RECEIVER_RETRY;
-  }
-  if (code == 0)
-    return RECEIVER_OK;
-  snprintf(why, whylen, "wecom errcode %lld", code);
-  if (code == 45009) {
-    if (*retry_after_ms < 60000)
-      *retry_after_ms = 60000;
-    return RECEIVER_RETRY;
-  }
-  if (code == -1)
-    return RECEIVER_RETRY;
-  return RECEIVER_GIVE_UP;
+  /* 45009: over the frequency limit; -1: busy. */
+  static const struct receiver_retry_code retry[] = {{45009, 60000}, {-1, 0}};
+  return receiver_judge_code("wecom", "errcode", retry, 2, http, body, len,
+                             retry_after_ms, why, whylen);
 }
 
 const struct receiver_ops wecom_ops = {"wecom", 2048,  true, 0,
