@@ -67,6 +67,62 @@ static const char upsert_lua[] =
     "end\n"
     "return 1\n";
 
+/* Upserts a series' observations in one call, in order, with the same
+ * semantics as upsert_lua.
+ * KEYS: the stream, its meta hash, the latest hash, the series set.
+ * ARGV: the series id (the field), then (time ms, ISO time, value) triples.
+ * Returns how many entries were written (0: all identical). */
+static const char upsert_many_lua[] =
+    "local s, m, latest, set = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
+    "local field = ARGV[1]\n"
+    "local written = 0\n"
+    "for i = 2, #ARGV, 3 do\n"
+    "  local ms, val = ARGV[i], ARGV[i + 2]\n"
+    "  local id = ms .. '-0'\n"
+    "  local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
+    "  if #top == 0 or tonumber(ms) > "
+    "tonumber(string.match(top[1][1], '^(%d+)')) then\n"
+    "    redis.call('XADD', s, id, field, val)\n"
+    "    written = written + 1\n"
+    "  else\n"
+    "    local cur = redis.call('XRANGE', s, id, id)\n"
+    "    if not (#cur > 0 and #cur[1][2] == 2 and cur[1][2][1] == field and "
+    "cur[1][2][2] == val) then\n"
+    "      local tail = redis.call('XRANGE', s, id, '+')\n"
+    "      for k = 1, #tail do redis.call('XDEL', s, tail[k][1]) end\n"
+    "      local prev = redis.call('XREVRANGE', s, '(' .. id, '-', 'COUNT', "
+    "1)\n"
+    "      local pid = '0-0'\n"
+    "      if #prev > 0 then pid = prev[1][1] end\n"
+    "      redis.call('XSETID', s, pid, 'MAXDELETEDID', pid)\n"
+    "      redis.call('XADD', s, id, field, val)\n"
+    "      for k = 1, #tail do\n"
+    "        if tail[k][1] ~= id then\n"
+    "          redis.call('XADD', s, tail[k][1], unpack(tail[k][2]))\n"
+    "        end\n"
+    "      end\n"
+    "      written = written + 1\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if written > 0 then\n"
+    "  redis.call('SADD', set, field)\n"
+    "  local t2 = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
+    "  local topms = string.match(t2[1][1], '^(%d+)')\n"
+    "  for i = 2, #ARGV, 3 do\n"
+    "    if ARGV[i] == topms then\n"
+    "      redis.call('HSET', m, 'last_value', ARGV[i + 2], 'last_time', "
+    "ARGV[i + 1])\n"
+    "      redis.call('HSET', latest, field, ARGV[i + 2])\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
+    "end\n"
+    "return written\n";
+
+/* Observations per script call: bounds one call's work inside Redis. */
+#define UPSERT_BATCH 256
+
 struct store_op {
   uint32_t argc;
   size_t *len;
@@ -243,7 +299,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
   op = q_at(s, 0);
   if (reply->type == REDIS_REPLY_ERROR) {
     const char *e = reply->str ? reply->str : "";
-    if (strncmp(e, "NOSCRIPT", 8) == 0 || transient_error(e)) {
+    bool ours = op->argc > 1 && (strcmp(op->argv[1], s->sha) == 0 ||
+                                 strcmp(op->argv[1], s->sha_many) == 0);
+    if ((strncmp(e, "NOSCRIPT", 8) == 0 && ours) || transient_error(e)) {
+      /* The script cache was flushed (or Redis is not ready): reconnect,
+       * which loads the scripts again, and send from here. */
       s->resetting = true;
       rlink_reset(&s->link, e);
       return;
@@ -278,12 +338,16 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
   (void)ac;
   if (!reply)
     return;
-  if (reply->type != REDIS_REPLY_STRING || strcmp(reply->str, s->sha) != 0) {
+  if (reply->type != REDIS_REPLY_STRING ||
+      (strcmp(reply->str, s->sha) != 0 &&
+       strcmp(reply->str, s->sha_many) != 0)) {
     log_error("store: SCRIPT LOAD failed: %s",
               reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
     rlink_reset(&s->link, "SCRIPT LOAD failed");
     return;
   }
+  if (++s->scripts_loaded < 2)
+    return;
   s->script_loaded = true;
   pump(s);
 }
@@ -367,13 +431,16 @@ static void pump(struct store *s) {
 
 static void on_up(struct rlink *link) {
   struct store *s = container_of(link, struct store, link);
-  const char *argv[] = {"SCRIPT", "LOAD", upsert_lua};
+  const char *one[] = {"SCRIPT", "LOAD", upsert_lua};
+  const char *many[] = {"SCRIPT", "LOAD", upsert_many_lua};
   s->resetting = false;
   s->sent = 0;
   s->script_loaded = false;
+  s->scripts_loaded = 0;
   if (link->connects > 1)
     s->stats.reconnects++;
-  if (rlink_command(link, on_script_loaded, s, 3, argv, NULL) < 0)
+  if (rlink_command(link, on_script_loaded, s, 3, one, NULL) < 0 ||
+      rlink_command(link, on_script_loaded, s, 3, many, NULL) < 0)
     rlink_reset(link, "cannot send SCRIPT LOAD");
 }
 
@@ -452,6 +519,9 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   SHA1((const unsigned char *)upsert_lua, strlen(upsert_lua), digest);
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
+  SHA1((const unsigned char *)upsert_many_lua, strlen(upsert_many_lua), digest);
+  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+    snprintf(s->sha_many + 2 * i, 3, "%02x", digest[i]);
 
   rc = use_spool ? spool_open(&s->spool, cfg->state_dir,
                               cfg->redis.max_spool ? cfg->redis.max_spool
@@ -515,37 +585,59 @@ void store_observations(struct store *s, const struct feed *feed,
                         const struct observation *obs, size_t n) {
   char *latest = store_key(s, "latest", NULL);
   char *set = store_key(s, "series", NULL);
-  bool *seen = xcalloc(feed->nseries + 1, sizeof(*seen));
   int64_t now = wall_ms();
-  for (size_t i = 0; i < n; i++) {
-    const struct feed_series *fs = NULL;
-    for (size_t j = 0; j < feed->nseries && !fs; j++)
-      if (feed->series[j].id == obs[i].series) {
-        seen[j] = true;
-        fs = &feed->series[j];
+  const char **argv = xcalloc(8 + 3 * UPSERT_BATCH, sizeof(*argv));
+  char(*ms)[24] = xcalloc(UPSERT_BATCH, sizeof(*ms));
+  char(*iso)[40] = xcalloc(UPSERT_BATCH, sizeof(*iso));
+  char(*val)[40] = xcalloc(UPSERT_BATCH, sizeof(*val));
+  /* One script call per series and up to UPSERT_BATCH observations, each
+   * series' observations in the order the feed gave them. */
+  for (size_t j = 0; j < feed->nseries; j++) {
+    const struct feed_series *fs = &feed->series[j];
+    char *stream = store_key(s, "s", fs->id);
+    char *meta = store_key(s, "m", fs->id);
+    size_t k = 0, any = 0;
+    for (size_t i = 0; i <= n; i++) {
+      bool flush = i == n || k == UPSERT_BATCH;
+      if (flush && k) {
+        argv[0] = "EVALSHA";
+        argv[1] = s->sha_many;
+        argv[2] = "4";
+        argv[3] = stream;
+        argv[4] = meta;
+        argv[5] = latest;
+        argv[6] = set;
+        argv[7] = fs->id;
+        store_command(s, (int)(8 + 3 * k), argv, NULL);
+        k = 0;
       }
-    /* A feed that re-publishes its history must not bring back what
-     * retention trimmed. */
-    if (fs && fs->meta.retention_ms &&
-        obs[i].time_ms < now - fs->meta.retention_ms)
-      continue;
-    char *stream = store_key(s, "s", obs[i].series);
-    char *meta = store_key(s, "m", obs[i].series);
-    char ms[24], val[40], iso[40];
-    const char *argv[] = {"EVALSHA", s->sha, "4", stream,        meta, latest,
-                          set,       ms,     iso, obs[i].series, val};
-    snprintf(ms, sizeof(ms), "%lld", (long long)obs[i].time_ms);
-    store_format_value(obs[i].value, val, sizeof(val));
-    timefmt_iso(obs[i].time_ms, iso, sizeof(iso));
-    store_command(s, 11, argv, NULL);
-    s->stats.observations++;
+      if (i == n)
+        break;
+      if (obs[i].series != fs->id && strcmp(obs[i].series, fs->id) != 0)
+        continue;
+      any++;
+      /* A feed that re-publishes its history must not bring back what
+       * retention trimmed. */
+      if (fs->meta.retention_ms && obs[i].time_ms < now - fs->meta.retention_ms)
+        continue;
+      snprintf(ms[k], sizeof(ms[k]), "%lld", (long long)obs[i].time_ms);
+      timefmt_iso(obs[i].time_ms, iso[k], sizeof(iso[k]));
+      store_format_value(obs[i].value, val[k], sizeof(val[k]));
+      argv[8 + 3 * k] = ms[k];
+      argv[9 + 3 * k] = iso[k];
+      argv[10 + 3 * k] = val[k];
+      k++;
+      s->stats.observations++;
+    }
+    if (any)
+      maybe_trim(s, feed, j);
     free(stream);
     free(meta);
   }
-  for (size_t j = 0; j < feed->nseries; j++)
-    if (seen[j])
-      maybe_trim(s, feed, j);
-  free(seen);
+  free(argv);
+  free(ms);
+  free(iso);
+  free(val);
   free(latest);
   free(set);
 }

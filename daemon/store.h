@@ -50,7 +50,9 @@ struct store {
   size_t sent; /* the first `sent` queued ops await replies */
   bool resetting;
   bool script_loaded;
-  char sha[41];
+  char sha[41];      /* upsert of one entry (ind:p:<target>) */
+  char sha_many[41]; /* upserts of a series' observations */
+  int scripts_loaded;
   size_t max_queue;
   uint64_t enqueued, acked; /* totals, for flush waiters */
   struct store_waiter *waiters;

@@ -249,7 +249,7 @@ try:
     # --- kill -9 with a non-empty spool --------------------------------------------
     r.cmd("FLUSHALL")
     r.stop()
-    cfg = config("spool.yaml", r.url, extra_redis=", max_queue: 5", feeds=feeds)
+    cfg = config("spool.yaml", r.url, extra_redis=", max_queue: 1", feeds=feeds)
     spool = os.path.join(tmp, "state-spool.yaml", "spool.bin")
     p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
