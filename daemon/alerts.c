@@ -339,6 +339,8 @@ static void on_resent(struct fetch_post *p, const struct fetch_result *res) {
   al->nresends--;
 }
 
+static void msg_view(json_t *m, struct alert_msg *am);
+
 /* Firing alerts are re-sent so that Alertmanager never resolves them by
  * timeout while the incident is open. */
 static void resend_firing(struct alerts *al, int64_t now) {
@@ -347,60 +349,43 @@ static void resend_firing(struct alerts *al, int64_t now) {
   al->last_resend_ms = now;
   for (size_t r = 0; r < al->cfg->nreceivers; r++) {
     const struct receiver *rc = &al->cfg->receivers[r];
+    static const char *const hdr[] = {"Content-Type: application/json", NULL};
     json_t *arr;
-    size_t count = 0;
+    char *url = NULL;
     if (rc->type != RECV_ALERTMANAGER)
       continue;
     arr = json_array();
     for (size_t i = 0; i < al->tg->n; i++) {
       const struct target *t = &al->tg->cfg->targets[i];
       struct target_state *ts = &al->tg->states[i];
-      json_t *m;
-      struct alert_msg am;
       struct receiver_request req = {0};
-      json_error_t e;
-      json_t *one;
+      struct alert_msg am;
       char title[600];
+      json_error_t e;
+      json_t *m, *one;
       if (!ts->inc.id[0] || !ts->inc.notified || !bad(ts->st.cls) ||
           !receives(al->cfg, rc, t))
         continue;
       snprintf(title, sizeof(title), "%s%s: %s (%s)", al->cfg->alerts.keyword,
                t->title, label_zh(ts->st.cls), eval_class_name(ts->st.cls));
       m = make_msg(al, ts->inc.id, "resend", t, ts, title, ts->message, now);
-      memset(&am, 0, sizeof(am));
-      am.id = ts->inc.id;
-      am.incident = ts->inc.id;
-      am.kind = "resend";
-      am.target = t->id;
-      am.title = title;
-      am.text = ts->message;
-      am.cls = eval_class_name(ts->st.cls);
-      am.prev_cls = "";
-      am.severity = severity(ts->st.cls);
-      am.firing = true;
-      am.starts_ms = ts->inc.opened_ms;
-      am.ends_ms = now + AM_ENDS_AFTER_MS;
-      am.link = al->cfg->alerts.dashboard_url;
+      msg_view(m, &am);
+      am.prev_cls = ""; /* the current class only */
       if (alertmanager_ops.build(rc, &am, now, &req) == 0) {
         one = json_loads(req.body, 0, &e);
         if (one)
           json_array_extend(arr, one);
         json_decref(one);
-        count++;
+        free(url);
+        url = req.url;
+        req.url = NULL;
       }
       free(req.url);
       free(req.body);
       json_decref(m);
     }
-    if (count) {
+    if (url) {
       char *body = json_dumps(arr, JSON_COMPACT);
-      char *url = NULL;
-      static const char *const hdr[] = {"Content-Type: application/json", NULL};
-      const char *base = rc->url;
-      size_t blen = strlen(base);
-      while (blen && base[blen - 1] == '/')
-        blen--;
-      url = xasprintf("%.*s/api/v2/alerts", (int)blen, base);
       al->resends = xrealloc(al->resends, sizeof(*al->resends));
       if (fetch_post_start(&al->resends[0], &al->eng, url, hdr, body,
                            rc->timeout_ms, on_resent, al) == 0)

@@ -162,27 +162,31 @@ static void targets(struct strbuf *o, const struct targets *tg) {
 }
 
 static void alerts(struct strbuf *o, const struct alerts *al) {
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } counters[] = {
+      {"indicatord_deliveries_total", "Notifications a receiver accepted.",
+       offsetof(struct receiver_stats, delivered)},
+      {"indicatord_delivery_failures_total",
+       "Notifications given up on (refused for good or too many attempts).",
+       offsetof(struct receiver_stats, failed)},
+      {"indicatord_delivery_retries_total",
+       "Delivery attempts that will be retried.",
+       offsetof(struct receiver_stats, retries)},
+  };
   head(o, "indicatord_outbox_depth", "gauge",
        "Notifications waiting for their receiver.");
   strbuf_addf(o, "indicatord_outbox_depth %zu\n", alerts_outbox_depth(al));
-  head(o, "indicatord_deliveries_total", "counter",
-       "Notifications a receiver accepted.");
-  for (size_t i = 0; i < al->cfg->nreceivers; i++)
-    strbuf_addf(o, "indicatord_deliveries_total{receiver=\"%s\"} %llu\n",
-                al->cfg->receivers[i].id,
-                (unsigned long long)al->stats[i].delivered);
-  head(o, "indicatord_delivery_failures_total", "counter",
-       "Notifications given up on (refused for good or too many attempts).");
-  for (size_t i = 0; i < al->cfg->nreceivers; i++)
-    strbuf_addf(o, "indicatord_delivery_failures_total{receiver=\"%s\"} %llu\n",
-                al->cfg->receivers[i].id,
-                (unsigned long long)al->stats[i].failed);
-  head(o, "indicatord_delivery_retries_total", "counter",
-       "Delivery attempts that will be retried.");
-  for (size_t i = 0; i < al->cfg->nreceivers; i++)
-    strbuf_addf(o, "indicatord_delivery_retries_total{receiver=\"%s\"} %llu\n",
-                al->cfg->receivers[i].id,
-                (unsigned long long)al->stats[i].retries);
+  for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
+    head(o, counters[k].name, "counter", counters[k].help);
+    for (size_t i = 0; i < al->cfg->nreceivers; i++)
+      strbuf_addf(
+          o, "%s{receiver=\"%s\"} %llu\n", counters[k].name,
+          al->cfg->receivers[i].id,
+          (unsigned long long)*(const uint64_t *)((const char *)&al->stats[i] +
+                                                  counters[k].off));
+  }
 }
 
 void metrics_render(struct strbuf *out, const struct collector *col,

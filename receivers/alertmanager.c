@@ -31,6 +31,8 @@ static int build(const struct receiver *r, const struct alert_msg *m,
   json_t *arr = json_array();
   const char *base = r->url;
   size_t blen = strlen(base);
+  char *url;
+  int rc;
   if (!m->target[0]) {
     /* Digests and tests are not alerts: a short-lived info alert. */
     struct alert_msg copy = *m;
@@ -44,19 +46,11 @@ static int build(const struct receiver *r, const struct alert_msg *m,
   }
   while (blen && base[blen - 1] == '/')
     blen--;
-  out->url = xasprintf("%.*s/api/v2/alerts", (int)blen, base);
-  out->body = json_dumps(arr, JSON_COMPACT);
-  json_decref(arr);
-  return out->body ? 0 : -ENOMEM;
+  url = xasprintf("%.*s/api/v2/alerts", (int)blen, base);
+  rc = receiver_request_json(out, url, arr);
+  free(url);
+  return rc;
 }
 
-static enum receiver_verdict judge(long http, const char *body, size_t len,
-                                   int64_t *retry_after_ms, char *why,
-                                   size_t whylen) {
-  (void)body;
-  (void)len;
-  return receiver_judge_http(http, retry_after_ms, why, whylen);
-}
-
-const struct receiver_ops alertmanager_ops = {"alertmanager", 60000, true, 0, 0,
-                                              build,          judge};
+const struct receiver_ops alertmanager_ops = {
+    "alertmanager", 60000, true, 0, 0, build, receiver_judge_status};

@@ -14,21 +14,22 @@ static int build(const struct receiver *r, const struct alert_msg *m,
                  int64_t now_ms, struct receiver_request *out) {
   json_t *o;
   char *text = receiver_full_text(&dingtalk_ops, m);
+  char *url;
+  int rc;
   o = json_pack("{s:s, s:{s:s}, s:{s:b}}", "msgtype", "text", "text", "content",
                 text, "at", "isAtAll", 0);
   if (r->secret) {
     char *sig = sign_dingtalk(r->secret, now_ms);
-    out->url =
-        xasprintf("%s%stimestamp=%lld&sign=%s", r->url,
-                  strchr(r->url, '?') ? "&" : "?", (long long)now_ms, sig);
+    url = xasprintf("%s%stimestamp=%lld&sign=%s", r->url,
+                    strchr(r->url, '?') ? "&" : "?", (long long)now_ms, sig);
     free(sig);
   } else {
-    out->url = xstrdup(r->url);
+    url = xstrdup(r->url);
   }
-  out->body = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
   free(text);
-  return out->body ? 0 : -ENOMEM;
+  rc = receiver_request_json(out, url, o);
+  free(url);
+  return rc;
 }
 
 static enum receiver_verdict judge(long http, const char *body, size_t len,

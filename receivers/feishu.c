@@ -24,11 +24,8 @@ static int build(const struct receiver *r, const struct alert_msg *m,
   }
   json_object_set_new(o, "msg_type", json_string("text"));
   json_object_set_new(o, "content", json_pack("{s:s}", "text", text));
-  out->url = xstrdup(r->url);
-  out->body = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
   free(text);
-  return out->body ? 0 : -ENOMEM;
+  return receiver_request_json(out, r->url, o);
 }
 
 static enum receiver_verdict judge(long http, const char *body, size_t len,

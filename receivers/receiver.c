@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -136,4 +137,20 @@ receiver_judge_code(const char *provider, const char *field,
       return RECEIVER_RETRY;
     }
   return RECEIVER_GIVE_UP;
+}
+
+int receiver_request_json(struct receiver_request *out, const char *url,
+                          json_t *body) {
+  out->url = xstrdup(url);
+  out->body = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  return out->body ? 0 : -ENOMEM;
+}
+
+enum receiver_verdict receiver_judge_status(long http, const char *body,
+                                            size_t len, int64_t *retry_after_ms,
+                                            char *why, size_t whylen) {
+  (void)body;
+  (void)len;
+  return receiver_judge_http(http, retry_after_ms, why, whylen);
 }

@@ -8,6 +8,8 @@
 
 #include "config.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +62,14 @@ char *receiver_full_text(const struct receiver_ops *ops,
                          const struct alert_msg *m);
 /* RFC 3339 UTC ("2026-11-28T01:00:00Z") into buf. */
 void receiver_rfc3339(int64_t ms, char *buf, size_t len);
+/* Fills out with url (copied) and the JSON body, and releases body.
+ * Returns 0 or -ENOMEM. */
+int receiver_request_json(struct receiver_request *out, const char *url,
+                          json_t *body);
+/* A judge for providers whose status code says it all (any 2xx). */
+enum receiver_verdict receiver_judge_status(long http, const char *body,
+                                            size_t len, int64_t *retry_after_ms,
+                                            char *why, size_t whylen);
 /* Verdict helpers shared by providers. */
 enum receiver_verdict receiver_judge_http(long http, int64_t *retry_after_ms,
                                           char *why, size_t whylen);

@@ -14,11 +14,8 @@ static int build(const struct receiver *r, const struct alert_msg *m,
   char *text = receiver_full_text(&slack_ops, m);
   (void)now_ms;
   json_object_set_new(o, "text", json_string(text));
-  out->url = xstrdup(r->url);
-  out->body = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
   free(text);
-  return out->body ? 0 : -ENOMEM;
+  return receiver_request_json(out, r->url, o);
 }
 
 static enum receiver_verdict judge(long http, const char *body, size_t len,

@@ -30,20 +30,9 @@ static int build(const struct receiver *r, const struct alert_msg *m,
   o = json_pack("{s:s, s:[{s:s, s:n, s:o}]}", "type", "message", "attachments",
                 "contentType", "application/vnd.microsoft.card.adaptive",
                 "contentUrl", "content", card);
-  out->url = xstrdup(r->url);
-  out->body = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
   free(text);
-  return out->body ? 0 : -ENOMEM;
+  return receiver_request_json(out, r->url, o);
 }
 
-static enum receiver_verdict judge(long http, const char *body, size_t len,
-                                   int64_t *retry_after_ms, char *why,
-                                   size_t whylen) {
-  (void)body;
-  (void)len;
-  return receiver_judge_http(http, retry_after_ms, why, whylen);
-}
-
-const struct receiver_ops teams_ops = {"teams", 20000, true, 1,
-                                       0,       build, judge};
+const struct receiver_ops teams_ops = {
+    "teams", 20000, true, 1, 0, build, receiver_judge_status};

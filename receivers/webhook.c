@@ -76,19 +76,8 @@ static int build(const struct receiver *r, const struct alert_msg *m,
                 "externalURL", m->link ? m->link : "", "notification_reason",
                 m->kind, "alerts", alert);
   json_decref(labels);
-  out->url = xstrdup(r->url);
-  out->body = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
-  return out->body ? 0 : -ENOMEM;
+  return receiver_request_json(out, r->url, o);
 }
 
-static enum receiver_verdict judge(long http, const char *body, size_t len,
-                                   int64_t *retry_after_ms, char *why,
-                                   size_t whylen) {
-  (void)body;
-  (void)len;
-  return receiver_judge_http(http, retry_after_ms, why, whylen);
-}
-
-const struct receiver_ops webhook_ops = {"webhook", 60000, true, 0,
-                                         0,         build, judge};
+const struct receiver_ops webhook_ops = {
+    "webhook", 60000, true, 0, 0, build, receiver_judge_status};

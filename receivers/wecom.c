@@ -14,11 +14,8 @@ static int build(const struct receiver *r, const struct alert_msg *m,
   json_t *o =
       json_pack("{s:s, s:{s:s}}", "msgtype", "text", "text", "content", text);
   (void)now_ms;
-  out->url = xstrdup(r->url);
-  out->body = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
   free(text);
-  return out->body ? 0 : -ENOMEM;
+  return receiver_request_json(out, r->url, o);
 }
 
 static enum receiver_verdict judge(long http, const char *body, size_t len,
