@@ -40,6 +40,10 @@ uint64_t collector_jitter(const struct feed *feed) {
   uint64_t span = (uint64_t)feed->every_ms;
   if (span > FIRST_FETCH_SPREAD_MS)
     span = FIRST_FETCH_SPREAD_MS;
+  /* Offsets on a grid: feeds sharing a slot start in one loop turn, their
+   * answers arrive together and their writes leave in one Redis write. */
+  if (span >= 10 * COLLECTOR_SLOT_MS)
+    return fnv1a(feed->id) % (span / COLLECTOR_SLOT_MS) * COLLECTOR_SLOT_MS;
   return fnv1a(feed->id) % (span ? span : 1);
 }
 
@@ -325,7 +329,7 @@ int collector_apply(struct collector *c, const struct config *cfg,
     }
     if (!next[i]) {
       next[i] = state_new(c, f, ex[i]);
-      if (!c->once && next[i]->job.easy)
+      if (!c->once && next[i]->job.ready)
         schedule(next[i], collector_jitter(f));
       counts[1]++;
     }
@@ -348,7 +352,7 @@ int collector_apply(struct collector *c, const struct config *cfg,
 void collector_start(struct collector *c) {
   for (size_t i = 0; i < c->nfeeds; i++) {
     struct feed_state *fs = c->feeds[i];
-    if (fs->job.easy)
+    if (fs->job.ready)
       schedule(fs, collector_jitter(fs->feed));
   }
 }
@@ -366,7 +370,8 @@ void collector_run_once(struct collector *c, collector_report report,
   }
   for (size_t i = 0; i < c->nfeeds; i++) {
     struct feed_state *fs = c->feeds[i];
-    int rc = fs->job.easy ? fetch_job_start(&fs->job, on_fetched, fs) : -ENOMEM;
+    int rc =
+        fs->job.ready ? fetch_job_start(&fs->job, on_fetched, fs) : -ENOMEM;
     if (rc < 0) {
       struct fetch_result res;
       struct extract_out out = {0};

@@ -3,6 +3,7 @@
 #include "version.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,7 @@ int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop) {
     curl_multi_cleanup(e->multi);
     return rc;
   }
+  http1_client_init(&e->http, loop);
   e->timer.data = e;
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -120,19 +122,28 @@ int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop) {
   return 0;
 }
 
-static void on_engine_timer_closed(uv_handle_t *h) {
-  struct fetch_engine *e = h->data;
-  if (e->on_closed)
+static void engine_closed_one(struct fetch_engine *e) {
+  if (--e->closing == 0 && e->on_closed)
     e->on_closed(e);
+}
+
+static void on_engine_timer_closed(uv_handle_t *h) {
+  engine_closed_one(h->data);
+}
+
+static void on_http_closed(struct http1_client *c) {
+  engine_closed_one(container_of(c, struct fetch_engine, http));
 }
 
 void fetch_engine_close(struct fetch_engine *e,
                         void (*on_closed)(struct fetch_engine *e)) {
   e->on_closed = on_closed;
+  e->closing = 2;
   /* Cleanup may close pooled connections through the socket callback, so
    * the timer and loop must still be valid here. */
   curl_multi_cleanup(e->multi);
   e->multi = NULL;
+  http1_client_close(&e->http, on_http_closed);
   uv_close((uv_handle_t *)&e->timer, on_engine_timer_closed);
 }
 
@@ -177,18 +188,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
 static void finish(struct fetch_job *job, CURLcode code);
 static void job_done(struct fetch_xfer *x, CURLcode code);
 
-int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
-                   const struct feed *feed) {
-  CURL *c;
-  memset(job, 0, sizeof(*job));
-  job->eng = e;
-  job->feed = feed;
-  job->max_body = feed->max_body;
-  c = curl_easy_init();
+/* Gives job its own easy handle with every option of its feed. */
+static int curl_prepare(struct fetch_job *job) {
+  const struct feed *feed = job->feed;
+  CURL *c = curl_easy_init();
   if (!c)
     return -ENOMEM;
   job->easy = c;
-  job->xfer.done = job_done;
   curl_easy_setopt(c, CURLOPT_PRIVATE, &job->xfer);
   curl_easy_setopt(c, CURLOPT_URL, feed->url);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -223,6 +229,126 @@ int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
     curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, feed->bearer_token);
   }
   return 0;
+}
+
+static bool env_set(const char *name) {
+  const char *v = getenv(name);
+  return v && *v;
+}
+
+/* Headers http1 sends itself; a feed that sets one goes through curl, which
+ * knows how to replace them. */
+static bool own_header(const char *name) {
+  static const char *const own[] = {"host",
+                                    "user-agent",
+                                    "accept",
+                                    "accept-encoding",
+                                    "authorization",
+                                    "connection",
+                                    "te",
+                                    "transfer-encoding",
+                                    "content-length",
+                                    "if-none-match",
+                                    "if-modified-since"};
+  for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+    if (strcasecmp(name, own[i]) == 0)
+      return true;
+  return false;
+}
+
+static bool header_safe(const char *s) {
+  for (; *s; s++)
+    if (*s == '\r' || *s == '\n')
+      return false;
+  return true;
+}
+
+/* Prepares the http1 request head when the feed can take the fast path: a
+ * plain http:// URL without credentials in it, no proxy in the environment
+ * (curl honours those), headers http1 can send as they are. */
+static bool plain_prepare(struct fetch_job *job) {
+  const struct feed *f = job->feed;
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL,
+       *user = NULL, *zone = NULL;
+  struct strbuf sb = {0};
+  bool ok = false;
+  if (!u || curl_url_set(u, CURLUPART_URL, f->url, 0) != CURLUE_OK)
+    goto out;
+  if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      strcmp(scheme, "http") != 0 ||
+      curl_url_get(u, CURLUPART_USER, &user, 0) != CURLUE_NO_USER ||
+      curl_url_get(u, CURLUPART_ZONEID, &zone, 0) != CURLUE_NO_ZONEID ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+    goto out;
+  if (env_set("http_proxy") || env_set("all_proxy") || env_set("ALL_PROXY"))
+    goto out;
+  for (size_t i = 0; i < f->nheaders; i++)
+    if (own_header(f->headers[i].key) || !header_safe(f->headers[i].key) ||
+        !header_safe(f->headers[i].value))
+      goto out;
+  if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+    query = NULL;
+  strbuf_addf(&sb, "GET %s%s%s HTTP/1.1\r\nHost: %s", path, query ? "?" : "",
+              query ? query : "", host);
+  if (strcmp(port, "80") != 0)
+    strbuf_addf(&sb, ":%s", port);
+  strbuf_adds(&sb, "\r\nUser-Agent: indicatord/" INDICATORD_VERSION
+                   "\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n");
+  if (f->basic_user) {
+    char *pair = xasprintf("%s:%s", f->basic_user,
+                           f->basic_password ? f->basic_password : "");
+    size_t n = strlen(pair);
+    char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, (int)n);
+    strbuf_addf(&sb, "Authorization: Basic %s\r\n", b64);
+    explicit_bzero(pair, n);
+    free(pair);
+    free(b64);
+  } else if (f->bearer_token) {
+    strbuf_addf(&sb, "Authorization: Bearer %s\r\n", f->bearer_token);
+  }
+  for (size_t i = 0; i < f->nheaders; i++)
+    strbuf_addf(&sb, "%s: %s\r\n", f->headers[i].key, f->headers[i].value);
+  {
+    /* The pool is keyed by the bare name: IPv6 literals without brackets. */
+    size_t hl = strlen(host);
+    if (hl > 2 && host[0] == '[') {
+      memmove(host, host + 1, hl - 2);
+      host[hl - 2] = '\0';
+    }
+  }
+  job->host = http1_host_get(&job->eng->http, host, atoi(port));
+  job->head_len = sb.len;
+  job->head = strbuf_take(&sb);
+  ok = true;
+out:
+  strbuf_free(&sb);
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_free(path);
+  curl_free(query);
+  curl_free(user);
+  curl_free(zone);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
+                   const struct feed *feed) {
+  int rc = 0;
+  memset(job, 0, sizeof(*job));
+  job->eng = e;
+  job->feed = feed;
+  job->max_body = feed->max_body;
+  job->xfer.done = job_done;
+  if (!plain_prepare(job))
+    rc = curl_prepare(job);
+  job->ready = rc == 0;
+  return rc;
 }
 
 static int build_headers(struct fetch_job *job) {
@@ -262,26 +388,50 @@ oom:
   return -ENOMEM;
 }
 
-int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data) {
-  CURLMcode mc;
+static void plain_done(struct http1_req *req, int rc,
+                       const struct response *resp, const char *error);
+
+static int plain_start(struct fetch_job *job) {
+  struct strbuf *r = &job->request;
+  strbuf_reset(r);
+  strbuf_add(r, job->head, job->head_len);
+  if (job->etag)
+    strbuf_addf(r, "If-None-Match: %s\r\n", job->etag);
+  if (job->last_modified)
+    strbuf_addf(r, "If-Modified-Since: %s\r\n", job->last_modified);
+  strbuf_add(r, "\r\n", 2);
+  return http1_start(&job->req, job->host, r->buf, r->len, &job->body,
+                     job->max_body, job->feed->timeout_ms, plain_done);
+}
+
+static int curl_start(struct fetch_job *job) {
   int rc;
-  if (job->active)
-    return -EBUSY;
-  if (!job->eng->multi)
-    return -ESHUTDOWN;
   if (job->feed->nheaders || job->etag || job->last_modified || job->headers) {
     rc = build_headers(job);
     if (rc < 0)
       return rc;
   }
+  job->errbuf[0] = '\0';
+  return curl_multi_add_handle(job->eng->multi, job->easy) == CURLM_OK ? 0
+                                                                       : -EIO;
+}
+
+int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data) {
+  int rc;
+  if (job->active)
+    return -EBUSY;
+  if (!job->eng->multi)
+    return -ESHUTDOWN;
+  if (!job->ready)
+    return -ENOMEM;
   strbuf_reset(&job->body);
   job->too_big = false;
-  job->errbuf[0] = '\0';
   job->cb = cb;
   job->data = data;
-  mc = curl_multi_add_handle(job->eng->multi, job->easy);
-  if (mc != CURLM_OK)
-    return -EIO;
+  job->started_ns = uv_hrtime();
+  rc = job->host ? plain_start(job) : curl_start(job);
+  if (rc < 0)
+    return rc;
   job->active = true;
   job->eng->active++;
   return 0;
@@ -290,7 +440,10 @@ int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data) {
 static void detach(struct fetch_job *job) {
   if (!job->active)
     return;
-  curl_multi_remove_handle(job->eng->multi, job->easy);
+  if (job->host)
+    http1_cancel(&job->req);
+  else
+    curl_multi_remove_handle(job->eng->multi, job->easy);
   job->active = false;
   job->eng->active--;
   if (job->body.cap > FETCH_KEEP_BUFFER)
@@ -302,11 +455,17 @@ void fetch_job_cancel(struct fetch_job *job) {
 }
 
 void fetch_job_free(struct fetch_job *job) {
-  if (!job->easy)
+  if (!job->ready)
     return;
+  job->ready = false;
   detach(job);
-  curl_easy_cleanup(job->easy);
+  if (job->easy)
+    curl_easy_cleanup(job->easy);
   job->easy = NULL;
+  job->host = NULL;
+  free(job->head);
+  job->head = NULL;
+  strbuf_free(&job->request);
   curl_slist_free_all(job->headers);
   strbuf_free(&job->body);
   free(job->etag);
@@ -369,6 +528,59 @@ static void finish(struct fetch_job *job, CURLcode code) {
   /* The callback may start this job again, so detach first; the body stays
    * valid because detach only frees buffers after a reset. */
   curl_multi_remove_handle(job->eng->multi, job->easy);
+  job->active = false;
+  job->eng->active--;
+  job->cb(job, &r);
+  if (!job->active && job->body.cap > FETCH_KEEP_BUFFER)
+    strbuf_free(&job->body);
+}
+
+static void plain_done(struct http1_req *req, int rc,
+                       const struct response *resp, const char *error) {
+  struct fetch_job *job = container_of(req, struct fetch_job, req);
+  struct fetch_result r;
+  memset(&r, 0, sizeof(r));
+  if (rc == -ENOTSUP || (rc == 0 && resp->status >= 300 && resp->status < 400 &&
+                         resp->status != 304 && resp->has_location)) {
+    /* A redirect or a coding http1 leaves to curl: this feed goes through
+     * curl from now on, starting with this fetch. */
+    job->host = NULL;
+    strbuf_reset(&job->body);
+    job->too_big = false;
+    rc = curl_prepare(job);
+    if (rc == 0)
+      rc = curl_start(job);
+    if (rc == 0)
+      return;
+    snprintf(r.error, sizeof(r.error), "cannot hand the feed to curl: %s",
+             strerror(-rc));
+  } else if (rc == -EFBIG) {
+    snprintf(r.error, sizeof(r.error), "body larger than max_body (%zu bytes)",
+             job->max_body);
+  } else if (rc == -EPROTO) {
+    snprintf(r.error, sizeof(r.error), "bad HTTP response: %.200s", error);
+  } else if (rc < 0) {
+    snprintf(r.error, sizeof(r.error), "%.250s", error);
+  } else {
+    r.http_code = resp->status;
+    if (resp->status == 304) {
+      r.ok = r.not_modified = true;
+    } else if (resp->status >= 200 && resp->status < 300) {
+      r.ok = true;
+      r.body = job->body.buf ? job->body.buf : "";
+      r.len = job->body.len;
+      if (resp->etag || resp->last_modified) {
+        free(job->etag);
+        free(job->last_modified);
+        job->etag = resp->etag ? xstrdup(resp->etag) : NULL;
+        job->last_modified =
+            resp->last_modified ? xstrdup(resp->last_modified) : NULL;
+      }
+    } else {
+      snprintf(r.error, sizeof(r.error), "HTTP %d", resp->status);
+    }
+  }
+  r.seconds = (double)(uv_hrtime() - job->started_ns) / 1e9;
   job->active = false;
   job->eng->active--;
   job->cb(job, &r);

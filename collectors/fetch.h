@@ -1,7 +1,10 @@
-/* Asynchronous HTTP(S)/file fetches: libcurl's multi interface driven by the
- * libuv loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION, one uv_poll_t per
- * socket, one uv_timer_t). Connections are reused across fetches; DNS goes
- * through curl's threaded resolver, so nothing blocks the loop.
+/* Asynchronous HTTP(S)/file fetches. Plain http:// feeds go through http1
+ * (keep-alive connections on libuv streams); everything else, and any feed
+ * whose server answers with something http1 leaves alone (a redirect, an
+ * unknown coding), through libcurl's multi interface driven by the libuv
+ * loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION, one uv_poll_t per socket, one
+ * uv_timer_t). Connections are reused across fetches; DNS runs off the loop
+ * thread in both, so nothing blocks the loop.
  *
  * A fetch_job belongs to one feed and is reused for each of its fetches; it
  * remembers ETag and Last-Modified and sends them back. */
@@ -9,6 +12,7 @@
 #define INDICATORD_FETCH_H
 
 #include "config.h"
+#include "http1.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -19,7 +23,9 @@ struct fetch_engine {
   uv_loop_t *loop;
   uv_timer_t timer;
   CURLM *multi;
+  struct http1_client http;
   size_t active;
+  int closing; /* the timer and the http1 client */
   void (*on_closed)(struct fetch_engine *e);
 };
 
@@ -46,7 +52,14 @@ typedef void (*fetch_done_cb)(struct fetch_job *job,
 struct fetch_job {
   struct fetch_xfer xfer;
   struct fetch_engine *eng;
-  CURL *easy;
+  CURL *easy;              /* NULL while the feed goes through http1 */
+  struct http1_host *host; /* NULL when the feed goes through curl */
+  struct http1_req req;
+  char *head; /* http1: the request without conditionals */
+  size_t head_len;
+  struct strbuf request; /* http1: the request in flight */
+  uint64_t started_ns;
+  bool ready;              /* prepared: fetch_job_init succeeded */
   const struct feed *feed; /* borrowed */
   struct curl_slist *headers;
   struct strbuf body;
@@ -67,8 +80,8 @@ int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop);
 void fetch_engine_close(struct fetch_engine *e,
                         void (*on_closed)(struct fetch_engine *e));
 
-/* Sets up job for feed (options that do not change between fetches).
- * Returns 0 or -ENOMEM. */
+/* Sets up job for feed (options that do not change between fetches) and
+ * chooses http1 or curl. Returns 0 or -ENOMEM. */
 int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
                    const struct feed *feed);
 /* Starts a fetch; cb runs once when it ends. Returns -EBUSY when the job is

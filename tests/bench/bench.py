@@ -98,7 +98,7 @@ http {{
     prof = None
     if os.environ.get("BENCH_PERF"):
         time.sleep(2)
-        prof = subprocess.Popen(["perf", "record", "-g", "-o", os.environ["BENCH_PERF"],
+        prof = subprocess.Popen(["perf", "record", *os.environ.get("BENCH_PERF_ARGS", "-g").split(), "-o", os.environ["BENCH_PERF"],
                                  "-p", str(p.pid), "--", "sleep", str(SECONDS - 4)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(SECONDS)
@@ -129,6 +129,12 @@ http {{
                              "lag50": quantile(0.5), "lag99": quantile(0.99)}
 
     # --- collectd -------------------------------------------------------------
+    if os.environ.get("BENCH_ONLY") == "indicatord":
+        r = results["indicatord"]
+        print(f"indicatord N={N}: {r['stored'] / SECONDS:.0f} obs/s of {N / INTERVAL:.0f}, "
+              f"{1000 * r['cpu'] / max(r['stored'], 1):.4f} CPU ms/obs, {r['cpu']:.2f} CPU s, "
+              f"peak RSS {r['rss']:.1f} MiB, lag p50 {r['lag50']:g} p99 {r['lag99']:g}")
+        sys.exit(0)
     cport = start_redis()
     ccfg = os.path.join(tmp, "collectd.conf")
     with open(ccfg, "w") as f:

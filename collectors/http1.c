@@ -1,0 +1,591 @@
+#include "http1.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HTTP1_READ_BUFFER (64 * 1024)
+#define HTTP1_MAX_ADDRS 8
+/* As curl's default DNS cache lifetime. */
+#define HTTP1_DNS_TTL_MS 60000
+/* Deadlines are checked this often: one timer for the whole client instead
+ * of a timer start and stop per request. */
+#define HTTP1_SWEEP_MS 50
+
+struct http1_host {
+  struct http1_client *client;
+  struct http1_host *next;
+  char *name;
+  char port[8];
+  bool numeric; /* an IP literal: never resolved */
+  bool resolving;
+  int resolve_error;
+  uint64_t resolved_at;
+  struct sockaddr_storage addrs[HTTP1_MAX_ADDRS];
+  size_t naddrs;
+  uv_getaddrinfo_t gai;
+  struct http1_conn *conns; /* all open connections */
+  struct http1_conn *idle;  /* LIFO: the warmest first */
+  size_t nconns;
+  struct http1_req *queue, *queue_tail;
+};
+
+struct http1_conn {
+  uv_tcp_t tcp;
+  uv_connect_t connect;
+  uv_write_t write;
+  struct http1_host *host;
+  struct http1_conn *prev, *next; /* host->conns */
+  struct http1_conn *next_idle;
+  struct http1_req *req;
+  struct response resp;
+  struct strbuf out;
+  unsigned addr_index;
+  int start_error; /* a connect that failed at once, reported by the sweep */
+  bool connected, reused, writing, idle, closing, in_callback;
+};
+
+static void pump(struct http1_host *h);
+
+static void client_release(struct http1_client *c) {
+  if (--c->pending == 0 && c->closing) {
+    struct http1_host *h = c->hosts, *next;
+    for (; h; h = next) {
+      next = h->next;
+      free(h->name);
+      free(h);
+    }
+    c->hosts = NULL;
+    free(c->rbuf);
+    c->rbuf = NULL;
+    if (c->on_closed)
+      c->on_closed(c);
+  }
+}
+
+int http1_client_init(struct http1_client *c, uv_loop_t *loop) {
+  memset(c, 0, sizeof(*c));
+  c->loop = loop;
+  c->rbuf = xmalloc(HTTP1_READ_BUFFER);
+  uv_timer_init(loop, &c->sweep);
+  c->sweep.data = c;
+  c->pending = 1; /* the sweep timer */
+  return 0;
+}
+
+static void on_sweep_closed(uv_handle_t *h) {
+  client_release(h->data);
+}
+
+/* ---- connections ---- */
+
+static void on_conn_closed(uv_handle_t *handle) {
+  struct http1_conn *conn = handle->data;
+  struct http1_client *c = conn->host->client;
+  response_free(&conn->resp);
+  strbuf_free(&conn->out);
+  free(conn);
+  client_release(c);
+}
+
+static void idle_remove(struct http1_conn *conn) {
+  struct http1_conn **p = &conn->host->idle;
+  if (!conn->idle)
+    return;
+  while (*p && *p != conn)
+    p = &(*p)->next_idle;
+  if (*p)
+    *p = conn->next_idle;
+  conn->idle = false;
+  conn->next_idle = NULL;
+}
+
+static void conn_close(struct http1_conn *conn) {
+  struct http1_host *h = conn->host;
+  if (conn->closing)
+    return;
+  conn->closing = true;
+  idle_remove(conn);
+  if (conn->prev)
+    conn->prev->next = conn->next;
+  else
+    h->conns = conn->next;
+  if (conn->next)
+    conn->next->prev = conn->prev;
+  h->nconns--;
+  uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+}
+
+/* Ends conn's request with rc; the connection goes back to the pool when
+ * the response allows it, else it closes. */
+static void conn_finish(struct http1_conn *conn, int rc, const char *error) {
+  struct http1_req *req = conn->req;
+  struct http1_host *h = conn->host;
+  bool reusable = rc == 0 && conn->resp.keep_alive && !conn->writing;
+  conn->req = NULL;
+  req->conn = NULL;
+  if (!reusable)
+    conn_close(conn);
+  /* resp stays untouched during the callback: the connection is neither
+   * idle nor closed-and-freed until it returns. */
+  conn->in_callback = true;
+  req->done(req, rc, &conn->resp, error);
+  conn->in_callback = false;
+  response_free(&conn->resp);
+  if (reusable && !conn->closing && !h->client->closing) {
+    conn->reused = true;
+    conn->idle = true;
+    conn->next_idle = h->idle;
+    h->idle = conn;
+  } else if (reusable) {
+    conn_close(conn);
+  }
+  pump(h);
+}
+
+static void conn_fail(struct http1_conn *conn, int rc, const char *fmt,
+                      const char *detail) {
+  char msg[200];
+  snprintf(msg, sizeof(msg), fmt, detail);
+  conn_close(conn);
+  conn_finish(conn, rc, msg);
+}
+
+/* A request on a pooled connection that the server had already closed
+ * gets one more try on a fresh connection. */
+static bool retry_elsewhere(struct http1_conn *conn) {
+  struct http1_req *req = conn->req;
+  struct http1_host *h = conn->host;
+  if (!conn->reused || req->retried || response_started(&conn->resp))
+    return false;
+  req->retried = true;
+  conn->req = NULL;
+  req->conn = NULL;
+  conn_close(conn);
+  req->next = h->queue;
+  h->queue = req;
+  if (!h->queue_tail)
+    h->queue_tail = req;
+  req->queued = true;
+  pump(h);
+  return true;
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  struct http1_conn *conn = handle->data;
+  (void)suggested;
+  buf->base = conn->host->client->rbuf;
+  buf->len = HTTP1_READ_BUFFER;
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  struct http1_conn *conn = stream->data;
+  int rc;
+  if (nread == 0 || conn->closing)
+    return;
+  if (!conn->req) {
+    /* Data or a close on an idle connection: it cannot be reused. */
+    conn_close(conn);
+    return;
+  }
+  if (nread < 0) {
+    if (retry_elsewhere(conn))
+      return;
+    rc = response_eof(&conn->resp);
+    if (rc == 1) {
+      conn->resp.keep_alive = false;
+      conn_finish(conn, 0, NULL);
+    } else if (nread == UV_EOF) {
+      conn_fail(conn, -EPROTO, "%s", conn->resp.error);
+    } else {
+      conn_fail(conn, (int)nread, "receive failed: %s",
+                uv_strerror((int)nread));
+    }
+    return;
+  }
+  {
+    size_t used = 0;
+    rc = response_feed(&conn->resp, buf->base, (size_t)nread, &used);
+    if (rc == 1) {
+      if (used < (size_t)nread)
+        conn->resp.keep_alive = false; /* bytes we did not ask for */
+      conn_finish(conn, 0, NULL);
+    } else if (rc < 0) {
+      conn_fail(conn, rc, "%s", conn->resp.error);
+    }
+  }
+}
+
+static void on_written(uv_write_t *w, int status) {
+  struct http1_conn *conn = w->data;
+  conn->writing = false;
+  if (status == UV_ECANCELED || conn->closing || !conn->req)
+    return;
+  if (status < 0 && !retry_elsewhere(conn))
+    conn_fail(conn, status, "send failed: %s", uv_strerror(status));
+}
+
+static void send_request(struct http1_conn *conn) {
+  struct http1_req *req = conn->req;
+  uv_buf_t b =
+      uv_buf_init((char *)(uintptr_t)req->head, (unsigned)req->head_len);
+  int rc;
+  /* Almost always the whole request fits the socket buffer: written at
+   * once, no write request, no epoll change when it completes. */
+  rc = uv_try_write((uv_stream_t *)&conn->tcp, &b, 1);
+  if (rc == (int)req->head_len)
+    return;
+  if (rc < 0 && rc != UV_EAGAIN) {
+    if (!retry_elsewhere(conn))
+      conn_fail(conn, rc, "send failed: %s", uv_strerror(rc));
+    return;
+  }
+  if (rc < 0)
+    rc = 0;
+  strbuf_reset(&conn->out);
+  strbuf_add(&conn->out, req->head + rc, req->head_len - (size_t)rc);
+  b = uv_buf_init(conn->out.buf, (unsigned)conn->out.len);
+  conn->write.data = conn;
+  rc = uv_write(&conn->write, (uv_stream_t *)&conn->tcp, &b, 1, on_written);
+  if (rc < 0) {
+    if (!retry_elsewhere(conn))
+      conn_fail(conn, rc, "send failed: %s", uv_strerror(rc));
+    return;
+  }
+  conn->writing = true;
+}
+
+static struct http1_conn *conn_new(struct http1_host *h);
+static void conn_connect(struct http1_conn *conn);
+
+static void on_connected(uv_connect_t *cr, int status) {
+  struct http1_conn *conn = cr->data;
+  struct http1_host *h = conn->host;
+  if (status == UV_ECANCELED || conn->closing)
+    return;
+  if (!conn->req) {
+    conn_close(conn);
+    return;
+  }
+  if (status < 0) {
+    /* Try the host's next address with the same request and deadline. */
+    if (conn->addr_index + 1 < h->naddrs) {
+      struct http1_conn *next = conn_new(h);
+      struct http1_req *req = conn->req;
+      next->addr_index = conn->addr_index + 1;
+      conn->req = NULL;
+      conn_close(conn);
+      next->req = req;
+      req->conn = next;
+      conn_connect(next);
+      return;
+    }
+    conn_fail(conn, status, "could not connect: %s", uv_strerror(status));
+    return;
+  }
+  conn->connected = true;
+  uv_tcp_nodelay(&conn->tcp, 1);
+  status = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
+  if (status < 0) {
+    conn_fail(conn, status, "could not connect: %s", uv_strerror(status));
+    return;
+  }
+  send_request(conn);
+}
+
+static struct http1_conn *conn_new(struct http1_host *h) {
+  struct http1_conn *conn = xcalloc(1, sizeof(*conn));
+  struct http1_client *c = h->client;
+  conn->host = h;
+  uv_tcp_init(c->loop, &conn->tcp);
+  conn->tcp.data = conn;
+  c->pending++;
+  conn->next = h->conns;
+  if (h->conns)
+    h->conns->prev = conn;
+  h->conns = conn;
+  h->nconns++;
+  return conn;
+}
+
+static void sweep_start(struct http1_client *c);
+
+/* Connects conn (whose req is set) to the host's address addr_index; the
+ * request's deadline covers connect and exchange. */
+static void conn_connect(struct http1_conn *conn) {
+  struct http1_host *h = conn->host;
+  int rc;
+  response_init(&conn->resp, conn->req->body, conn->req->max_body);
+  conn->connect.data = conn;
+  rc = uv_tcp_connect(&conn->connect, &conn->tcp,
+                      (const struct sockaddr *)&h->addrs[conn->addr_index],
+                      on_connected);
+  /* Reported by the sweep: a caller never sees its callback run from
+   * within http1_start. */
+  if (rc < 0)
+    conn->start_error = rc;
+  sweep_start(h->client);
+}
+
+static void conn_assign(struct http1_conn *conn, struct http1_req *req) {
+  conn->req = req;
+  req->conn = conn;
+  response_init(&conn->resp, req->body, req->max_body);
+  sweep_start(conn->host->client);
+  send_request(conn);
+}
+
+static void timed_out(struct http1_req *req, char *msg, size_t len) {
+  snprintf(msg, len, "timed out after %.1f s",
+           (double)req->timeout_ms / 1000.0);
+}
+
+/* Fails what is past its deadline, queued or on a connection. */
+static void on_sweep(uv_timer_t *t) {
+  struct http1_client *c = t->data;
+  uint64_t now = uv_now(c->loop);
+  bool busy = false;
+  char msg[64];
+  for (struct http1_host *h = c->hosts; h; h = h->next) {
+  again:
+    for (struct http1_conn *conn = h->conns; conn; conn = conn->next) {
+      if (!conn->req)
+        continue;
+      if (conn->start_error) {
+        conn_fail(conn, conn->start_error, "could not connect: %s",
+                  uv_strerror(conn->start_error));
+        goto again;
+      }
+      if (now >= conn->req->deadline) {
+        timed_out(conn->req, msg, sizeof(msg));
+        conn_fail(conn, -ETIMEDOUT, "%s", msg);
+        goto again;
+      }
+      busy = true;
+    }
+    for (struct http1_req **p = &h->queue, *prev = NULL; *p;) {
+      struct http1_req *req = *p;
+      if (now < req->deadline) {
+        busy = true;
+        prev = req;
+        p = &req->next;
+        continue;
+      }
+      *p = req->next;
+      if (h->queue_tail == req)
+        h->queue_tail = prev;
+      req->queued = false;
+      req->next = NULL;
+      timed_out(req, msg, sizeof(msg));
+      req->done(req, -ETIMEDOUT, NULL, msg);
+      goto again; /* done may have started or cancelled requests */
+    }
+  }
+  if (!busy)
+    uv_timer_stop(&c->sweep);
+}
+
+static void sweep_start(struct http1_client *c) {
+  if (!uv_is_active((uv_handle_t *)&c->sweep))
+    uv_timer_start(&c->sweep, on_sweep, HTTP1_SWEEP_MS, HTTP1_SWEEP_MS);
+}
+
+/* ---- hosts, resolving, the queue ---- */
+
+static void fail_queue(struct http1_host *h, int rc, const char *msg) {
+  while (h->queue) {
+    struct http1_req *req = h->queue;
+    h->queue = req->next;
+    if (!h->queue)
+      h->queue_tail = NULL;
+    req->queued = false;
+    req->next = NULL;
+    req->done(req, rc, NULL, msg);
+  }
+}
+
+static void on_resolved(uv_getaddrinfo_t *gai, int status,
+                        struct addrinfo *res) {
+  struct http1_host *h = gai->data;
+  struct http1_client *c = h->client;
+  h->resolving = false;
+  if (status == 0) {
+    size_t n = 0;
+    for (struct addrinfo *ai = res; ai && n < HTTP1_MAX_ADDRS; ai = ai->ai_next)
+      if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+        memcpy(&h->addrs[n++], ai->ai_addr, ai->ai_addrlen);
+    h->naddrs = n;
+    h->resolved_at = uv_now(c->loop);
+    if (!n)
+      status = UV_EAI_NODATA;
+  }
+  uv_freeaddrinfo(res);
+  if (!c->closing) {
+    if (status < 0) {
+      char msg[200];
+      snprintf(msg, sizeof(msg), "could not resolve host %s: %s", h->name,
+               uv_strerror(status));
+      h->naddrs = 0;
+      fail_queue(h, -EHOSTUNREACH, msg);
+    } else {
+      pump(h);
+    }
+  }
+  client_release(c);
+}
+
+static bool resolve_if_needed(struct http1_host *h) {
+  struct http1_client *c = h->client;
+  struct addrinfo hints;
+  int rc;
+  if (h->numeric || h->resolving)
+    return h->resolving;
+  if (h->naddrs && uv_now(c->loop) - h->resolved_at < HTTP1_DNS_TTL_MS)
+    return false;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  h->gai.data = h;
+  rc = uv_getaddrinfo(c->loop, &h->gai, on_resolved, h->name, h->port, &hints);
+  if (rc < 0) {
+    h->naddrs = 0;
+    h->resolve_error = rc;
+    return false;
+  }
+  h->resolving = true;
+  c->pending++;
+  return true;
+}
+
+static void pump(struct http1_host *h) {
+  struct http1_client *c = h->client;
+  if (c->closing || !h->queue || resolve_if_needed(h))
+    return;
+  if (!h->naddrs) {
+    char msg[200];
+    snprintf(msg, sizeof(msg), "could not resolve host %s: %s", h->name,
+             uv_strerror(h->resolve_error ? h->resolve_error : UV_EAI_NODATA));
+    fail_queue(h, -EHOSTUNREACH, msg);
+    return;
+  }
+  while (h->queue && (h->idle || h->nconns < HTTP1_MAX_HOST_CONNECTIONS)) {
+    struct http1_req *req = h->queue;
+    h->queue = req->next;
+    if (!h->queue)
+      h->queue_tail = NULL;
+    req->queued = false;
+    req->next = NULL;
+    if (uv_now(c->loop) >= req->deadline) {
+      char msg[64];
+      timed_out(req, msg, sizeof(msg));
+      req->done(req, -ETIMEDOUT, NULL, msg);
+      continue;
+    }
+    if (h->idle) {
+      struct http1_conn *conn = h->idle;
+      h->idle = conn->next_idle;
+      conn->next_idle = NULL;
+      conn->idle = false;
+      conn_assign(conn, req);
+    } else {
+      struct http1_conn *conn = conn_new(h);
+      conn->req = req;
+      req->conn = conn;
+      conn_connect(conn);
+    }
+  }
+}
+
+struct http1_host *http1_host_get(struct http1_client *c, const char *host,
+                                  int port) {
+  struct http1_host *h;
+  char portbuf[8];
+  snprintf(portbuf, sizeof(portbuf), "%d", port);
+  for (h = c->hosts; h; h = h->next)
+    if (strcmp(h->name, host) == 0 && strcmp(h->port, portbuf) == 0)
+      return h;
+  h = xcalloc(1, sizeof(*h));
+  h->client = c;
+  h->name = xstrdup(host);
+  memcpy(h->port, portbuf, sizeof(portbuf));
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&h->addrs[0]) == 0 ||
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&h->addrs[0]) == 0) {
+    h->numeric = true;
+    h->naddrs = 1;
+  }
+  h->next = c->hosts;
+  c->hosts = h;
+  return h;
+}
+
+int http1_start(struct http1_req *req, struct http1_host *host,
+                const char *head, size_t len, struct strbuf *body,
+                size_t max_body, int64_t timeout_ms, http1_done_cb done) {
+  struct http1_client *c = host->client;
+  if (c->closing)
+    return -ESHUTDOWN;
+  if (req->queued || req->conn)
+    return -EBUSY;
+  req->host = host;
+  req->head = head;
+  req->head_len = len;
+  req->body = body;
+  req->max_body = max_body;
+  req->timeout_ms = timeout_ms;
+  uv_update_time(c->loop);
+  req->deadline = uv_now(c->loop) + (uint64_t)timeout_ms;
+  req->done = done;
+  req->retried = false;
+  req->next = NULL;
+  req->queued = true;
+  if (host->queue_tail)
+    host->queue_tail->next = req;
+  else
+    host->queue = req;
+  host->queue_tail = req;
+  sweep_start(c);
+  pump(host);
+  return 0;
+}
+
+void http1_cancel(struct http1_req *req) {
+  struct http1_host *h = req->host;
+  if (req->queued) {
+    struct http1_req **p = &h->queue, *prev = NULL;
+    while (*p && *p != req) {
+      prev = *p;
+      p = &(*p)->next;
+    }
+    if (*p)
+      *p = req->next;
+    if (h->queue_tail == req)
+      h->queue_tail = prev;
+    req->queued = false;
+    req->next = NULL;
+  }
+  if (req->conn) {
+    struct http1_conn *conn = req->conn;
+    conn->req = NULL;
+    req->conn = NULL;
+    conn_close(conn);
+  }
+}
+
+void http1_client_close(struct http1_client *c,
+                        void (*on_closed)(struct http1_client *c)) {
+  c->closing = true;
+  c->on_closed = on_closed;
+  for (struct http1_host *h = c->hosts; h; h = h->next) {
+    if (h->resolving)
+      uv_cancel((uv_req_t *)&h->gai);
+    while (h->conns) {
+      struct http1_conn *conn = h->conns;
+      if (conn->req)
+        http1_cancel(conn->req);
+      else
+        conn_close(conn);
+    }
+  }
+  uv_close((uv_handle_t *)&c->sweep, on_sweep_closed);
+}

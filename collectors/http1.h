@@ -1,0 +1,75 @@
+/* The fast path for plain http:// feeds: HTTP/1.1 with keep-alive on libuv
+ * streams, a bounded pool of connections per host, DNS through
+ * uv_getaddrinfo (cached for a minute). A poll costs one write and one read
+ * on a connection that stays registered with the loop; curl's per-transfer
+ * bookkeeping was most of the daemon's CPU (tests/bench/README.md).
+ *
+ * Anything this client does not do (TLS, redirects, proxies, codings other
+ * than gzip/deflate) is left to curl: see fetch.c. */
+#ifndef INDICATORD_HTTP1_H
+#define INDICATORD_HTTP1_H
+
+#include "response.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* As curl's CURLMOPT_MAX_HOST_CONNECTIONS in fetch.c: extra requests queue. */
+#define HTTP1_MAX_HOST_CONNECTIONS 64
+
+struct http1_host;
+struct http1_conn;
+
+struct http1_client {
+  uv_loop_t *loop;
+  struct http1_host *hosts;
+  char *rbuf; /* every read lands here and is parsed at once */
+  uv_timer_t sweep;
+  size_t pending; /* handles and resolves not yet closed or answered */
+  bool closing;
+  void (*on_closed)(struct http1_client *c);
+};
+
+struct http1_req;
+/* rc 0: a complete response in resp (borrowed for the call). Otherwise a
+ * negative code with the reason in error: -ETIMEDOUT, -EFBIG (max_body),
+ * -ENOTSUP (curl can do it), others for transport and protocol errors. */
+typedef void (*http1_done_cb)(struct http1_req *req, int rc,
+                              const struct response *resp, const char *error);
+
+struct http1_req {
+  struct http1_host *host;
+  struct http1_conn *conn;
+  struct http1_req *next; /* in the host's queue */
+  bool queued, retried;
+  const char *head; /* the request bytes; borrowed until done */
+  size_t head_len;
+  struct strbuf *body;
+  size_t max_body;
+  int64_t timeout_ms;
+  uint64_t deadline; /* loop time */
+  http1_done_cb done;
+};
+
+int http1_client_init(struct http1_client *c, uv_loop_t *loop);
+/* Every request must be finished or cancelled first. Closes the pooled
+ * connections; on_closed runs once all handles are closed. */
+void http1_client_close(struct http1_client *c,
+                        void (*on_closed)(struct http1_client *c));
+
+/* The pool for host (as in the URL, without IPv6 brackets) and port;
+ * created on first use and kept for the life of the client. */
+struct http1_host *http1_host_get(struct http1_client *c, const char *host,
+                                  int port);
+
+/* Sends the request head (head, len: a complete GET, kept valid until done)
+ * to host; done runs once, never from within this call. Returns 0 or a
+ * negative code (then done never runs). */
+int http1_start(struct http1_req *req, struct http1_host *host,
+                const char *head, size_t len, struct strbuf *body,
+                size_t max_body, int64_t timeout_ms, http1_done_cb done);
+/* Stops a request without calling done; its connection, if any, closes. */
+void http1_cancel(struct http1_req *req);
+
+#endif
