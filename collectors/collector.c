@@ -96,28 +96,24 @@ static void record_lag(struct collector *c, uint64_t due, uint64_t now) {
   c->lag_sum += s;
 }
 
-static void on_timer(uv_timer_t *t) {
-  struct feed_state *fs = t->data;
+static void on_due(struct schedule *s, struct schedule_entry *e) {
+  struct feed_state *fs = container_of(e, struct feed_state, sched);
   uint64_t every = (uint64_t)fs->feed->every_ms;
-  uint64_t now;
-  uv_update_time(fs->col->loop);
-  now = uv_now(fs->col->loop);
-  record_lag(fs->col, fs->due, now);
+  uint64_t now = uv_now(s->loop), due = e->due;
+  record_lag(fs->col, due, now);
   /* The next slot keeps the phase; slots missed while overrunning are
    * dropped rather than fired back to back. */
   if (!fs->backoff) {
-    uint64_t next = fs->due + every;
+    uint64_t next = due + every;
     if (next <= now)
-      next = now + every - (now - fs->due) % every;
-    fs->due = next;
-    uv_timer_start(&fs->timer, on_timer, fs->due - now, 0);
+      next = now + every - (now - due) % every;
+    schedule_at(s, e, next);
   }
   start_fetch(fs);
 }
 
 static void schedule(struct feed_state *fs, uint64_t delay) {
-  fs->due = uv_now(fs->col->loop) + delay;
-  uv_timer_start(&fs->timer, on_timer, delay, 0);
+  schedule_at(&fs->col->sched, &fs->sched, uv_now(fs->col->loop) + delay);
 }
 
 static void record_latency(struct feed_stats *st, double s) {
@@ -231,8 +227,7 @@ static struct feed_state *state_new(struct collector *c, const struct feed *f,
   fs->feed = f;
   fs->ex = ex;
   fs->rng = fnv1a(f->id) | 1;
-  uv_timer_init(c->loop, &fs->timer);
-  fs->timer.data = fs;
+  schedule_entry_init(&fs->sched);
   rc = fetch_job_init(&fs->job, &c->eng, f);
   if (rc < 0)
     log_error("feed %s: cannot prepare the fetch: %s", f->id, strerror(-rc));
@@ -241,15 +236,11 @@ static struct feed_state *state_new(struct collector *c, const struct feed *f,
 }
 
 static void release(struct feed_state *fs) {
+  schedule_cancel(&fs->col->sched, &fs->sched);
   fetch_job_free(&fs->job);
   extract_free(fs->ex);
-  fs->ex = NULL;
   free(fs->last_series_errors);
-  fs->last_series_errors = NULL;
-}
-
-static void on_retired(uv_handle_t *h) {
-  free(h->data);
+  free(fs);
 }
 
 /* Compiles an extractor per feed of cfg; all or nothing. */
@@ -292,6 +283,7 @@ int collector_init(struct collector *c, uv_loop_t *loop,
     free(ex);
     return rc;
   }
+  schedule_init(&c->sched, loop, on_due);
   c->nfeeds = cfg->nfeeds;
   c->feeds = xcalloc(c->nfeeds + 1, sizeof(*c->feeds));
   for (size_t i = 0; i < c->nfeeds; i++)
@@ -338,7 +330,6 @@ int collector_apply(struct collector *c, const struct config *cfg,
     if (kept[j])
       continue;
     release(c->feeds[j]);
-    uv_close((uv_handle_t *)&c->feeds[j]->timer, on_retired);
     counts[2]++;
   }
   free(kept);
@@ -400,20 +391,17 @@ static void on_engine_closed(struct fetch_engine *e) {
   closed_one(container_of(e, struct collector, eng));
 }
 
-static void on_timer_closed(uv_handle_t *h) {
-  struct feed_state *fs = h->data;
-  struct collector *c = fs->col;
-  free(fs);
-  closed_one(c);
+static void on_schedule_closed(struct schedule *s) {
+  closed_one(container_of(s, struct collector, sched));
 }
 
 void collector_close(struct collector *c,
                      void (*on_closed)(struct collector *)) {
   c->on_closed = on_closed;
-  c->closing = c->nfeeds + 1;
-  for (size_t i = 0; i < c->nfeeds; i++) {
+  c->closing = 2;
+  for (size_t i = 0; i < c->nfeeds; i++)
     release(c->feeds[i]);
-    uv_close((uv_handle_t *)&c->feeds[i]->timer, on_timer_closed);
-  }
+  c->nfeeds = 0;
+  schedule_close(&c->sched, on_schedule_closed);
   fetch_engine_close(&c->eng, on_engine_closed);
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "extract.h"
 #include "fetch.h"
+#include "schedule.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,9 +35,8 @@ struct feed_state {
   const struct feed *feed; /* borrowed from the current config */
   struct extractor *ex;
   struct fetch_job job;
-  uv_timer_t timer;
-  uint64_t due;     /* loop time (ms) of the scheduled fetch */
-  unsigned backoff; /* consecutive failures */
+  struct schedule_entry sched; /* due: loop time (ms) of the next fetch */
+  unsigned backoff;            /* consecutive failures */
   bool failing;
   bool once_done;
   char *last_series_errors; /* to log series problems once per change */
@@ -64,6 +64,7 @@ struct collector {
   uint64_t lag[COLLECTOR_LAG_BUCKETS + 1];
   double lag_sum;
   struct fetch_engine eng;
+  struct schedule sched;
   struct feed_state **feeds; /* one allocation each: kept across reloads */
   size_t nfeeds;
   collector_sink sink;

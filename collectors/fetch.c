@@ -9,9 +9,19 @@
 #include <string.h>
 #include <strings.h>
 
-/* Buffers above this are released after each fetch so that one large body
- * does not pin memory for the life of the feed. */
-#define FETCH_KEEP_BUFFER (64 * 1024)
+/* Buffers above this are released after each fetch: with thousands of
+ * feeds, bodies kept between polls would be most of the memory. */
+#define FETCH_KEEP_BUFFER 4096
+
+struct fetch_curl {
+  struct fetch_xfer xfer;
+  struct fetch_job *job;
+  CURL *easy;
+  struct curl_slist *headers;
+  bool too_big;
+  char *resp_etag, *resp_last_modified; /* of the response in flight */
+  char errbuf[CURL_ERROR_SIZE];
+};
 
 struct fetch_socket {
   uv_poll_t poll;
@@ -148,10 +158,11 @@ void fetch_engine_close(struct fetch_engine *e,
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
-  struct fetch_job *job = userp;
+  struct fetch_curl *cu = userp;
+  struct fetch_job *job = cu->job;
   size_t len = size * nmemb;
   if (job->body.len + len > job->max_body) {
-    job->too_big = true;
+    cu->too_big = true;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
   strbuf_add(&job->body, data, len);
@@ -170,7 +181,7 @@ static void set_header_value(char **slot, const char *v, size_t len) {
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
-  struct fetch_job *job = userp;
+  struct fetch_curl *job = userp;
   size_t len = size * nmemb;
   /* A new status line (after a redirect): forget the previous headers. */
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
@@ -191,11 +202,16 @@ static void job_done(struct fetch_xfer *x, CURLcode code);
 /* Gives job its own easy handle with every option of its feed. */
 static int curl_prepare(struct fetch_job *job) {
   const struct feed *feed = job->feed;
+  struct fetch_curl *cu;
   CURL *c = curl_easy_init();
   if (!c)
     return -ENOMEM;
-  job->easy = c;
-  curl_easy_setopt(c, CURLOPT_PRIVATE, &job->xfer);
+  cu = xcalloc(1, sizeof(*cu));
+  cu->job = job;
+  cu->easy = c;
+  cu->xfer.done = job_done;
+  job->curl = cu;
+  curl_easy_setopt(c, CURLOPT_PRIVATE, &cu->xfer);
   curl_easy_setopt(c, CURLOPT_URL, feed->url);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
@@ -207,10 +223,10 @@ static int curl_prepare(struct fetch_job *job) {
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip, deflate, ... */
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)feed->max_body);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, job);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, cu);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, job);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, job->errbuf);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, cu);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cu->errbuf);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "indicatord/" INDICATORD_VERSION);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, feed->tls_verify ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, feed->tls_verify ? 2L : 0L);
@@ -344,7 +360,6 @@ int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
   job->eng = e;
   job->feed = feed;
   job->max_body = feed->max_body;
-  job->xfer.done = job_done;
   if (!plain_prepare(job))
     rc = curl_prepare(job);
   job->ready = rc == 0;
@@ -354,8 +369,8 @@ int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
 static int build_headers(struct fetch_job *job) {
   const struct feed *f = job->feed;
   struct curl_slist *list = NULL, *tmp;
-  curl_slist_free_all(job->headers);
-  job->headers = NULL;
+  curl_slist_free_all(job->curl->headers);
+  job->curl->headers = NULL;
   for (size_t i = 0; i < f->nheaders; i++) {
     char *h = xasprintf("%s: %s", f->headers[i].key, f->headers[i].value);
     tmp = curl_slist_append(list, h);
@@ -380,8 +395,8 @@ static int build_headers(struct fetch_job *job) {
       goto oom;
     list = tmp;
   }
-  job->headers = list;
-  curl_easy_setopt(job->easy, CURLOPT_HTTPHEADER, list);
+  job->curl->headers = list;
+  curl_easy_setopt(job->curl->easy, CURLOPT_HTTPHEADER, list);
   return 0;
 oom:
   curl_slist_free_all(list);
@@ -392,28 +407,24 @@ static void plain_done(struct http1_req *req, int rc,
                        const struct response *resp, const char *error);
 
 static int plain_start(struct fetch_job *job) {
-  struct strbuf *r = &job->request;
-  strbuf_reset(r);
-  strbuf_add(r, job->head, job->head_len);
-  if (job->etag)
-    strbuf_addf(r, "If-None-Match: %s\r\n", job->etag);
-  if (job->last_modified)
-    strbuf_addf(r, "If-Modified-Since: %s\r\n", job->last_modified);
-  strbuf_add(r, "\r\n", 2);
-  return http1_start(&job->req, job->host, r->buf, r->len, &job->body,
+  job->req.if_none_match = job->etag;
+  job->req.if_modified_since = job->last_modified;
+  return http1_start(&job->req, job->host, job->head, job->head_len, &job->body,
                      job->max_body, job->feed->timeout_ms, plain_done);
 }
 
 static int curl_start(struct fetch_job *job) {
   int rc;
-  if (job->feed->nheaders || job->etag || job->last_modified || job->headers) {
+  struct fetch_curl *cu = job->curl;
+  cu->too_big = false;
+  if (job->feed->nheaders || job->etag || job->last_modified || cu->headers) {
     rc = build_headers(job);
     if (rc < 0)
       return rc;
   }
-  job->errbuf[0] = '\0';
-  return curl_multi_add_handle(job->eng->multi, job->easy) == CURLM_OK ? 0
-                                                                       : -EIO;
+  cu->errbuf[0] = '\0';
+  return curl_multi_add_handle(job->eng->multi, cu->easy) == CURLM_OK ? 0
+                                                                      : -EIO;
 }
 
 int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data) {
@@ -425,7 +436,6 @@ int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data) {
   if (!job->ready)
     return -ENOMEM;
   strbuf_reset(&job->body);
-  job->too_big = false;
   job->cb = cb;
   job->data = data;
   job->started_ns = uv_hrtime();
@@ -443,7 +453,7 @@ static void detach(struct fetch_job *job) {
   if (job->host)
     http1_cancel(&job->req);
   else
-    curl_multi_remove_handle(job->eng->multi, job->easy);
+    curl_multi_remove_handle(job->eng->multi, job->curl->easy);
   job->active = false;
   job->eng->active--;
   if (job->body.cap > FETCH_KEEP_BUFFER)
@@ -454,30 +464,35 @@ void fetch_job_cancel(struct fetch_job *job) {
   detach(job);
 }
 
+static void curl_release(struct fetch_curl *cu) {
+  if (!cu)
+    return;
+  curl_easy_cleanup(cu->easy);
+  curl_slist_free_all(cu->headers);
+  free(cu->resp_etag);
+  free(cu->resp_last_modified);
+  free(cu);
+}
+
 void fetch_job_free(struct fetch_job *job) {
   if (!job->ready)
     return;
   job->ready = false;
   detach(job);
-  if (job->easy)
-    curl_easy_cleanup(job->easy);
-  job->easy = NULL;
+  curl_release(job->curl);
+  job->curl = NULL;
   job->host = NULL;
   free(job->head);
   job->head = NULL;
-  strbuf_free(&job->request);
-  curl_slist_free_all(job->headers);
   strbuf_free(&job->body);
   free(job->etag);
   free(job->last_modified);
-  free(job->resp_etag);
-  free(job->resp_last_modified);
-  job->headers = NULL;
 }
 
 static void describe_error(struct fetch_job *job, CURLcode code,
                            struct fetch_result *r) {
-  if (job->too_big || code == CURLE_FILESIZE_EXCEEDED) {
+  struct fetch_curl *cu = job->curl;
+  if (cu->too_big || code == CURLE_FILESIZE_EXCEEDED) {
     snprintf(r->error, sizeof(r->error),
              "body larger than max_body (%zu bytes)", job->max_body);
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
@@ -490,22 +505,23 @@ static void describe_error(struct fetch_job *job, CURLcode code,
     snprintf(r->error, sizeof(r->error), "more than 5 redirects");
   } else {
     snprintf(r->error, sizeof(r->error), "%.60s%s%.180s",
-             curl_easy_strerror(code), job->errbuf[0] ? ": " : "", job->errbuf);
+             curl_easy_strerror(code), cu->errbuf[0] ? ": " : "", cu->errbuf);
   }
 }
 
 static void finish(struct fetch_job *job, CURLcode code);
 
 static void job_done(struct fetch_xfer *x, CURLcode code) {
-  finish(container_of(x, struct fetch_job, xfer), code);
+  finish(container_of(x, struct fetch_curl, xfer)->job, code);
 }
 
 static void finish(struct fetch_job *job, CURLcode code) {
+  struct fetch_curl *cu = job->curl;
   struct fetch_result r;
   long http = 0;
   memset(&r, 0, sizeof(r));
-  curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &http);
-  curl_easy_getinfo(job->easy, CURLINFO_TOTAL_TIME, &r.seconds);
+  curl_easy_getinfo(cu->easy, CURLINFO_RESPONSE_CODE, &http);
+  curl_easy_getinfo(cu->easy, CURLINFO_TOTAL_TIME, &r.seconds);
   r.http_code = http;
   if (code != CURLE_OK) {
     describe_error(job, code, &r);
@@ -515,19 +531,19 @@ static void finish(struct fetch_job *job, CURLcode code) {
     r.ok = true;
     r.body = job->body.buf ? job->body.buf : "";
     r.len = job->body.len;
-    if (job->resp_etag || job->resp_last_modified) {
+    if (cu->resp_etag || cu->resp_last_modified) {
       free(job->etag);
       free(job->last_modified);
-      job->etag = job->resp_etag;
-      job->last_modified = job->resp_last_modified;
-      job->resp_etag = job->resp_last_modified = NULL;
+      job->etag = cu->resp_etag;
+      job->last_modified = cu->resp_last_modified;
+      cu->resp_etag = cu->resp_last_modified = NULL;
     }
   } else {
     snprintf(r.error, sizeof(r.error), "HTTP %ld", http);
   }
   /* The callback may start this job again, so detach first; the body stays
    * valid because detach only frees buffers after a reset. */
-  curl_multi_remove_handle(job->eng->multi, job->easy);
+  curl_multi_remove_handle(job->eng->multi, cu->easy);
   job->active = false;
   job->eng->active--;
   job->cb(job, &r);
@@ -546,7 +562,6 @@ static void plain_done(struct http1_req *req, int rc,
      * curl from now on, starting with this fetch. */
     job->host = NULL;
     strbuf_reset(&job->body);
-    job->too_big = false;
     rc = curl_prepare(job);
     if (rc == 0)
       rc = curl_start(job);

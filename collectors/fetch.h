@@ -49,26 +49,22 @@ struct fetch_job;
 typedef void (*fetch_done_cb)(struct fetch_job *job,
                               const struct fetch_result *res);
 
+struct fetch_curl; /* a job's curl side, made when the feed needs curl */
+
 struct fetch_job {
-  struct fetch_xfer xfer;
   struct fetch_engine *eng;
-  CURL *easy;              /* NULL while the feed goes through http1 */
+  const struct feed *feed; /* borrowed */
+  struct fetch_curl *curl; /* NULL while the feed goes through http1 */
   struct http1_host *host; /* NULL when the feed goes through curl */
   struct http1_req req;
   char *head; /* http1: the request without conditionals */
   size_t head_len;
-  struct strbuf request; /* http1: the request in flight */
-  uint64_t started_ns;
-  bool ready;              /* prepared: fetch_job_init succeeded */
-  const struct feed *feed; /* borrowed */
-  struct curl_slist *headers;
   struct strbuf body;
   size_t max_body;
-  bool too_big;
+  uint64_t started_ns;
+  bool ready; /* prepared: fetch_job_init succeeded */
   bool active;
-  char *etag, *last_modified;           /* remembered from the last 200 */
-  char *resp_etag, *resp_last_modified; /* of the response in flight */
-  char errbuf[CURL_ERROR_SIZE];
+  char *etag, *last_modified; /* remembered from the last 200 */
   fetch_done_cb cb;
   void *data;
 };

@@ -228,24 +228,31 @@ static void on_written(uv_write_t *w, int status) {
 
 static void send_request(struct http1_conn *conn) {
   struct http1_req *req = conn->req;
-  uv_buf_t b =
-      uv_buf_init((char *)(uintptr_t)req->head, (unsigned)req->head_len);
+  struct strbuf *out = &conn->out;
+  uv_buf_t b;
   int rc;
+  strbuf_reset(out);
+  strbuf_add(out, req->head, req->head_len);
+  if (req->if_none_match)
+    strbuf_addf(out, "If-None-Match: %s\r\n", req->if_none_match);
+  if (req->if_modified_since)
+    strbuf_addf(out, "If-Modified-Since: %s\r\n", req->if_modified_since);
+  strbuf_add(out, "\r\n", 2);
   /* Almost always the whole request fits the socket buffer: written at
    * once, no write request, no epoll change when it completes. */
+  b = uv_buf_init(out->buf, (unsigned)out->len);
   rc = uv_try_write((uv_stream_t *)&conn->tcp, &b, 1);
-  if (rc == (int)req->head_len)
+  if (rc == (int)out->len)
     return;
   if (rc < 0 && rc != UV_EAGAIN) {
     if (!retry_elsewhere(conn))
       conn_fail(conn, rc, "send failed: %s", uv_strerror(rc));
     return;
   }
-  if (rc < 0)
-    rc = 0;
-  strbuf_reset(&conn->out);
-  strbuf_add(&conn->out, req->head + rc, req->head_len - (size_t)rc);
-  b = uv_buf_init(conn->out.buf, (unsigned)conn->out.len);
+  /* The rest goes out with a write request; out stays untouched until it
+   * completes (the connection is not reused while writing). */
+  b = uv_buf_init(out->buf + (rc > 0 ? rc : 0),
+                  (unsigned)(out->len - (size_t)(rc > 0 ? rc : 0)));
   conn->write.data = conn;
   rc = uv_write(&conn->write, (uv_stream_t *)&conn->tcp, &b, 1, on_written);
   if (rc < 0) {

@@ -43,8 +43,11 @@ struct http1_req {
   struct http1_conn *conn;
   struct http1_req *next; /* in the host's queue */
   bool queued, retried;
-  const char *head; /* the request bytes; borrowed until done */
+  const char *head; /* the request head without its final empty line;
+                       borrowed until done */
   size_t head_len;
+  /* Conditional headers, sent when not NULL; borrowed until done. */
+  const char *if_none_match, *if_modified_since;
   struct strbuf *body;
   size_t max_body;
   int64_t timeout_ms;
@@ -63,9 +66,10 @@ void http1_client_close(struct http1_client *c,
 struct http1_host *http1_host_get(struct http1_client *c, const char *host,
                                   int port);
 
-/* Sends the request head (head, len: a complete GET, kept valid until done)
- * to host; done runs once, never from within this call. Returns 0 or a
- * negative code (then done never runs). */
+/* Sends the request (head, len: a GET and its header lines, each ending in
+ * CRLF, valid until done; then req's conditional headers and the empty
+ * line) to host; done runs once, never from within this call. Returns 0 or
+ * a negative code (then done never runs). */
 int http1_start(struct http1_req *req, struct http1_host *host,
                 const char *head, size_t len, struct strbuf *body,
                 size_t max_body, int64_t timeout_ms, http1_done_cb done);

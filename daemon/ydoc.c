@@ -10,17 +10,9 @@
 
 /* Bounds that keep alias expansion ("billion laughs") and deep nesting from
  * exhausting memory or stack. */
-#define YDOC_MAX_NODES 200000
+#define YDOC_MAX_ALIAS_NODES 100000
 #define YDOC_MAX_DEPTH 64
 #define YDOC_MAX_FILE (16 * 1024 * 1024)
-
-struct conv {
-  yaml_document_t *doc;
-  const char *file;
-  struct diag *d;
-  size_t made;
-  bool failed;
-};
 
 static void node_free(struct ydoc_node *n) {
   if (!n)
@@ -36,143 +28,281 @@ static void node_free(struct ydoc_node *n) {
   free(n);
 }
 
-static struct ydoc_node *convert(struct conv *c, yaml_node_t *yn, int depth) {
+struct frame {
+  struct ydoc_node *node;
+  size_t cap;
+  struct ydoc_node *key; /* maps: a key waiting for its value */
+  char *anchor;          /* the container's anchor, recorded at its end */
+};
+
+struct anchor {
+  char *name;
+  const struct ydoc_node *node;
+};
+
+/* Builds the tree straight from libyaml's events: no intermediate
+ * yaml_document_t, whose node stacks were most of the peak memory of a
+ * large configuration. */
+struct builder {
+  const char *file;
+  struct diag *d;
+  struct frame stack[YDOC_MAX_DEPTH + 1];
+  int depth;
+  struct ydoc_node *root;
+  struct anchor *anchors;
+  size_t nanchors, anchors_cap;
+  size_t copied; /* nodes made by alias expansion */
+  bool failed;
+};
+
+static void error_at(struct builder *b, yaml_mark_t m, const char *fmt,
+                     const char *arg) {
+  if (!b->failed)
+    diag_add(b->d, b->file, (int)m.line + 1, (int)m.column + 1, fmt, arg);
+  b->failed = true;
+}
+
+static struct ydoc_node *copy_node(struct builder *b,
+                                   const struct ydoc_node *src) {
   struct ydoc_node *n;
-  if (!yn)
+  if (++b->copied > YDOC_MAX_ALIAS_NODES)
     return NULL;
-  if (depth > YDOC_MAX_DEPTH || ++c->made > YDOC_MAX_NODES) {
-    if (!c->failed)
-      diag_add(c->d, c->file, (int)yn->start_mark.line + 1,
-               (int)yn->start_mark.column + 1,
-               depth > YDOC_MAX_DEPTH ? "nesting deeper than %d levels"
-                                      : "more than %d nodes (alias expansion?)",
-               depth > YDOC_MAX_DEPTH ? YDOC_MAX_DEPTH : YDOC_MAX_NODES);
-    c->failed = true;
-    return NULL;
-  }
   n = xcalloc(1, sizeof(*n));
-  n->line = (int)yn->start_mark.line + 1;
-  n->col = (int)yn->start_mark.column + 1;
-  switch (yn->type) {
-  case YAML_SCALAR_NODE:
-    n->kind = YDOC_SCALAR;
-    n->value =
-        xstrndup((const char *)yn->data.scalar.value, yn->data.scalar.length);
-    n->quoted = yn->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-    if (strlen(n->value) != yn->data.scalar.length) {
-      diag_add(c->d, c->file, n->line, n->col, "text contains a NUL character");
-      c->failed = true;
-    }
-    break;
-  case YAML_SEQUENCE_NODE: {
-    size_t cnt =
-        (size_t)(yn->data.sequence.items.top - yn->data.sequence.items.start);
-    n->kind = YDOC_SEQ;
-    n->items = xcalloc(cnt, sizeof(*n->items));
-    for (size_t i = 0; i < cnt && !c->failed; i++) {
-      yaml_node_t *child =
-          yaml_document_get_node(c->doc, yn->data.sequence.items.start[i]);
-      n->items[n->n++] = convert(c, child, depth + 1);
-    }
-    break;
+  *n = *src;
+  n->value = src->value ? xstrdup(src->value) : NULL;
+  n->items = n->keys = NULL;
+  n->n = 0;
+  if (src->n) {
+    n->items = xcalloc(src->n, sizeof(*n->items));
+    if (src->keys)
+      n->keys = xcalloc(src->n, sizeof(*n->keys));
   }
-  case YAML_MAPPING_NODE: {
-    size_t cnt =
-        (size_t)(yn->data.mapping.pairs.top - yn->data.mapping.pairs.start);
-    n->kind = YDOC_MAP;
-    n->items = xcalloc(cnt, sizeof(*n->items));
-    n->keys = xcalloc(cnt, sizeof(*n->keys));
-    for (size_t i = 0; i < cnt && !c->failed; i++) {
-      yaml_node_pair_t *p = &yn->data.mapping.pairs.start[i];
-      struct ydoc_node *k =
-          convert(c, yaml_document_get_node(c->doc, p->key), depth + 1);
-      struct ydoc_node *v =
-          convert(c, yaml_document_get_node(c->doc, p->value), depth + 1);
-      n->keys[n->n] = k;
-      n->items[n->n] = v;
-      n->n++;
-      if (!k || !v)
-        break;
-      if (k->kind != YDOC_SCALAR) {
-        diag_add(c->d, c->file, k->line, k->col, "a key must be plain text");
-        c->failed = true;
-        break;
-      }
-      for (size_t j = 0; j + 1 < n->n; j++) {
-        if (strcmp(n->keys[j]->value, k->value) == 0) {
-          diag_add(c->d, c->file, k->line, k->col,
-                   "duplicate key '%s' (first at line %d)", k->value,
-                   n->keys[j]->line);
-          break;
-        }
-      }
+  for (size_t i = 0; i < src->n; i++) {
+    n->items[i] = copy_node(b, src->items[i]);
+    if (src->keys)
+      n->keys[i] = copy_node(b, src->keys[i]);
+    n->n = i + 1;
+    if (!n->items[i] || (src->keys && !n->keys[i])) {
+      node_free(n);
+      return NULL;
     }
-    break;
-  }
-  default:
-    n->kind = YDOC_SCALAR;
-    n->value = xstrdup("");
-    break;
   }
   return n;
+}
+
+static void remember(struct builder *b, const unsigned char *anchor,
+                     const struct ydoc_node *node) {
+  if (!anchor)
+    return;
+  xgrow((void **)&b->anchors, &b->anchors_cap, b->nanchors + 1,
+        sizeof(*b->anchors));
+  /* A later anchor of the same name wins, as in YAML. */
+  b->anchors[b->nanchors].name = xstrdup((const char *)anchor);
+  b->anchors[b->nanchors].node = node;
+  b->nanchors++;
+}
+
+/* Hangs a finished node on the open container (or makes it the root). */
+static void attach(struct builder *b, struct ydoc_node *n) {
+  struct frame *f;
+  if (b->depth == 0) {
+    if (b->root)
+      node_free(b->root);
+    b->root = n;
+    return;
+  }
+  f = &b->stack[b->depth - 1];
+  if (f->node->kind == YDOC_SEQ) {
+    xgrow((void **)&f->node->items, &f->cap, f->node->n + 1,
+          sizeof(*f->node->items));
+    f->node->items[f->node->n++] = n;
+    return;
+  }
+  if (!f->key) {
+    if (n->kind != YDOC_SCALAR) {
+      diag_add(b->d, b->file, n->line, n->col, "a key must be plain text");
+      b->failed = true;
+      node_free(n);
+      return;
+    }
+    for (size_t j = 0; j < f->node->n; j++) {
+      if (strcmp(f->node->keys[j]->value, n->value) == 0) {
+        diag_add(b->d, b->file, n->line, n->col,
+                 "duplicate key '%s' (first at line %d)", n->value,
+                 f->node->keys[j]->line);
+        break;
+      }
+    }
+    f->key = n;
+    return;
+  }
+  if (f->node->n + 1 > f->cap) {
+    size_t cap = f->cap;
+    xgrow((void **)&f->node->items, &cap, f->node->n + 1,
+          sizeof(*f->node->items));
+    xgrow((void **)&f->node->keys, &f->cap, f->node->n + 1,
+          sizeof(*f->node->keys));
+  }
+  f->node->keys[f->node->n] = f->key;
+  f->node->items[f->node->n] = n;
+  f->node->n++;
+  f->key = NULL;
+}
+
+static struct ydoc_node *new_node(enum ydoc_kind kind, yaml_mark_t m) {
+  struct ydoc_node *n = xcalloc(1, sizeof(*n));
+  n->kind = kind;
+  n->line = (int)m.line + 1;
+  n->col = (int)m.column + 1;
+  return n;
+}
+
+/* Handles one event of the first document. Returns false to stop. */
+static bool on_event(struct builder *b, yaml_event_t *e) {
+  struct ydoc_node *n;
+  switch (e->type) {
+  case YAML_SCALAR_EVENT:
+    n = new_node(YDOC_SCALAR, e->start_mark);
+    n->value =
+        xstrndup((const char *)e->data.scalar.value, e->data.scalar.length);
+    n->quoted = e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+    if (strlen(n->value) != e->data.scalar.length) {
+      diag_add(b->d, b->file, n->line, n->col, "text contains a NUL character");
+      b->failed = true;
+    }
+    remember(b, e->data.scalar.anchor, n);
+    attach(b, n);
+    return !b->failed;
+  case YAML_SEQUENCE_START_EVENT:
+  case YAML_MAPPING_START_EVENT: {
+    const unsigned char *anchor = e->type == YAML_SEQUENCE_START_EVENT
+                                      ? e->data.sequence_start.anchor
+                                      : e->data.mapping_start.anchor;
+    if (b->depth >= YDOC_MAX_DEPTH) {
+      char lim[16];
+      snprintf(lim, sizeof(lim), "%d", YDOC_MAX_DEPTH);
+      error_at(b, e->start_mark, "nesting deeper than %s levels", lim);
+      return false;
+    }
+    n = new_node(e->type == YAML_SEQUENCE_START_EVENT ? YDOC_SEQ : YDOC_MAP,
+                 e->start_mark);
+    memset(&b->stack[b->depth], 0, sizeof(b->stack[0]));
+    b->stack[b->depth].node = n;
+    b->stack[b->depth].anchor = anchor ? xstrdup((const char *)anchor) : NULL;
+    b->depth++;
+    return true;
+  }
+  case YAML_SEQUENCE_END_EVENT:
+  case YAML_MAPPING_END_EVENT: {
+    struct frame *f = &b->stack[--b->depth];
+    n = f->node;
+    if (f->key)
+      node_free(f->key); /* cannot happen: libyaml pairs keys and values */
+    remember(b, (const unsigned char *)f->anchor, n);
+    free(f->anchor);
+    attach(b, n);
+    return !b->failed;
+  }
+  case YAML_ALIAS_EVENT: {
+    const struct ydoc_node *src = NULL;
+    for (size_t i = b->nanchors; i-- > 0 && !src;)
+      if (strcmp(b->anchors[i].name, (const char *)e->data.alias.anchor) == 0)
+        src = b->anchors[i].node;
+    if (!src) {
+      /* Either unknown or an alias to a container still open. */
+      error_at(b, e->start_mark, "alias '%s' refers to no finished anchor",
+               (const char *)e->data.alias.anchor);
+      return false;
+    }
+    n = copy_node(b, src);
+    if (!n) {
+      char lim[16];
+      snprintf(lim, sizeof(lim), "%d", YDOC_MAX_ALIAS_NODES);
+      error_at(b, e->start_mark, "aliases expand to more than %s nodes", lim);
+      return false;
+    }
+    n->line = (int)e->start_mark.line + 1;
+    n->col = (int)e->start_mark.column + 1;
+    attach(b, n);
+    return !b->failed;
+  }
+  default:
+    return true;
+  }
+}
+
+static void builder_free(struct builder *b) {
+  while (b->depth > 0) {
+    struct frame *f = &b->stack[--b->depth];
+    node_free(f->key);
+    node_free(f->node);
+    free(f->anchor);
+  }
+  for (size_t i = 0; i < b->nanchors; i++)
+    free(b->anchors[i].name);
+  free(b->anchors);
+}
+
+static void syntax_error(yaml_parser_t *p, const char *name, struct diag *d) {
+  diag_add(d, name, (int)p->problem_mark.line + 1,
+           (int)p->problem_mark.column + 1, "YAML syntax: %s%s%s",
+           p->problem ? p->problem : "malformed input", p->context ? " " : "",
+           p->context ? p->context : "");
 }
 
 struct ydoc *ydoc_parse(const char *name, const char *text, size_t len,
                         struct diag *d) {
   yaml_parser_t parser;
-  yaml_document_t doc;
+  struct builder b;
   struct ydoc *out = NULL;
-  bool have_doc = false;
-  bool fatal = false;
+  int documents = 0;
+  bool done = false, fatal = false;
 
   if (!yaml_parser_initialize(&parser)) {
     diag_add(d, name, 0, 0, "cannot initialise the YAML parser");
     return NULL;
   }
+  memset(&b, 0, sizeof(b));
+  b.file = name;
+  b.d = d;
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-  if (!yaml_parser_load(&parser, &doc)) {
-    diag_add(d, name, (int)parser.problem_mark.line + 1,
-             (int)parser.problem_mark.column + 1, "YAML syntax: %s%s%s",
-             parser.problem ? parser.problem : "malformed input",
-             parser.context ? " " : "", parser.context ? parser.context : "");
-    goto out;
-  }
-  have_doc = true;
-  out = xcalloc(1, sizeof(*out));
-  out->file = xstrdup(name);
-  {
-    struct conv c = {.doc = &doc, .file = name, .d = d};
-    out->root = convert(&c, yaml_document_get_root_node(&doc), 0);
-    fatal = c.failed;
-  }
-  /* A second document in the same file is almost certainly a mistake.
-   * Duplicate keys and extra documents are reported but the first document
-   * is still checked, so that one run shows every error. */
-  {
-    yaml_document_t next;
-    if (!yaml_parser_load(&parser, &next)) {
+  while (!done) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(&parser, &e)) {
+      syntax_error(&parser, name, d);
       fatal = true;
-      diag_add(d, name, (int)parser.problem_mark.line + 1,
-               (int)parser.problem_mark.column + 1, "YAML syntax: %s%s%s",
-               parser.problem ? parser.problem : "malformed input",
-               parser.context ? " " : "", parser.context ? parser.context : "");
-    } else {
-      yaml_node_t *r = yaml_document_get_root_node(&next);
-      if (r)
-        diag_add(d, name, (int)r->start_mark.line + 1,
-                 (int)r->start_mark.column + 1,
-                 "only one YAML document per file is allowed");
-      yaml_document_delete(&next);
+      break;
     }
+    if (e.type == YAML_STREAM_END_EVENT) {
+      done = true;
+    } else if (e.type == YAML_DOCUMENT_START_EVENT) {
+      documents++;
+    } else if (documents > 1) {
+      /* A second document in the same file is almost certainly a
+       * mistake; the first is still checked, so one run shows every
+       * error. */
+      if (e.type != YAML_DOCUMENT_END_EVENT) {
+        diag_add(d, name, (int)e.start_mark.line + 1,
+                 (int)e.start_mark.column + 1,
+                 "only one YAML document per file is allowed");
+        done = true;
+      }
+    } else if (!on_event(&b, &e)) {
+      fatal = true;
+      done = true;
+    }
+    yaml_event_delete(&e);
   }
-out:
-  if (have_doc)
-    yaml_document_delete(&doc);
   yaml_parser_delete(&parser);
-  if (out && fatal) {
-    ydoc_free(out);
-    out = NULL;
+  fatal = fatal || b.failed;
+  if (!fatal) {
+    out = xcalloc(1, sizeof(*out));
+    out->file = xstrdup(name);
+    out->root = b.root;
+    b.root = NULL;
   }
+  node_free(b.root);
+  builder_free(&b);
   return out;
 }
 

@@ -1,7 +1,7 @@
 /* A YAML file loaded into a small tree whose every node knows its line and
  * column, so that semantic checks can cite the offending value. libyaml does
- * the parsing; this module only converts its document and reports syntax
- * errors as diagnostics. */
+ * the parsing; this module builds the tree from its events (aliases
+ * expanded, bounded) and reports syntax errors as diagnostics. */
 #ifndef INDICATORD_YDOC_H
 #define INDICATORD_YDOC_H
 
