@@ -247,6 +247,9 @@ static int end_of_head(struct response *r) {
   } else if (f & HF_CHUNKED) {
     r->state = ST_CHUNK_SIZE;
   } else if (r->content_length >= 0) {
+    /* Refused before reading it, as curl does with CURLOPT_MAXFILESIZE. */
+    if (!(f & HF_COMPRESSED) && (uint64_t)r->content_length > r->max_body)
+      return body_limit(r);
     r->remaining = (uint64_t)r->content_length;
     r->state = r->remaining ? ST_BODY_LEN : ST_DONE;
   } else {
