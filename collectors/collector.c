@@ -42,7 +42,7 @@ uint64_t collector_jitter(const struct feed *feed) {
     span = FIRST_FETCH_SPREAD_MS;
   /* Offsets on a grid: feeds sharing a slot start in one loop turn, their
    * answers arrive together and their writes leave in one Redis write. */
-  if (span >= 10 * COLLECTOR_SLOT_MS)
+  if (span >= 20 * COLLECTOR_SLOT_MS)
     return fnv1a(feed->id) % (span / COLLECTOR_SLOT_MS) * COLLECTOR_SLOT_MS;
   return fnv1a(feed->id) % (span ? span : 1);
 }

@@ -99,8 +99,8 @@ void collector_run_once(struct collector *c, collector_report report,
 void collector_close(struct collector *c,
                      void (*on_closed)(struct collector *));
 
-/* Start offsets are multiples of this (for intervals of 100 ms and more). */
-#define COLLECTOR_SLOT_MS 10
+/* Start offsets are multiples of this (for intervals of 1 s and more). */
+#define COLLECTOR_SLOT_MS 50
 
 /* The deterministic start offset of a feed within its interval. */
 uint64_t collector_jitter(const struct feed *feed);

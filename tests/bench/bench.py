@@ -111,7 +111,11 @@ http {{
     p.terminate()
     p.wait(timeout=30)
     lag = {}
+    counters = {"fetches": 0, "failures": 0, "skipped": 0}
     for line in metrics.splitlines():
+        for name in counters:
+            if line.startswith(f"indicatord_feed_{name}_total{{"):
+                counters[name] += int(float(line.split()[-1]))
         if line.startswith("indicatord_schedule_lag_seconds_bucket"):
             le = line.split('le="')[1].split('"')[0]
             lag[float("inf") if le == "+Inf" else float(le)] = int(line.split()[-1])
@@ -126,14 +130,16 @@ http {{
                            "local t=0 for _,k in ipairs(redis.call('KEYS','ind:s:*')) do "
                            "t=t+redis.call('XLEN',k) end return t", "0") or 0)
     results["indicatord"] = {"stored": stored, "cpu": cpu, "rss": rss,
-                             "lag50": quantile(0.5), "lag99": quantile(0.99)}
+                             "lag50": quantile(0.5), "lag99": quantile(0.99),
+                             **counters}
 
     # --- collectd -------------------------------------------------------------
     if os.environ.get("BENCH_ONLY") == "indicatord":
         r = results["indicatord"]
         print(f"indicatord N={N}: {r['stored'] / SECONDS:.0f} obs/s of {N / INTERVAL:.0f}, "
               f"{1000 * r['cpu'] / max(r['stored'], 1):.4f} CPU ms/obs, {r['cpu']:.2f} CPU s, "
-              f"peak RSS {r['rss']:.1f} MiB, lag p50 {r['lag50']:g} p99 {r['lag99']:g}")
+              f"peak RSS {r['rss']:.1f} MiB, lag p50 {r['lag50']:g} p99 {r['lag99']:g}; "
+              f"fetches {r['fetches']}, failed {r['failures']}, skipped {r['skipped']}")
         sys.exit(0)
     cport = start_redis()
     ccfg = os.path.join(tmp, "collectd.conf")
@@ -199,6 +205,8 @@ LoadPlugin write_redis
     row("CPU seconds", "cpu", ".2f")
     row("peak RSS MiB", "rss", ".1f")
     print(f"{'schedule lag p50 / p99 s':28}{a['lag50']:>7g} /{a['lag99']:>5g}{'n/a':>14}")
+    print(f"indicatord fetches {a['fetches']}, failed {a['failures']}, skipped (still "
+          f"running when due) {a['skipped']}")
     print(f"\nkept up: indicatord {a['rate'] / sched:.0%} of schedule, collectd {b['rate'] / sched:.0%}")
 finally:
     for p in procs:
