@@ -1622,8 +1622,11 @@ static void load_list(struct loader *L, const struct ydoc_node *n,
     return;
   if (!want(L, n, YDOC_SEQ, what))
     return;
-  for (size_t i = 0; i < n->n; i++)
+  for (size_t i = 0; i < n->n; i++) {
     each(L, n->items[i]);
+    /* Converted: nothing refers to the item's nodes any more. */
+    ydoc_prune(n, i);
+  }
 }
 
 static const char *const top_keys[] = {
@@ -1969,6 +1972,11 @@ static struct config *load_from(const char *path, struct ydoc *main_doc,
       continue;
     L.file = intern_file(cfg, L.docs[i]->file);
     load_sections(&L, root);
+  }
+  /* Nothing points into the feed array yet: give back the growth slack. */
+  if (cfg->nfeeds && L.capfeeds > cfg->nfeeds) {
+    cfg->feeds = xrealloc(cfg->feeds, cfg->nfeeds * sizeof(*cfg->feeds));
+    L.capfeeds = cfg->nfeeds;
   }
   cross_check(&L);
 

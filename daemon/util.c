@@ -103,7 +103,11 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...) {
 }
 
 char *strbuf_take(struct strbuf *sb) {
-  char *p = sb->buf ? sb->buf : xstrdup("");
+  /* Taken strings usually live long (config values, one per feed): the
+   * doubling slack would be a third of a large configuration's memory. */
+  char *p =
+      sb->buf ? sb->cap > sb->len + 1 ? xrealloc(sb->buf, sb->len + 1) : sb->buf
+              : xstrdup("");
   sb->buf = NULL;
   sb->len = sb->cap = 0;
   return p;

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,14 @@ void ydoc_free(struct ydoc *doc) {
   node_free(doc->root);
   free(doc->file);
   free(doc);
+}
+
+void ydoc_prune(const struct ydoc_node *seq, size_t i) {
+  struct ydoc_node *n = (struct ydoc_node *)(uintptr_t)seq;
+  if (!n || n->kind != YDOC_SEQ || i >= n->n)
+    return;
+  node_free(n->items[i]);
+  n->items[i] = NULL;
 }
 
 const struct ydoc_node *ydoc_key(const struct ydoc_node *map, const char *key) {

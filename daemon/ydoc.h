@@ -38,6 +38,9 @@ struct ydoc *ydoc_load(const char *path, struct diag *d);
 struct ydoc *ydoc_parse(const char *name, const char *text, size_t len,
                         struct diag *d);
 void ydoc_free(struct ydoc *doc);
+/* Frees item i of a sequence once the caller has read it, so that a large
+ * file's tree shrinks while it is converted; the slot becomes NULL. */
+void ydoc_prune(const struct ydoc_node *seq, size_t i);
 
 /* The value for key in a map node, or NULL. */
 const struct ydoc_node *ydoc_get(const struct ydoc_node *map, const char *key);
