@@ -12,6 +12,9 @@
 /* Deadlines are checked this often: one timer for the whole client instead
  * of a timer start and stop per request. */
 #define HTTP1_SWEEP_MS 50
+/* As curl's CURLOPT_MAXAGE_CONN: an idle connection older than this is
+ * closed rather than trusted (and a daily feed holds no socket all day). */
+#define HTTP1_MAX_IDLE_MS 118000
 
 struct http1_host {
   struct http1_client *client;
@@ -43,6 +46,7 @@ struct http1_conn {
   struct strbuf out;
   unsigned addr_index;
   int start_error; /* a connect that failed at once, reported by the sweep */
+  uint64_t idle_since; /* loop time */
   bool connected, reused, writing, idle, closing, in_callback;
 };
 
@@ -136,6 +140,7 @@ static void conn_finish(struct http1_conn *conn, int rc, const char *error) {
   if (reusable && !conn->closing && !h->client->closing) {
     conn->reused = true;
     conn->idle = true;
+    conn->idle_since = uv_now(h->client->loop);
     conn->next_idle = h->idle;
     h->idle = conn;
   } else if (reusable) {
@@ -357,6 +362,10 @@ static void on_sweep(uv_timer_t *t) {
   for (struct http1_host *h = c->hosts; h; h = h->next) {
   again:
     for (struct http1_conn *conn = h->conns; conn; conn = conn->next) {
+      if (conn->idle && conn->idle_since + HTTP1_MAX_IDLE_MS <= now) {
+        conn_close(conn);
+        goto again;
+      }
       if (!conn->req)
         continue;
       if (conn->start_error) {
@@ -389,13 +398,29 @@ static void on_sweep(uv_timer_t *t) {
       goto again; /* done may have started or cancelled requests */
     }
   }
-  if (!busy)
-    uv_timer_stop(&c->sweep);
+  if (busy)
+    return;
+  /* Nothing in flight: wake up only when the oldest idle connection
+   * expires. */
+  c->sweep_fast = false;
+  {
+    uint64_t next = UINT64_MAX;
+    for (struct http1_host *h = c->hosts; h; h = h->next)
+      for (struct http1_conn *conn = h->idle; conn; conn = conn->next_idle)
+        if (conn->idle_since + HTTP1_MAX_IDLE_MS < next)
+          next = conn->idle_since + HTTP1_MAX_IDLE_MS;
+    if (next == UINT64_MAX)
+      uv_timer_stop(&c->sweep);
+    else
+      uv_timer_start(&c->sweep, on_sweep, next > now ? next - now : 0, 0);
+  }
 }
 
 static void sweep_start(struct http1_client *c) {
-  if (!uv_is_active((uv_handle_t *)&c->sweep))
+  if (!c->sweep_fast) {
+    c->sweep_fast = true;
     uv_timer_start(&c->sweep, on_sweep, HTTP1_SWEEP_MS, HTTP1_SWEEP_MS);
+  }
 }
 
 /* ---- hosts, resolving, the queue ---- */

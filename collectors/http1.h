@@ -26,7 +26,8 @@ struct http1_client {
   struct http1_host *hosts;
   char *rbuf; /* every read lands here and is parsed at once */
   uv_timer_t sweep;
-  size_t pending; /* handles and resolves not yet closed or answered */
+  bool sweep_fast; /* checking deadlines every HTTP1_SWEEP_MS */
+  size_t pending;  /* handles and resolves not yet closed or answered */
   bool closing;
   void (*on_closed)(struct http1_client *c);
 };
