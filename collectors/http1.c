@@ -47,10 +47,11 @@ struct http1_conn {
   unsigned addr_index;
   int start_error; /* a connect that failed at once, reported by the sweep */
   uint64_t idle_since; /* loop time */
-  bool connected, reused, writing, idle, closing, in_callback;
+  bool connected, reused, writing, idle, closing;
 };
 
 static void pump(struct http1_host *h);
+static void fail_queue(struct http1_host *h, int rc, const char *msg);
 
 static void client_release(struct http1_client *c) {
   if (--c->pending == 0 && c->closing) {
@@ -132,10 +133,9 @@ static void conn_finish(struct http1_conn *conn, int rc, const char *error) {
   if (!reusable)
     conn_close(conn);
   /* resp stays untouched during the callback: the connection is neither
-   * idle nor closed-and-freed until it returns. */
-  conn->in_callback = true;
+   * idle nor freed (close callbacks run in a later loop phase) until it
+   * returns. */
   req->done(req, rc, &conn->resp, error);
-  conn->in_callback = false;
   response_free(&conn->resp);
   if (reusable && !conn->closing && !h->client->closing) {
     conn->reused = true;
@@ -358,8 +358,14 @@ static void on_sweep(uv_timer_t *t) {
   struct http1_client *c = t->data;
   uint64_t now = uv_now(c->loop);
   bool busy = false;
-  char msg[64];
+  char msg[200];
   for (struct http1_host *h = c->hosts; h; h = h->next) {
+    if (h->queue && !h->naddrs && !h->resolving) {
+      snprintf(
+          msg, sizeof(msg), "could not resolve host: %s",
+          uv_strerror(h->resolve_error ? h->resolve_error : UV_EAI_NODATA));
+      fail_queue(h, -EHOSTUNREACH, msg);
+    }
   again:
     for (struct http1_conn *conn = h->conns; conn; conn = conn->next) {
       if (conn->idle && conn->idle_since + HTTP1_MAX_IDLE_MS <= now) {
@@ -495,10 +501,9 @@ static void pump(struct http1_host *h) {
   if (c->closing || !h->queue || resolve_if_needed(h))
     return;
   if (!h->naddrs) {
-    char msg[200];
-    snprintf(msg, sizeof(msg), "could not resolve host %s: %s", h->name,
-             uv_strerror(h->resolve_error ? h->resolve_error : UV_EAI_NODATA));
-    fail_queue(h, -EHOSTUNREACH, msg);
+    /* The resolve could not even start: reported by the sweep, so that
+     * no caller sees its callback from within http1_start. */
+    sweep_start(c);
     return;
   }
   while (h->queue && (h->idle || h->nconns < HTTP1_MAX_HOST_CONNECTIONS)) {

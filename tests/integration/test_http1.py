@@ -155,10 +155,11 @@ try:
   - {{id: garbage, url: {u}/garbage, series: {{h_garbage: $.v}}}}
   - {{id: moved, url: {u}/moved, series: {{h_moved: $.v}}}}
   - {{id: refused, url: 'http://127.0.0.1:{dead_port}/x', series: {{h_refused: $.v}}}}
+  - {{id: nxdomain, url: 'http://no-such-host.invalid/x', every: 10s, timeout: 5s, series: {{h_nx: $.v}}}}
 """)
     r, got = once(cfg)
-    check("once ran", set(got) == {"chunked", "http10", "garbage", "moved", "refused"},
-          r.stdout + r.stderr)
+    check("once ran", set(got) == {"chunked", "http10", "garbage", "moved", "refused",
+                                   "nxdomain"}, r.stdout + r.stderr)
     check("chunked body with extensions and trailer",
           got["chunked"].get("error") is None and latest(got, "chunked") == 41.5,
           str(got.get("chunked")))
@@ -171,6 +172,10 @@ try:
           str(got.get("moved")))
     err = got.get("refused", {}).get("error") or ""
     check("refused port", err == "could not connect: connection refused", err)
+    err = got.get("nxdomain", {}).get("error") or ""
+    # Without a reachable DNS server the resolve may outlast the timeout.
+    check("unresolvable host", err.startswith("could not resolve host no-such-host.invalid")
+          or err == "timed out after 5.0 s", err)
     head = srv.hits("/chunked")[0][2]
     check("request head: Host, User-Agent, Accept-Encoding",
           f"Host: 127.0.0.1:{srv.port}" in head and "User-Agent: indicatord/" in head
