@@ -3,6 +3,7 @@
 #include "duration.h"
 #include "feed_prom.h"
 #include "jsonpath.h"
+#include "strmap.h"
 #include "tz.h"
 #include "util.h"
 #include "ydoc.h"
@@ -52,10 +53,16 @@ struct loader {
   char *dir;        /* directory of the main file */
   struct meta_entry *metas;
   size_t nmetas, capmetas;
+  struct strmap meta_index; /* series id -> 1 + position in metas */
   size_t capfeeds, captargets, capreceivers;
   struct ydoc **docs;
   size_t ndocs;
 };
+
+static struct meta_entry *meta_find(struct loader *L, const char *id) {
+  uintptr_t at = (uintptr_t)strmap_get(&L->meta_index, id);
+  return at ? &L->metas[at - 1] : NULL;
+}
 
 static void err(struct loader *L, const struct ydoc_node *n, const char *fmt,
                 ...) __attribute__((format(printf, 3, 4)));
@@ -833,16 +840,15 @@ static void load_series_section(struct loader *L, const struct ydoc_node *n) {
       free(id);
       continue;
     }
-    for (size_t j = 0; j < L->nmetas; j++)
-      if (strcmp(L->metas[j].id, id) == 0) {
-        err(L, k, "series '%s' already described at %s:%d", id,
-            L->metas[j].pos.file, L->metas[j].pos.line);
+    {
+      const struct meta_entry *seen = meta_find(L, id);
+      if (seen) {
+        err(L, k, "series '%s' already described at %s:%d", id, seen->pos.file,
+            seen->pos.line);
         free(id);
-        id = NULL;
-        break;
+        continue;
       }
-    if (!id)
-      continue;
+    }
     if (!want(L, v, YDOC_MAP, "a series description")) {
       free(id);
       continue;
@@ -852,6 +858,7 @@ static void load_series_section(struct loader *L, const struct ydoc_node *n) {
     e = &L->metas[L->nmetas++];
     memset(e, 0, sizeof(*e));
     e->id = id;
+    strmap_put(&L->meta_index, e->id, (const void *)(uintptr_t)L->nmetas);
     e->pos = pos_of(L, k);
     load_meta(L, v, &e->meta, &e->set);
   }
@@ -975,11 +982,9 @@ static void load_feed_series(struct loader *L, struct feed *f,
       }
       load_meta(L, v, &s->meta, &set);
       /* One key in both places would leave the reader guessing which wins. */
-      for (size_t j = 0; j < L->nmetas; j++) {
-        struct meta_entry *e = &L->metas[j];
-        if (strcmp(e->id, s->id) != 0)
-          continue;
-        for (int b = 0; meta_keys[b]; b++)
+      {
+        struct meta_entry *e = meta_find(L, s->id);
+        for (int b = 0; e && meta_keys[b]; b++)
           if (set & e->set & (1u << b))
             err(L, ydoc_key(v, meta_keys[b]),
                 "'%s' of series '%s' is also given in series: at %s:%d",
@@ -1009,9 +1014,9 @@ static void load_feed_series(struct loader *L, struct feed *f,
     }
     (void)set;
     /* Merge the top-level description (keys not given here). */
-    for (size_t j = 0; j < L->nmetas; j++) {
-      struct meta_entry *e = &L->metas[j];
-      if (strcmp(e->id, s->id) != 0)
+    {
+      struct meta_entry *e = meta_find(L, s->id);
+      if (!e)
         continue;
       e->used = true;
       if ((e->set & META_TITLE) && !s->meta.title)
@@ -1700,63 +1705,27 @@ static void set_defaults(struct config *cfg) {
   cfg->alerts.keyword = xstrdup(CONFIG_DEFAULT_KEYWORD);
 }
 
-/* First-seen ids, for duplicate checks that stay linear with 10,000
- * feeds (pairwise comparison took most of a second). */
-struct id_index {
-  const char **keys;
-  const void **vals;
-  size_t cap;
-};
-
-static void id_index_init(struct id_index *x, size_t n) {
-  x->cap = 16;
-  while (x->cap < 2 * n)
-    x->cap *= 2;
-  x->keys = xcalloc(x->cap, sizeof(*x->keys));
-  x->vals = xcalloc(x->cap, sizeof(*x->vals));
-}
-
-static void id_index_free(struct id_index *x) {
-  free(x->keys);
-  free(x->vals);
-}
-
-/* Adds key -> val; returns the value already there, or NULL. */
-static const void *id_index_put(struct id_index *x, const char *key,
-                                const void *val) {
-  uint32_t h = 2166136261u;
-  size_t i;
-  for (const char *p = key; *p; p++)
-    h = (h ^ (unsigned char)*p) * 16777619u;
-  for (i = h & (x->cap - 1); x->keys[i]; i = (i + 1) & (x->cap - 1))
-    if (strcmp(x->keys[i], key) == 0)
-      return x->vals[i];
-  x->keys[i] = key;
-  x->vals[i] = val;
-  return NULL;
-}
-
 static void cross_check(struct loader *L) {
   struct config *cfg = L->cfg;
   struct diag *d = L->d;
-  struct id_index feeds, series;
+  struct strmap feeds, series;
   size_t total = 0;
 
   for (size_t i = 0; i < cfg->nfeeds; i++)
     total += cfg->feeds[i].nseries;
-  id_index_init(&feeds, cfg->nfeeds);
-  id_index_init(&series, total);
+  strmap_init(&feeds, cfg->nfeeds);
+  strmap_init(&series, total);
   for (size_t i = 0; i < cfg->nfeeds; i++) {
     struct feed *f = &cfg->feeds[i];
     const struct feed *g;
-    if (f->id && (g = id_index_put(&feeds, f->id, f)))
+    if (f->id && (g = strmap_put(&feeds, f->id, f)))
       diag_add(d, f->pos.file, f->pos.line, f->pos.col,
                "feed id '%s' is already used at %s:%d", f->id, g->pos.file,
                g->pos.line);
     for (size_t k = 0; k < f->nseries; k++) {
       struct feed_series *s = &f->series[k];
       /* The value is the feed; the earlier series is found in it. */
-      const struct feed *owner = id_index_put(&series, s->id, f);
+      const struct feed *owner = strmap_put(&series, s->id, f);
       if (!owner)
         continue;
       for (size_t m = 0; m < owner->nseries; m++) {
@@ -1771,8 +1740,8 @@ static void cross_check(struct loader *L) {
       }
     }
   }
-  id_index_free(&feeds);
-  id_index_free(&series);
+  strmap_free(&feeds);
+  strmap_free(&series);
   for (size_t j = 0; j < L->nmetas; j++)
     if (!L->metas[j].used)
       diag_add(d, L->metas[j].pos.file, L->metas[j].pos.line,
@@ -1990,6 +1959,7 @@ out:
     meta_free(&L.metas[i].meta);
   }
   free(L.metas);
+  strmap_free(&L.meta_index);
   free(L.dir);
   if (d->n > errors_before) {
     diag_sort(d);

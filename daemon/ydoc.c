@@ -1,5 +1,6 @@
 #include "ydoc.h"
 
+#include "strmap.h"
 #include "util.h"
 
 #include <errno.h>
@@ -34,7 +35,11 @@ struct frame {
   size_t cap;
   struct ydoc_node *key; /* maps: a key waiting for its value */
   char *anchor;          /* the container's anchor, recorded at its end */
+  struct strmap seen;    /* maps with many keys: key -> first key node */
 };
+
+/* Up to this many keys a map is checked for duplicates by scanning. */
+#define YDOC_SCAN_KEYS 8
 
 struct anchor {
   char *name;
@@ -126,14 +131,22 @@ static void attach(struct builder *b, struct ydoc_node *n) {
       node_free(n);
       return;
     }
-    for (size_t j = 0; j < f->node->n; j++) {
-      if (strcmp(f->node->keys[j]->value, n->value) == 0) {
-        diag_add(b->d, b->file, n->line, n->col,
-                 "duplicate key '%s' (first at line %d)", n->value,
-                 f->node->keys[j]->line);
-        break;
-      }
+    const struct ydoc_node *first = NULL;
+    if (f->node->n < YDOC_SCAN_KEYS && !f->seen.cap) {
+      for (size_t j = 0; j < f->node->n && !first; j++)
+        if (strcmp(f->node->keys[j]->value, n->value) == 0)
+          first = f->node->keys[j];
+    } else {
+      /* A map as large as a 10,000-series section: scanning would be
+       * quadratic. */
+      if (!f->seen.cap)
+        for (size_t j = 0; j < f->node->n; j++)
+          strmap_put(&f->seen, f->node->keys[j]->value, f->node->keys[j]);
+      first = strmap_put(&f->seen, n->value, n);
     }
+    if (first)
+      diag_add(b->d, b->file, n->line, n->col,
+               "duplicate key '%s' (first at line %d)", n->value, first->line);
     f->key = n;
     return;
   }
@@ -199,6 +212,7 @@ static bool on_event(struct builder *b, yaml_event_t *e) {
     n = f->node;
     if (f->key)
       node_free(f->key); /* cannot happen: libyaml pairs keys and values */
+    strmap_free(&f->seen);
     remember(b, (const unsigned char *)f->anchor, n);
     free(f->anchor);
     attach(b, n);
@@ -238,6 +252,7 @@ static void builder_free(struct builder *b) {
     node_free(f->key);
     node_free(f->node);
     free(f->anchor);
+    strmap_free(&f->seen);
   }
   for (size_t i = 0; i < b->nanchors; i++)
     free(b->anchors[i].name);

@@ -254,6 +254,10 @@ static const struct error_case error_cases[] = {
                    "while parsing a flow node"},
     {"log_level: info\nlog_level: debug\n",
      "2:1: duplicate key 'log_level' (first at line 1)"},
+    /* past the scanned keys a map checks duplicates through a hash */
+    {FEED "    headers: {h1: x, h2: x, h3: x, h4: x, h5: x, h6: x, h7: x, "
+          "h8: x, h9: x, h3: x}\n",
+     "6:78: duplicate key 'h3' (first at line 6)"},
     {"- 1\n", "1:1: the configuration must be a mapping, not a list"},
     /* unknown keys, did you mean */
     {"timezon: UTC\n", "1:1: unknown key 'timezon' in the configuration; did "
