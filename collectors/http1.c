@@ -431,14 +431,19 @@ static void sweep_start(struct http1_client *c) {
 
 /* ---- hosts, resolving, the queue ---- */
 
+static struct http1_req *queue_pop(struct http1_host *h) {
+  struct http1_req *req = h->queue;
+  h->queue = req->next;
+  if (!h->queue)
+    h->queue_tail = NULL;
+  req->queued = false;
+  req->next = NULL;
+  return req;
+}
+
 static void fail_queue(struct http1_host *h, int rc, const char *msg) {
   while (h->queue) {
-    struct http1_req *req = h->queue;
-    h->queue = req->next;
-    if (!h->queue)
-      h->queue_tail = NULL;
-    req->queued = false;
-    req->next = NULL;
+    struct http1_req *req = queue_pop(h);
     req->done(req, rc, NULL, msg);
   }
 }
@@ -507,12 +512,7 @@ static void pump(struct http1_host *h) {
     return;
   }
   while (h->queue && (h->idle || h->nconns < HTTP1_MAX_HOST_CONNECTIONS)) {
-    struct http1_req *req = h->queue;
-    h->queue = req->next;
-    if (!h->queue)
-      h->queue_tail = NULL;
-    req->queued = false;
-    req->next = NULL;
+    struct http1_req *req = queue_pop(h);
     if (uv_now(c->loop) >= req->deadline) {
       char msg[64];
       timed_out(req, msg, sizeof(msg));
