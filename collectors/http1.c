@@ -72,7 +72,6 @@ static void client_release(struct http1_client *c) {
 int http1_client_init(struct http1_client *c, uv_loop_t *loop) {
   memset(c, 0, sizeof(*c));
   c->loop = loop;
-  c->rbuf = xmalloc(HTTP1_READ_BUFFER);
   uv_timer_init(loop, &c->sweep);
   c->sweep.data = c;
   c->pending = 1; /* the sweep timer */
@@ -309,6 +308,10 @@ static void on_connected(uv_connect_t *cr, int status) {
 static struct http1_conn *conn_new(struct http1_host *h) {
   struct http1_conn *conn = xcalloc(1, sizeof(*conn));
   struct http1_client *c = h->client;
+  /* Allocated with the first connection: the alerts' engine never uses
+   * http1. */
+  if (!c->rbuf)
+    c->rbuf = xmalloc(HTTP1_READ_BUFFER);
   conn->host = h;
   uv_tcp_init(c->loop, &conn->tcp);
   conn->tcp.data = conn;
