@@ -1854,6 +1854,8 @@ static void load_includes(struct loader *L, const struct ydoc_node *root,
     globs = xcalloc(1, sizeof(*globs));
     if (get_nonempty(L, inc, "include", &globs[0]))
       nglobs = 1;
+    else
+      free(globs[0]); /* an empty string, already reported */
   } else if (want(L, inc, YDOC_SEQ, "include")) {
     globs = xcalloc(inc->n ? inc->n : 1, sizeof(*globs));
     for (size_t i = 0; i < inc->n; i++) {
