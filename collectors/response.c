@@ -83,17 +83,20 @@ static int add_body(struct response *r, const char *data, size_t len) {
   r->z.avail_in = (uInt)len;
   while (r->z.avail_in > 0) {
     char out[16384];
+    size_t n;
     int zr;
     r->z.next_out = (Bytef *)out;
     r->z.avail_out = sizeof(out);
     zr = inflate(&r->z, Z_NO_FLUSH);
-    if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-      return fail(r, -EPROTO, "bad compressed body: %s",
-                  r->z.msg ? r->z.msg : "inflate failed");
-    size_t n = sizeof(out) - r->z.avail_out;
+    n = sizeof(out) - r->z.avail_out;
+    /* What was decoded before an error counts first: the verdict must not
+     * depend on how the network cut the body. */
     if (r->body->len + n > r->max_body)
       return body_limit(r);
     strbuf_add(r->body, out, n);
+    if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+      return fail(r, -EPROTO, "bad compressed body: %s",
+                  r->z.msg ? r->z.msg : "inflate failed");
     if (zr == Z_STREAM_END) {
       r->z_ended = true;
       break;
