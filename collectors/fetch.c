@@ -511,6 +511,15 @@ static void describe_error(struct fetch_job *job, CURLcode code,
 
 static void finish(struct fetch_job *job, CURLcode code);
 
+/* Ends a fetch (already detached from its transport) with r. */
+static void deliver(struct fetch_job *job, const struct fetch_result *r) {
+  job->active = false;
+  job->eng->active--;
+  job->cb(job, r);
+  if (!job->active && job->body.cap > FETCH_KEEP_BUFFER)
+    strbuf_free(&job->body);
+}
+
 static void job_done(struct fetch_xfer *x, CURLcode code) {
   finish(container_of(x, struct fetch_curl, xfer)->job, code);
 }
@@ -544,11 +553,7 @@ static void finish(struct fetch_job *job, CURLcode code) {
   /* The callback may start this job again, so detach first; the body stays
    * valid because detach only frees buffers after a reset. */
   curl_multi_remove_handle(job->eng->multi, cu->easy);
-  job->active = false;
-  job->eng->active--;
-  job->cb(job, &r);
-  if (!job->active && job->body.cap > FETCH_KEEP_BUFFER)
-    strbuf_free(&job->body);
+  deliver(job, &r);
 }
 
 static void plain_done(struct http1_req *req, int rc,
@@ -596,11 +601,7 @@ static void plain_done(struct http1_req *req, int rc,
     }
   }
   r.seconds = (double)(uv_hrtime() - job->started_ns) / 1e9;
-  job->active = false;
-  job->eng->active--;
-  job->cb(job, &r);
-  if (!job->active && job->body.cap > FETCH_KEEP_BUFFER)
-    strbuf_free(&job->body);
+  deliver(job, &r);
 }
 
 static void check_done(struct fetch_engine *e) {
