@@ -100,40 +100,33 @@ static void lag(struct strbuf *o, const struct collector *c) {
               (unsigned long long)cum, c->lag_sum, (unsigned long long)cum);
 }
 
+/* A metric without labels: its HELP/TYPE lines and its one sample. */
+static void single(struct strbuf *o, const char *name, const char *type,
+                   const char *help, unsigned long long value) {
+  head(o, name, type, help);
+  strbuf_addf(o, "%s %llu\n", name, value);
+}
+
 static void store(struct strbuf *o, const struct store *s) {
-  head(o, "indicatord_redis_up", "gauge",
-       "1 while the Redis connection is up and ready.");
-  strbuf_addf(o, "indicatord_redis_up %d\n", store_is_up(s) ? 1 : 0);
-  head(o, "indicatord_observations_written_total", "counter",
-       "Observations queued for Redis.");
-  strbuf_addf(o, "indicatord_observations_written_total %llu\n",
-              (unsigned long long)s->stats.observations);
-  head(o, "indicatord_redis_commands_total", "counter",
-       "Writes acknowledged by Redis.");
-  strbuf_addf(o, "indicatord_redis_commands_total %llu\n",
-              (unsigned long long)s->stats.written);
-  head(o, "indicatord_redis_rejected_total", "counter",
-       "Writes Redis refused for good.");
-  strbuf_addf(o, "indicatord_redis_rejected_total %llu\n",
-              (unsigned long long)s->stats.rejected);
-  head(o, "indicatord_redis_queue_depth", "gauge", "Writes waiting in memory.");
-  strbuf_addf(o, "indicatord_redis_queue_depth %zu\n", store_queue_depth(s));
-  head(o, "indicatord_spool_bytes", "gauge",
-       "Bytes of writes waiting in the outage spool.");
-  strbuf_addf(o, "indicatord_spool_bytes %llu\n",
-              (unsigned long long)store_spool_bytes(s));
-  head(o, "indicatord_spooled_total", "counter",
-       "Writes that went to the spool.");
-  strbuf_addf(o, "indicatord_spooled_total %llu\n",
-              (unsigned long long)s->stats.spooled);
-  head(o, "indicatord_refused_total", "counter",
-       "Writes lost because queue and spool were full.");
-  strbuf_addf(o, "indicatord_refused_total %llu\n",
-              (unsigned long long)s->stats.refused);
-  head(o, "indicatord_redis_reconnects_total", "counter",
-       "Connections to Redis after the first.");
-  strbuf_addf(o, "indicatord_redis_reconnects_total %llu\n",
-              (unsigned long long)s->stats.reconnects);
+  single(o, "indicatord_redis_up", "gauge",
+         "1 while the Redis connection is up and ready.",
+         store_is_up(s) ? 1 : 0);
+  single(o, "indicatord_observations_written_total", "counter",
+         "Observations queued for Redis.", s->stats.observations);
+  single(o, "indicatord_redis_commands_total", "counter",
+         "Writes acknowledged by Redis.", s->stats.written);
+  single(o, "indicatord_redis_rejected_total", "counter",
+         "Writes Redis refused for good.", s->stats.rejected);
+  single(o, "indicatord_redis_queue_depth", "gauge",
+         "Writes waiting in memory.", store_queue_depth(s));
+  single(o, "indicatord_spool_bytes", "gauge",
+         "Bytes of writes waiting in the outage spool.", store_spool_bytes(s));
+  single(o, "indicatord_spooled_total", "counter",
+         "Writes that went to the spool.", s->stats.spooled);
+  single(o, "indicatord_refused_total", "counter",
+         "Writes lost because queue and spool were full.", s->stats.refused);
+  single(o, "indicatord_redis_reconnects_total", "counter",
+         "Connections to Redis after the first.", s->stats.reconnects);
 }
 
 static void targets(struct strbuf *o, const struct targets *tg) {
@@ -175,9 +168,8 @@ static void alerts(struct strbuf *o, const struct alerts *al) {
        "Delivery attempts that will be retried.",
        offsetof(struct receiver_stats, retries)},
   };
-  head(o, "indicatord_outbox_depth", "gauge",
-       "Notifications waiting for their receiver.");
-  strbuf_addf(o, "indicatord_outbox_depth %zu\n", alerts_outbox_depth(al));
+  single(o, "indicatord_outbox_depth", "gauge",
+         "Notifications waiting for their receiver.", alerts_outbox_depth(al));
   for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
     head(o, counters[k].name, "counter", counters[k].help);
     for (size_t i = 0; i < al->cfg->nreceivers; i++)
