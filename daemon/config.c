@@ -1420,9 +1420,9 @@ static void load_period(struct loader *L, struct target *t,
 
 static void load_target(struct loader *L, const struct ydoc_node *n) {
   static const char *const keys[] = {
-      "id",       "title",       "series",   "rule",       "period",
-      "pace",     "notify",      "validity", "thresholds", "confirm",
-      "baseline", "stale_after", "unit",     NULL};
+      "id",     "title",    "series",     "rule",    "period",   "pace",
+      "notify", "validity", "thresholds", "confirm", "baseline", "stale_after",
+      "unit",   "group",    "source",     NULL};
   struct config *cfg = L->cfg;
   struct target *t;
   const struct ydoc_node *v;
@@ -1445,6 +1445,8 @@ static void load_target(struct loader *L, const struct ydoc_node *n) {
     get_id(L, ydoc_get(n, "id"), "target id", &t->id);
   get_nonempty(L, ydoc_get(n, "title"), "title", &t->title);
   get_str(L, ydoc_get(n, "unit"), "unit", &t->unit);
+  get_nonempty(L, ydoc_get(n, "group"), "group", &t->group);
+  get_nonempty(L, ydoc_get(n, "source"), "source", &t->source);
 
   v = ydoc_get(n, "series");
   if (!v)
@@ -2022,6 +2024,8 @@ void config_free(struct config *cfg) {
     free(t->title);
     free(t->series);
     free(t->unit);
+    free(t->group);
+    free(t->source);
     for (size_t j = 0; j < t->nnotify; j++)
       free(t->notify[j]);
     free(t->notify);

@@ -93,7 +93,9 @@ struct target {
   char *id;
   char *title;
   char *series;
-  char *unit; /* from the series when not given */
+  char *unit;   /* from the series when not given */
+  char *group;  /* the table's section heading; NULL: none */
+  char *source; /* the sentence of the source document; NULL: none */
   struct rule rule;
   struct period period;
   struct pace pace;

@@ -255,6 +255,8 @@ int once_run(const struct config *cfg, const struct once_options *opt) {
     o.rows[i].id = cfg->targets[i].id;
     o.rows[i].title = cfg->targets[i].title;
     o.rows[i].unit = cfg->targets[i].unit;
+    o.rows[i].group = cfg->targets[i].group;
+    o.rows[i].source = cfg->targets[i].source;
     o.rows[i].measure = cfg->targets[i].rule.measure;
     o.rows[i].op = cfg->targets[i].rule.op;
     o.rows[i].goal = cfg->targets[i].rule.value;
@@ -458,6 +460,8 @@ int once_status(const struct config *cfg, const struct once_options *opt) {
     rows[i].id = t->id;
     rows[i].title = t->title;
     rows[i].unit = t->unit;
+    rows[i].group = t->group;
+    rows[i].source = t->source;
     rows[i].measure = t->rule.measure;
     rows[i].op = t->rule.op;
     rows[i].status = h && hget(h, "status") ? hget(h, "status") : "unknown";

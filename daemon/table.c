@@ -1,10 +1,12 @@
 #include "table.h"
 
+#include "strmap.h"
 #include "timefmt.h"
 #include "util.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +71,40 @@ static void pad(FILE *out, const char *s, int width, bool right) {
     fprintf(out, "%s%*s", s, width > w ? width - w : 0, "");
 }
 
+/* Row indices in print order: ungrouped rows first, then each group's rows,
+ * groups in order of first appearance, rows in input order within each
+ * (a counting sort, so 10,000 rows cost no more than printing them). */
+static size_t *print_order(const struct table_row *rows, size_t n) {
+  struct strmap ranks;
+  size_t *rank = xcalloc(n ? n : 1, sizeof(*rank));
+  size_t *order = xcalloc(n ? n : 1, sizeof(*order));
+  size_t *start, ngroups = 0;
+  strmap_init(&ranks, n);
+  for (size_t i = 0; i < n; i++) {
+    const void *known;
+    if (!rows[i].group)
+      continue;
+    known = strmap_put(&ranks, rows[i].group,
+                       (const void *)(uintptr_t)(ngroups + 1));
+    rank[i] = known ? (size_t)(uintptr_t)known : ++ngroups;
+  }
+  start = xcalloc(ngroups + 2, sizeof(*start));
+  for (size_t i = 0; i < n; i++)
+    start[rank[i] + 1]++;
+  for (size_t g = 1; g <= ngroups + 1; g++)
+    start[g] += start[g - 1];
+  for (size_t i = 0; i < n; i++)
+    order[start[rank[i]]++] = i;
+  free(start);
+  free(rank);
+  strmap_free(&ranks);
+  return order;
+}
+
+static bool same_group(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 void table_print(FILE *out, const struct table_row *rows, size_t n,
                  int64_t now_ms, bool color) {
   static const char *const head[] = {"target",   "status",    "actual",
@@ -76,6 +112,7 @@ void table_print(FILE *out, const struct table_row *rows, size_t n,
                                      "progress"};
   enum { COLS = 7 };
   char ***cells = xcalloc(n ? n : 1, sizeof(*cells));
+  size_t *order = print_order(rows, n);
   int width[COLS];
   char when[40];
   for (int c = 0; c < COLS; c++)
@@ -111,7 +148,17 @@ void table_print(FILE *out, const struct table_row *rows, size_t n,
     pad(out, head[c], width[c], c >= 2 && c <= 4);
   }
   fputc('\n', out);
-  for (size_t i = 0; i < n; i++) {
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    const char *group = rows[i].group;
+    if (group && (k == 0 || !same_group(group, rows[order[k - 1]].group))) {
+      size_t members = 1;
+      while (k + members < n &&
+             same_group(group, rows[order[k + members]].group))
+        members++;
+      fprintf(out, "%s== %s (%zu target%s) ==%s\n", color ? "\033[1m" : "",
+              group, members, members == 1 ? "" : "s", color ? "\033[0m" : "");
+    }
     for (int c = 0; c < COLS; c++) {
       if (c)
         fputs("  ", out);
@@ -132,6 +179,7 @@ void table_print(FILE *out, const struct table_row *rows, size_t n,
     free(cells[i]);
   }
   free(cells);
+  free(order);
 }
 
 static json_t *jnum(double v) {
@@ -149,6 +197,10 @@ void table_print_json(FILE *out, const struct table_row *rows, size_t n,
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(r->id));
     json_object_set_new(o, "title", json_string(r->title ? r->title : r->id));
+    if (r->group)
+      json_object_set_new(o, "group", json_string(r->group));
+    if (r->source)
+      json_object_set_new(o, "source", json_string(r->source));
     json_object_set_new(o, "status", json_string(r->status));
     json_object_set_new(o, "actual", jnum(r->actual));
     json_object_set_new(o, "expected", jnum(r->expected));

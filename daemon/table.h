@@ -1,7 +1,9 @@
 /* The target table people read (`once`, `status`): one row per target with
  * title, class, actual, expected-to-date, projected, goal and a progress
  * bar, aligned by display width so CJK titles line up; colour only on a
- * terminal (NO_COLOR honoured). --json prints the same data as one object. */
+ * terminal (NO_COLOR honoured). Rows with a group are printed under its
+ * heading, groups in order of first appearance. --json prints the same data
+ * as one object, with group and source where the target has them. */
 #ifndef INDICATORD_TABLE_H
 #define INDICATORD_TABLE_H
 
@@ -13,6 +15,7 @@
 
 struct table_row {
   const char *id, *title, *status, *unit, *message;
+  const char *group, *source; /* NULL: not configured */
   enum rule_measure measure;
   enum rule_op op;
   double actual, expected, projected, goal, score, pace;

@@ -452,6 +452,8 @@ void targets_row(const struct targets *tg, size_t i, struct table_row *r) {
   r->id = t->id;
   r->title = t->title;
   r->unit = t->unit;
+  r->group = t->group;
+  r->source = t->source;
   r->measure = t->rule.measure;
   r->op = t->rule.op;
   r->goal = t->rule.value;

@@ -152,8 +152,12 @@ static void full_config(void **state) {
   assert_true(t->on_track == 0.97 && t->off_track == 0.85);
   assert_int_equal(t->nnotify, 1);
   assert_string_equal(t->notify[0], "ops-dingtalk");
+  assert_null(t->group);
+  assert_null(t->source);
   t = find_target(c, "pm25-2026");
   assert_int_equal(t->pace.kind, PACE_SEASONAL);
+  assert_string_equal(t->group, "生态环境");
+  assert_string_equal(t->source, "PM<sub>2.5</sub>年均浓度不高于33微克/立方米");
   assert_int_equal(t->validity, VALIDITY_GB3095);
   assert_int_equal(t->stale_after_ms, 3 * 86400000);
   assert_string_equal(t->unit, "µg/m³");
@@ -361,6 +365,16 @@ static const struct error_case error_cases[] = {
      "2:5: telegram receiver 'r' needs a chat_id"},
     {"receivers:\n  - {id: r, type: slack, url: 'https://h/x', secret: s}\n",
      "2:46: only dingtalk and feishu receivers sign messages with a secret"},
+    /* group and source */
+    {FEED "targets:\n  - id: t\n    series: s\n    rule: total >= 1\n"
+          "    period: 2026\n    source: ''\n",
+     "11:13: source must not be empty"},
+    {FEED "targets:\n  - id: t\n    series: s\n    rule: total >= 1\n"
+          "    period: 2026\n    group: [民生实事]\n",
+     "11:12: group must be a scalar, not a list"},
+    {FEED "targets:\n  - id: t\n    series: s\n    rule: total >= 1\n"
+          "    period: 2026\n    soruce: x\n",
+     "11:5: unknown key 'soruce' in a target; did you mean 'source'?"},
     /* pace */
     {FEED "targets:\n  - id: t\n    series: s\n    rule: total >= 1\n"
           "    period: 2026\n    pace: {profile: [0.1,0.2,0.3,0.4,0.5,0.6,"
