@@ -91,8 +91,8 @@ void extract_free(struct extractor *ex) {
   free(ex);
 }
 
-int extract_run(const struct extractor *ex, const char *body, size_t len,
-                int64_t fetch_ms, struct extract_out *out) {
+static int run_format(const struct extractor *ex, const char *body, size_t len,
+                      int64_t fetch_ms, struct extract_out *out) {
   switch (ex->feed->format) {
   case FEED_JSON:
     return feed_json_extract(ex, body, len, fetch_ms, out);
@@ -105,6 +105,30 @@ int extract_run(const struct extractor *ex, const char *body, size_t len,
   }
   extract_error(out, NULL, "unknown format");
   return -EINVAL;
+}
+
+/* A time the store cannot hold (before 1970-01-02) or cannot mean (a year
+ * off, far ahead) is an error for that observation, never a stored point. */
+static void drop_out_of_range(struct extract_out *out, int64_t fetch_ms) {
+  size_t kept = 0;
+  for (size_t i = 0; i < out->n; i++) {
+    char why[128];
+    if (timefmt_check_range(out->obs[i].time_ms, fetch_ms, why, sizeof(why)) <
+        0) {
+      extract_error(out, out->obs[i].series, "series '%s': %s",
+                    out->obs[i].series, why);
+      continue;
+    }
+    out->obs[kept++] = out->obs[i];
+  }
+  out->n = kept;
+}
+
+int extract_run(const struct extractor *ex, const char *body, size_t len,
+                int64_t fetch_ms, struct extract_out *out) {
+  int rc = run_format(ex, body, len, fetch_ms, out);
+  drop_out_of_range(out, fetch_ms);
+  return rc;
 }
 
 void extract_out_reset(struct extract_out *out) {

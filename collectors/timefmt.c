@@ -37,37 +37,224 @@ static void period_bounds(struct timefmt_value *out, int y, int m0, int m1,
   out->last_ms = tz_local_to_ms(&b) - 1;
 }
 
+static bool lit(const char **p, const char *end, const char *s) {
+  size_t n = strlen(s);
+  if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0)
+    return false;
+  *p += n;
+  return true;
+}
+
+/* One or two digits (months and days in Chinese labels are not padded). */
+static int short_num(const char **p, const char *end, int *out) {
+  int v = 0, n = 0;
+  while (*p < end && n < 2 && isdigit((unsigned char)**p)) {
+    v = v * 10 + (**p - '0');
+    (*p)++;
+    n++;
+  }
+  if (n == 0)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int quarter_digit(const char **p, const char *end, int *out) {
+  static const char *const cjk[] = {"一", "二", "三", "四"};
+  for (int i = 0; i < 4; i++)
+    if (lit(p, end, cjk[i])) {
+      *out = i + 1;
+      return 0;
+    }
+  if (*p < end && **p >= '1' && **p <= '4') {
+    *out = **p - '0';
+    (*p)++;
+    return 0;
+  }
+  return -1;
+}
+
+static bool range_sep(const char **p, const char *end) {
+  static const char *const seps[] = {"-", "－", "—", "–", "~", "～", "至"};
+  for (size_t i = 0; i < sizeof(seps) / sizeof(seps[0]); i++)
+    if (lit(p, end, seps[i]))
+      return true;
+  return false;
+}
+
+static void months(struct timefmt_value *out, int y, int m0, int m1) {
+  if (m0 == 1 && m1 == 12)
+    out->grain = GRAIN_YEAR;
+  else if (m0 == m1)
+    out->grain = GRAIN_MONTH;
+  else if (m1 - m0 == 2 && m0 % 3 == 1)
+    out->grain = GRAIN_QUARTER;
+  else if (m1 - m0 == 5 && m0 % 6 == 1)
+    out->grain = GRAIN_HALF;
+  else
+    out->grain = GRAIN_MONTHS;
+  period_bounds(out, y, m0, m1, 1, tz_days_in_month(y, m1));
+}
+
+/* "3月", "1-3月" (Jan-Mar: a year-to-date total), "3月15日". */
+static bool cjk_months(int y, const char *p, const char *end,
+                       struct timefmt_value *out) {
+  int m0, m1, d;
+  if (short_num(&p, end, &m0) || m0 < 1 || m0 > 12)
+    return false;
+  if (lit(&p, end, "月")) {
+    if (p == end) {
+      months(out, y, m0, m0);
+      return true;
+    }
+    if (short_num(&p, end, &d) || !lit(&p, end, "日") || p != end ||
+        !tz_date_valid(y, m0, d))
+      return false;
+    out->grain = GRAIN_DAY;
+    period_bounds(out, y, m0, m0, d, d);
+    return true;
+  }
+  if (!range_sep(&p, end) || short_num(&p, end, &m1) || m1 < m0 || m1 > 12 ||
+      !lit(&p, end, "月") || p != end)
+    return false;
+  months(out, y, m0, m1);
+  return true;
+}
+
+/* "一季度", "第一季度", "1季度", "一至三季度", "1-3季度", "前三季度". */
+static bool cjk_quarters(int y, const char *p, const char *end,
+                         struct timefmt_value *out) {
+  int q0 = 1, q1;
+  if (lit(&p, end, "前")) {
+    if (quarter_digit(&p, end, &q1))
+      return false;
+  } else {
+    lit(&p, end, "第");
+    if (quarter_digit(&p, end, &q0))
+      return false;
+    q1 = q0;
+    if (range_sep(&p, end) && (quarter_digit(&p, end, &q1) || q1 < q0))
+      return false;
+  }
+  if (!lit(&p, end, "季度") || p != end)
+    return false;
+  months(out, y, q0 * 3 - 2, q1 * 3);
+  return true;
+}
+
+/* What follows "2026年". */
+static int parse_cjk(int y, const char *p, const char *end,
+                     struct timefmt_value *out, char *err, size_t errlen) {
+  if (p == end || (lit(&p, end, "全年") && p == end)) {
+    months(out, y, 1, 12);
+    return 0;
+  }
+  if (lit(&p, end, "上半年") && p == end) {
+    months(out, y, 1, 6);
+    return 0;
+  }
+  if (lit(&p, end, "下半年") && p == end) {
+    months(out, y, 7, 12);
+    return 0;
+  }
+  if (cjk_months(y, p, end, out) || cjk_quarters(y, p, end, out))
+    return 0;
+  snprintf(err, errlen,
+           "expected a month (3月, 1-3月), a quarter (一季度, 第一季度) or a "
+           "half year (上半年) after the year");
+  return -EINVAL;
+}
+
+static int parse_quarter(const char *p, const char *end, int y,
+                         struct timefmt_value *out, char *err, size_t errlen) {
+  int q;
+  if (num(&p, end, 1, &q) || q < 1 || q > 4 || p != end) {
+    snprintf(err, errlen, "expected a quarter Q1..Q4");
+    return -EINVAL;
+  }
+  months(out, y, q * 3 - 2, q * 3);
+  return 0;
+}
+
+static int parse_half(const char *p, const char *end, int y,
+                      struct timefmt_value *out, char *err, size_t errlen) {
+  int h;
+  if (num(&p, end, 1, &h) || h < 1 || h > 2 || p != end) {
+    snprintf(err, errlen, "expected a half year S1 or S2");
+    return -EINVAL;
+  }
+  months(out, y, h * 6 - 5, h * 6);
+  return 0;
+}
+
+static int parse_month(const char *p, const char *end, int y,
+                       struct timefmt_value *out, char *err, size_t errlen) {
+  int m;
+  if (num(&p, end, 2, &m) || m < 1 || m > 12 || p != end) {
+    snprintf(err, errlen, "expected a month 01..12");
+    return -EINVAL;
+  }
+  months(out, y, m, m);
+  return 0;
+}
+
+/* The period codes of statistics offices: after the year, "Q1"/"-Q1"
+ * (quarter), "S1"/"-S1"/"-H1" (half), "M03"/"-M03" (SDMX, PxWeb), "03"
+ * (NBS "202603") and the Chinese labels after "年". Returns 1 when text[p..]
+ * is none of them (an ISO date or time follows). */
+static int parse_code(const char *p, const char *end, int y,
+                      struct timefmt_value *out, char *err, size_t errlen) {
+  bool dash = false;
+  if (lit(&p, end, "年"))
+    return parse_cjk(y, p, end, out, err, errlen);
+  if (p < end && *p == '-') {
+    dash = true;
+    p++;
+  }
+  if (p == end)
+    return 1;
+  switch (*p) {
+  case 'Q':
+  case 'q':
+    return parse_quarter(p + 1, end, y, out, err, errlen);
+  case 'S':
+  case 's':
+  case 'H':
+  case 'h':
+    return parse_half(p + 1, end, y, out, err, errlen);
+  case 'M':
+  case 'm':
+    return parse_month(p + 1, end, y, out, err, errlen);
+  default:
+    break;
+  }
+  if (!dash && end - p == 2)
+    return parse_month(p, end, y, out, err, errlen);
+  return 1;
+}
+
 static int parse_iso(const char *s, size_t len, struct timefmt_value *out,
                      char *err, size_t errlen) {
   const char *p = s, *end = s + len;
   struct civil c = {0};
   int offset_min = 0;
   int has_offset = 0;
+  int rc;
 
   if (num(&p, end, 4, &c.year) || c.year < 1900) {
     snprintf(err, errlen, "expected a 4-digit year");
     return -EINVAL;
   }
   if (p == end) {
-    out->grain = GRAIN_YEAR;
-    period_bounds(out, c.year, 1, 12, 1, 31);
+    months(out, c.year, 1, 12);
     return 0;
   }
+  rc = parse_code(p, end, c.year, out, err, errlen);
+  if (rc <= 0)
+    return rc;
   if (*p++ != '-') {
     snprintf(err, errlen, "expected '-' after the year");
     return -EINVAL;
-  }
-  if (p < end && (*p == 'Q' || *p == 'q')) {
-    int q;
-    p++;
-    if (num(&p, end, 1, &q) || q < 1 || q > 4 || p != end) {
-      snprintf(err, errlen, "expected a quarter Q1..Q4");
-      return -EINVAL;
-    }
-    out->grain = GRAIN_QUARTER;
-    period_bounds(out, c.year, q * 3 - 2, q * 3, 1,
-                  tz_days_in_month(c.year, q * 3));
-    return 0;
   }
   if (num(&p, end, 2, &c.month) || c.month < 1 || c.month > 12) {
     snprintf(err, errlen, "expected a month 01..12");
@@ -204,6 +391,8 @@ static enum timefmt_grain pattern_grain(const char *pattern) {
     p++;
     if (*p == 'E' || *p == 'O')
       p++;
+    if (!*p)
+      break;
     switch (*p) {
     case 'H':
     case 'I':
@@ -275,7 +464,9 @@ static int parse_pattern(const char *s, const char *pattern,
   case GRAIN_YEAR:
     period_bounds(out, c.year, 1, 12, 1, 31);
     break;
-  case GRAIN_QUARTER: /* strptime has no quarter directive */
+  case GRAIN_HALF: /* strptime has neither half-years nor quarters */
+  case GRAIN_QUARTER:
+  case GRAIN_MONTHS:
   case GRAIN_MONTH:
     period_bounds(out, c.year, c.month, c.month, 1,
                   tz_days_in_month(c.year, c.month));
@@ -292,6 +483,144 @@ static int parse_pattern(const char *s, const char *pattern,
     break;
   }
   return 0;
+}
+
+/* A literal 'Q' or 'H' before %m, or 季/半 after it, says the number is a
+ * quarter or a half: strptime would read it as a month. */
+static bool marks_quarter(const char *pattern, const char *pct,
+                          const char *after) {
+  if (pct > pattern && strchr("QqHhSs", pct[-1]) &&
+      !(pct - 1 > pattern && pct[-2] == '%'))
+    return true;
+  return strncmp(after, "季", strlen("季")) == 0 ||
+         strncmp(after, "半", strlen("半")) == 0;
+}
+
+int timefmt_pattern_check(const char *pattern, char *err, size_t errlen) {
+  bool year = false, month = false, day = false, yday = false, tod = false;
+  for (const char *p = pattern; *p; p++) {
+    const char *pct = p;
+    if (*p != '%')
+      continue;
+    p++;
+    if (*p == 'E' || *p == 'O')
+      p++;
+    switch (*p) {
+    case 'Y':
+    case 'y':
+      year = true;
+      break;
+    case 'm':
+      if (marks_quarter(pattern, pct, p + 1)) {
+        snprintf(err, errlen,
+                 "strptime has no quarter or half-year field: %%m would read "
+                 "the quarter number as a month (2025Q4 as April); leave "
+                 "time_format out, the default parser reads 2025Q4, 2025-Q4, "
+                 "2025-S1 and 2025年四季度");
+        return -EINVAL;
+      }
+      month = true;
+      break;
+    case 'b':
+    case 'B':
+    case 'h':
+      month = true;
+      break;
+    case 'd':
+    case 'e':
+      day = true;
+      break;
+    case 'j':
+      yday = true;
+      break;
+    case 'D':
+    case 'F':
+    case 'x':
+      year = month = day = true;
+      break;
+    case 'c':
+      year = month = day = tod = true;
+      break;
+    case 'H':
+    case 'I':
+    case 'M':
+    case 'S':
+    case 'k':
+    case 'l':
+    case 'T':
+    case 'R':
+    case 'r':
+    case 'X':
+      tod = true;
+      break;
+    case 'a':
+    case 'A':
+    case 'C':
+    case 'n':
+    case 'p':
+    case 't':
+    case 'z':
+    case '%':
+      break;
+    case 's':
+      snprintf(err, errlen,
+               "%%s reads epoch seconds in the process's zone, "
+               "not the configured one: use time_format: epoch");
+      return -EINVAL;
+    case 'U':
+    case 'W':
+    case 'V':
+    case 'G':
+    case 'g':
+      snprintf(err, errlen,
+               "%%%c is read but not applied by strptime (week numbers "
+               "need a weekday and week years are ignored): every time "
+               "would fall on the same day",
+               *p);
+      return -EINVAL;
+    case 'Z':
+      snprintf(err, errlen,
+               "strptime cannot read zone names (%%Z); use %%z "
+               "for an offset such as +0800");
+      return -EINVAL;
+    case '\0':
+      snprintf(err, errlen, "the pattern ends with a lone %%");
+      return -EINVAL;
+    default:
+      snprintf(err, errlen, "unknown strptime directive %%%c", *p);
+      return -EINVAL;
+    }
+  }
+  if (!year) {
+    snprintf(err, errlen,
+             "no year (%%Y or %%y): every time would fall in "
+             "1900");
+    return -EINVAL;
+  }
+  if (day && !month) {
+    snprintf(err, errlen,
+             "a day of the month (%%d) needs a month (%%m or "
+             "%%b)");
+    return -EINVAL;
+  }
+  if (tod && !day && !yday) {
+    snprintf(err, errlen, "a time of day needs a day (%%d or %%j)");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int timefmt_check_range(int64_t ms, int64_t now_ms, char *err, size_t errlen) {
+  char when[64];
+  if (ms >= TIMEFMT_MIN_MS && ms - now_ms <= TIMEFMT_MAX_AHEAD_MS)
+    return 0;
+  timefmt_iso(ms, when, sizeof(when));
+  if (ms < TIMEFMT_MIN_MS)
+    snprintf(err, errlen, "time %s is before 1970-01-02", when);
+  else
+    snprintf(err, errlen, "time %s is more than 400 days after the fetch",
+             when);
+  return -ERANGE;
 }
 
 int timefmt_parse(const char *text, size_t len, enum timefmt_kind kind,

@@ -1239,6 +1239,9 @@ static void load_feed(struct loader *L, const struct ydoc_node *n) {
       else if (strcmp(s, "epoch_ms") == 0)
         f->time_format = TIMEFMT_EPOCH_MS;
       else if (strchr(s, '%')) {
+        char why[256];
+        if (timefmt_pattern_check(s, why, sizeof(why)) < 0)
+          err(L, v, "time_format \"%s\": %s", s, why);
         f->time_format = TIMEFMT_STRPTIME;
         f->time_pattern = s;
         s = NULL;

@@ -183,6 +183,34 @@ static void json_errors(void **state) {
   config_free(mm);
 }
 
+static void times_out_of_range(void **state) {
+  /* Redis refuses stream IDs before the epoch and a 9999-12-31 placeholder
+   * would stay the latest value forever: both are errors for that
+   * observation, the others are kept. */
+  struct config *c = feed("json", "    records: $[*]\n    time: \"@.t\"\n",
+                          "      a: \"@.v\"\n");
+  struct extract_out out = {0};
+  (void)state;
+  run(c,
+      "[{\"t\": \"1969-12-31\", \"v\": 1}, {\"t\": \"1970\", \"v\": 2},"
+      " {\"t\": \"2026-11-27\", \"v\": 3}, {\"t\": \"9999-12-31\", \"v\": 4},"
+      " {\"t\": \"2028-01-05\", \"v\": 5}]",
+      0, &out);
+  assert_int_equal(out.n, 1);
+  assert_true(out.obs[0].value == 3);
+  assert_int_equal(out.nerrs, 4);
+  assert_true(test_has_error(&out, "series 'a': time 1969-12-31T00:00:00+08:00 "
+                                   "is before 1970-01-02"));
+  assert_true(test_has_error(&out, "time 1970-01-01T00:00:00+08:00 is before"));
+  assert_true(test_has_error(&out, "time 9999-12-31T00:00:00+08:00 is more "
+                                   "than 400 days after the fetch"));
+  assert_true(test_has_error(&out, "time 2028-01-05T00:00:00+08:00 is more "
+                                   "than 400 days"));
+  assert_string_equal(out.errs[0].series, "a");
+  extract_out_free(&out);
+  config_free(c);
+}
+
 static void json_epoch_times(void **state) {
   struct config *c =
       feed("json", "    time: $.t\n    time_format: epoch\n", "      a: $.a\n");
@@ -391,12 +419,17 @@ static void config_checks_paths(void **state) {
         "    url: http://127.0.0.1/y\n"
         "    format: prometheus\n"
         "    series:\n"
-        "      c: 'm{k=v}'\n",
+        "      c: 'm{k=v}'\n"
+        "  - id: h\n"
+        "    url: http://127.0.0.1/z\n"
+        "    time: $.q\n"
+        "    time_format: \"%YQ%m\"\n"
+        "    series: {d: $.v}\n",
         f);
   fclose(f);
   c = config_load(path, &d);
   assert_null(c);
-  assert_int_equal(d.n, 3);
+  assert_int_equal(d.n, 4);
   m = diag_format(&d, 0);
   assert_non_null(strstr(m, ":5:27: JSONPath: expected )] to close"));
   free(m);
@@ -406,6 +439,10 @@ static void config_checks_paths(void **state) {
   m = diag_format(&d, 2);
   assert_non_null(
       strstr(m, ":11:15: Prometheus selector: expected a quoted label value"));
+  free(m);
+  m = diag_format(&d, 3);
+  assert_non_null(strstr(m, ":15:18: time_format \"%YQ%m\": strptime has no "
+                            "quarter or half-year field"));
   free(m);
   diag_free(&d);
   unlink(path);
@@ -418,6 +455,7 @@ int main(void) {
       cmocka_unit_test(json_records),
       cmocka_unit_test(json_errors),
       cmocka_unit_test(json_epoch_times),
+      cmocka_unit_test(times_out_of_range),
       cmocka_unit_test(csv_basic),
       cmocka_unit_test(csv_where),
       cmocka_unit_test(csv_errors),

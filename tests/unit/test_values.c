@@ -138,6 +138,12 @@ struct time_case {
 };
 
 #define MS(x) INT64_C(x)
+#define SH "Asia/Shanghai"
+#define ISO TIMEFMT_ISO8601
+#define YEAR_2026 MS(1767196800000), MS(1798732799999)
+#define Q1_2026 MS(1767196800000), MS(1774972799999)
+#define H1_2026 MS(1767196800000), MS(1782835199999)
+#define MAR_2026 MS(1772294400000), MS(1774972799999)
 
 static const struct time_case time_cases[] = {
     /* ISO 8601 with offsets */
@@ -192,6 +198,73 @@ static const struct time_case time_cases[] = {
     {"UTC", "28/11/2026", TIMEFMT_STRPTIME, "%d/%m/%Y", 0, GRAIN_DAY,
      MS(1795824000000), MS(1795910399999)},
     {"UTC", "2026/11", TIMEFMT_STRPTIME, "%Y-%m", -EINVAL, 0, 0, 0},
+    /* period codes of statistics offices, Asia/Shanghai (UTC+8) */
+    {SH, "2026Q1", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026q1", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026-Q1", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2025Q4", ISO, NULL, 0, GRAIN_QUARTER, MS(1759248000000),
+     MS(1767196799999)},
+    {SH, "2026-S1", ISO, NULL, 0, GRAIN_HALF, H1_2026},
+    {SH, "2026S2", ISO, NULL, 0, GRAIN_HALF, MS(1782835200000),
+     MS(1798732799999)},
+    {SH, "2026-H1", ISO, NULL, 0, GRAIN_HALF, H1_2026},
+    {SH, "2026M03", ISO, NULL, 0, GRAIN_MONTH, MAR_2026},
+    {SH, "2026-M03", ISO, NULL, 0, GRAIN_MONTH, MAR_2026},
+    {SH, "202603", ISO, NULL, 0, GRAIN_MONTH, MAR_2026},
+    {SH, "202812", ISO, NULL, 0, GRAIN_MONTH, MS(1859212800000),
+     MS(1861891199999)},
+    {SH, "2026年3月", ISO, NULL, 0, GRAIN_MONTH, MAR_2026},
+    {SH, "2026年03月", ISO, NULL, 0, GRAIN_MONTH, MAR_2026},
+    {SH, " 2026年3月 ", ISO, NULL, 0, GRAIN_MONTH, MAR_2026},
+    {SH, "2026年1-3月", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026年1—3月", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026年1～3月", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026年1-5月", ISO, NULL, 0, GRAIN_MONTHS, MS(1767196800000),
+     MS(1780243199999)},
+    {SH, "2026年4-6月", ISO, NULL, 0, GRAIN_QUARTER, MS(1774972800000),
+     MS(1782835199999)},
+    {SH, "2026年1-12月", ISO, NULL, 0, GRAIN_YEAR, YEAR_2026},
+    {SH, "2026年3-3月", ISO, NULL, 0, GRAIN_MONTH, MAR_2026},
+    {SH, "2026年一季度", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026年第一季度", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026年1季度", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2025年四季度", ISO, NULL, 0, GRAIN_QUARTER, MS(1759248000000),
+     MS(1767196799999)},
+    {SH, "2025年前三季度", ISO, NULL, 0, GRAIN_MONTHS, MS(1735660800000),
+     MS(1759247999999)},
+    {SH, "2025年一至三季度", ISO, NULL, 0, GRAIN_MONTHS, MS(1735660800000),
+     MS(1759247999999)},
+    {SH, "2026年上半年", ISO, NULL, 0, GRAIN_HALF, H1_2026},
+    {SH, "2026年下半年", ISO, NULL, 0, GRAIN_HALF, MS(1782835200000),
+     MS(1798732799999)},
+    {SH, "2026年", ISO, NULL, 0, GRAIN_YEAR, YEAR_2026},
+    {SH, "2026年全年", ISO, NULL, 0, GRAIN_YEAR, YEAR_2026},
+    {SH, "2026年3月15日", ISO, NULL, 0, GRAIN_DAY, MS(1773504000000),
+     MS(1773590399999)},
+    /* a zone with summer time: March 2026 ends at 23:59:59.999+02:00 */
+    {"Europe/Berlin", "2026M03", ISO, NULL, 0, GRAIN_MONTH, MS(1772319600000),
+     MS(1774994399999)},
+    /* not a period */
+    {SH, "2026Q0", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026Q5", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026-Q12", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026S3", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026M13", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026M3", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "202613", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "202600", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026031", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "20260315", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年13月", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年0月", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年3-1月", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年1-3", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年五季度", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年第1月", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年三至一季度", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年2月30日", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年上半年x", ISO, NULL, -EINVAL, 0, 0, 0},
+    {SH, "2026年3月份", ISO, NULL, -EINVAL, 0, 0, 0},
     {"UTC", "2026-11 extra", TIMEFMT_STRPTIME, "%Y-%m", -EINVAL, 0, 0, 0},
 };
 
@@ -218,6 +291,71 @@ static void times(void **state) {
     if (rc < 0)
       assert_true(err[0] != '\0');
   }
+}
+
+static void time_patterns(void **state) {
+  static const struct {
+    const char *pattern;
+    const char *why; /* NULL: accepted */
+  } cases[] = {
+      {"%Y-%m", NULL},
+      {"%Y年%m月", NULL},
+      {"%d/%m/%Y %H:%M", NULL},
+      {"%Y-%m-%dT%H:%M:%S%z", NULL},
+      {"%Y-%j", NULL},
+      {"%b %Y", NULL},
+      {"%F %T", NULL},
+      {"%y%m", NULL},
+      {"100%% %Y", NULL},
+      {"%YQ%m", "quarter"},
+      {"%Y-Q%m", "quarter"},
+      {"%Yq%m", "quarter"},
+      {"%YH%m", "quarter"},
+      {"%Y年第%m季度", "quarter"},
+      {"%Y年%m半年", "quarter"},
+      {"%m月", "no year"},
+      {"%H:%M", "no year"},
+      {"%Y-%d", "needs a month"},
+      {"%Y-%m %H:%M", "needs a day"},
+      {"%s", "epoch"},
+      {"%Y-W%W", "not applied"},
+      {"%G-%V", "not applied"},
+      {"%Y %Z", "zone names"},
+      {"%Y%Q", "unknown strptime directive %Q"},
+      {"%Y%", "lone %"},
+      {"%Y%E", "lone %"},
+  };
+  (void)state;
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    char err[256] = "";
+    int rc = timefmt_pattern_check(cases[i].pattern, err, sizeof(err));
+    if (cases[i].why ? rc != -EINVAL || !strstr(err, cases[i].why) : rc != 0) {
+      fprintf(stderr, "pattern '%s': rc %d (%s)\n", cases[i].pattern, rc, err);
+      fail();
+    }
+  }
+}
+
+static void time_range(void **state) {
+  char err[128] = "";
+  int64_t now = MS(1795856400000); /* 2026-11-28T09:00:00Z */
+  (void)state;
+  assert_int_equal(tz_set("Asia/Shanghai"), 0);
+  assert_int_equal(timefmt_check_range(MS(86400000), now, err, 128), 0);
+  assert_int_equal(timefmt_check_range(MS(86399999), now, err, 128), -ERANGE);
+  assert_non_null(
+      strstr(err, "1970-01-02T07:59:59+08:00 is before 1970-01-02"));
+  assert_int_equal(timefmt_check_range(MS(-2208988800000), now, err, 128),
+                   -ERANGE);
+  assert_int_equal(
+      timefmt_check_range(now + TIMEFMT_MAX_AHEAD_MS, now, err, 128), 0);
+  assert_int_equal(
+      timefmt_check_range(now + TIMEFMT_MAX_AHEAD_MS + 1, now, err, 128),
+      -ERANGE);
+  assert_non_null(strstr(err, "more than 400 days after the fetch"));
+  /* 9999-12-31 is the kind of placeholder that must never become latest */
+  assert_int_equal(timefmt_check_range(MS(253402214400000), now, err, 128),
+                   -ERANGE);
 }
 
 static void iso_format(void **state) {
@@ -281,9 +419,10 @@ static void text_helpers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(durations),    cmocka_unit_test(periods),
-      cmocka_unit_test(rules),        cmocka_unit_test(times),
-      cmocka_unit_test(iso_format),   cmocka_unit_test(calendar),
+      cmocka_unit_test(durations),     cmocka_unit_test(periods),
+      cmocka_unit_test(rules),         cmocka_unit_test(times),
+      cmocka_unit_test(time_patterns), cmocka_unit_test(time_range),
+      cmocka_unit_test(iso_format),    cmocka_unit_test(calendar),
       cmocka_unit_test(text_helpers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
