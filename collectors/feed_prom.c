@@ -250,24 +250,103 @@ static bool parse_value(const char *p, const char *end, double *v,
 struct match {
   struct prom_label labels[PROM_MAX_LABELS];
   size_t nlabels;
-  double value;
-  bool has_ts;
-  int64_t ts;
-  size_t line;
-  size_t count;
+  struct prom_found found;
 };
 
-int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
-                      int64_t fetch_ms, struct extract_out *out) {
+/* Counter families declared by "# TYPE name counter" (OpenMetrics): their
+ * samples are name_total and name_created. */
+struct families {
+  char **names;
+  size_t n, cap;
+};
+
+static void families_free(struct families *f) {
+  for (size_t i = 0; i < f->n; i++)
+    free(f->names[i]);
+  free(f->names);
+}
+
+static bool families_has(const struct families *f, const char *name,
+                         size_t len) {
+  for (size_t i = 0; i < f->n; i++)
+    if (strlen(f->names[i]) == len && memcmp(f->names[i], name, len) == 0)
+      return true;
+  return false;
+}
+
+/* "# TYPE name counter" and "# EOF"; other comments are skipped. */
+static void comment_line(const char *q, const char *eol, struct families *f) {
+  const char *name, *type;
+  size_t len;
+  if (eol - q < 7 || memcmp(q, "# TYPE ", 7) != 0)
+    return;
+  name = q + 7;
+  for (type = name; type < eol && name_char(*type); type++)
+    ;
+  len = (size_t)(type - name);
+  while (type < eol && *type == ' ')
+    type++;
+  if (len && (size_t)(eol - type) >= 7 && memcmp(type, "counter", 7) == 0 &&
+      !families_has(f, name, len)) {
+    xgrow((void **)&f->names, &f->cap, f->n + 1, sizeof(*f->names));
+    f->names[f->n++] = xstrndup(name, len);
+  }
+}
+
+static bool name_matches(const struct prom_selector *sel, const char *name,
+                         size_t len, enum prom_dialect dialect,
+                         const struct families *counters) {
+  size_t sl = strlen(sel->name);
+  if (sl == len && memcmp(sel->name, name, len) == 0)
+    return true;
+  /* OpenMetrics: a counter family's value is its name_total sample. */
+  return dialect == PROM_OPENMETRICS && len == sl + 6 &&
+         memcmp(name, sel->name, sl) == 0 &&
+         memcmp(name + sl, "_total", 6) == 0 &&
+         families_has(counters, sel->name, sl);
+}
+
+/* The sample's own timestamp: integer milliseconds (Prometheus text) or
+ * seconds with an optional fraction (OpenMetrics). */
+static bool parse_timestamp(const char *q, size_t tl, enum prom_dialect dialect,
+                            int64_t *out) {
+  char tsbuf[40];
+  char *e;
+  if (tl == 0 || tl >= sizeof(tsbuf))
+    return false;
+  memcpy(tsbuf, q, tl);
+  tsbuf[tl] = '\0';
+  errno = 0;
+  if (dialect == PROM_OPENMETRICS) {
+    double sec = strtod(tsbuf, &e);
+    if (*e || errno == ERANGE || !isfinite(sec) || sec < -2208988800.0 ||
+        sec > 253402300799.999)
+      return false;
+    *out = (int64_t)llround(sec * 1000.0);
+    return true;
+  } else {
+    long long t = strtoll(tsbuf, &e, 10);
+    if (*e || errno == ERANGE || t < -2208988800000LL || t > 253402300799999LL)
+      return false;
+    *out = t;
+    return true;
+  }
+}
+
+int feed_prom_scan(const char *body, size_t len, enum prom_dialect dialect,
+                   struct prom_selector *const *sels, size_t nsels,
+                   struct prom_found *found, char *err, size_t errlen) {
   const char *p = body, *end = body + len;
-  struct match *m = xcalloc(ex->nseries, sizeof(*m));
+  struct match *m = xcalloc(nsels ? nsels : 1, sizeof(*m));
   struct prom_label lab[PROM_MAX_LABELS];
+  struct families counters = {0};
   size_t line = 0;
+  bool eof = false;
   int rc = 0;
   long bad = extract_utf8_invalid_at(body, len);
 
   if (bad >= 0) {
-    extract_error(out, NULL, "body is not UTF-8 (byte %ld)", bad + 1);
+    snprintf(err, errlen, "body is not UTF-8 (byte %ld)", bad + 1);
     free(m);
     return -EINVAL;
   }
@@ -283,10 +362,27 @@ int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
     line++;
     while (q < eol && (*q == ' ' || *q == '\t'))
       q++;
-    if (q == eol || *q == '#' || (q + 1 == eol && *q == '\r'))
+    if (eof) {
+      if (q < eol && !(q + 1 == eol && *q == '\r')) {
+        snprintf(err, errlen, "line %zu: text after # EOF", line);
+        rc = -EINVAL;
+      }
+      goto next;
+    }
+    if (dialect == PROM_OPENMETRICS && (size_t)(eol - q) >= 5 &&
+        memcmp(q, "# EOF", 5) == 0 &&
+        (eol - q == 5 || (eol - q == 6 && q[5] == '\r'))) {
+      eof = true;
+      goto next;
+    }
+    if (q < eol && *q == '#') {
+      comment_line(q, eol, &counters);
+      goto next;
+    }
+    if (q == eol || (q + 1 == eol && *q == '\r'))
       goto next;
     if (!name_start(*q)) {
-      extract_error(out, NULL, "line %zu: expected a metric name", line);
+      snprintf(err, errlen, "line %zu: expected a metric name", line);
       rc = -EINVAL;
       break;
     }
@@ -296,7 +392,7 @@ int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
     namelen = (size_t)(q - name);
     if (q < eol && *q == '{' &&
         parse_labels(&q, eol, lab, &nlab, PROM_MAX_LABELS, &why) < 0) {
-      extract_error(out, NULL, "line %zu: %s", line, why);
+      snprintf(err, errlen, "line %zu: %s", line, why);
       free_labels(lab, nlab);
       rc = -EINVAL;
       break;
@@ -304,90 +400,107 @@ int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
     while (q < eol && (*q == ' ' || *q == '\t'))
       q++;
     if (!parse_value(q, eol, &v, &q)) {
-      extract_error(out, NULL, "line %zu: expected a sample value", line);
+      snprintf(err, errlen, "line %zu: expected a sample value", line);
       free_labels(lab, nlab);
       rc = -EINVAL;
       break;
     }
     while (q < eol && (*q == ' ' || *q == '\t'))
       q++;
-    if (q < eol && *q != '\r') {
-      /* The body is not NUL-terminated: parse a bounded copy. */
-      char tsbuf[24];
+    /* OpenMetrics: an exemplar (" # {trace_id=...} 0.5") is not the
+     * sample's value or time. */
+    if (q < eol && *q != '\r' && !(dialect == PROM_OPENMETRICS && *q == '#')) {
       size_t tl = 0;
-      char *e;
-      long long t;
       while (q + tl < eol && q[tl] != ' ' && q[tl] != '\r' && q[tl] != '\t')
         tl++;
-      errno = 0;
-      t = 0;
-      if (tl > 0 && tl < sizeof(tsbuf)) {
-        memcpy(tsbuf, q, tl);
-        tsbuf[tl] = '\0';
-        t = strtoll(tsbuf, &e, 10);
-      } else {
-        e = tsbuf;
-        tsbuf[0] = 'x';
+      if (!parse_timestamp(q, tl, dialect, &ts)) {
+        snprintf(err, errlen, "line %zu: bad timestamp", line);
+        free_labels(lab, nlab);
+        rc = -EINVAL;
+        break;
       }
       q += tl;
       while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r'))
         q++;
-      if (*e || q != eol || errno == ERANGE || t < -2208988800000LL ||
-          t > 253402300799999LL) {
-        extract_error(out, NULL, "line %zu: bad timestamp", line);
+      if (q != eol && !(dialect == PROM_OPENMETRICS && *q == '#')) {
+        snprintf(err, errlen, "line %zu: bad timestamp", line);
         free_labels(lab, nlab);
         rc = -EINVAL;
         break;
       }
       has_ts = true;
-      ts = t;
     }
-    for (size_t i = 0; i < ex->nseries; i++) {
-      const struct prom_selector *sel = ex->series[i].sel;
+    for (size_t i = 0; i < nsels; i++) {
       struct match *mm = &m[i];
-      if (strlen(sel->name) != namelen ||
-          memcmp(sel->name, name, namelen) != 0 ||
-          !labels_match(sel, lab, nlab))
+      if (!name_matches(sels[i], name, namelen, dialect, &counters) ||
+          !labels_match(sels[i], lab, nlab))
         continue;
-      if (mm->count && same_labels(mm->labels, mm->nlabels, lab, nlab)) {
-        extract_error(out, NULL,
-                      "line %zu: duplicate sample of %.*s (first on line %zu)",
-                      line, (int)namelen, name, mm->line);
+      if (mm->found.count && same_labels(mm->labels, mm->nlabels, lab, nlab)) {
+        snprintf(err, errlen,
+                 "line %zu: duplicate sample of %.*s (first on line %zu)", line,
+                 (int)namelen, name, mm->found.line);
         rc = -EINVAL;
         break;
       }
-      mm->count++;
-      if (mm->count == 1) {
+      mm->found.count++;
+      if (mm->found.count == 1) {
         for (size_t k = 0; k < nlab; k++) {
           mm->labels[k].name = xstrdup(lab[k].name);
           mm->labels[k].value = xstrdup(lab[k].value);
         }
         mm->nlabels = nlab;
-        mm->value = v;
-        mm->has_ts = has_ts;
-        mm->ts = ts;
-        mm->line = line;
+        mm->found.value = v;
+        mm->found.has_ts = has_ts;
+        mm->found.ts_ms = ts;
+        mm->found.line = line;
       }
     }
     free_labels(lab, nlab);
   next:
     p = eol + 1;
   }
+  if (rc == 0 && dialect == PROM_OPENMETRICS && !eof) {
+    snprintf(err, errlen, "no # EOF line: the body is cut short");
+    rc = -EINVAL;
+  }
+  for (size_t i = 0; i < nsels; i++) {
+    found[i] = m[i].found;
+    free_labels(m[i].labels, m[i].nlabels);
+  }
+  families_free(&counters);
+  free(m);
+  return rc;
+}
+
+int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
+                      int64_t fetch_ms, struct extract_out *out) {
+  struct prom_selector **sels =
+      xcalloc(ex->nseries ? ex->nseries : 1, sizeof(*sels));
+  struct prom_found *found =
+      xcalloc(ex->nseries ? ex->nseries : 1, sizeof(*found));
+  char err[256];
+  int rc;
+  for (size_t i = 0; i < ex->nseries; i++)
+    sels[i] = ex->series[i].sel;
+  rc = feed_prom_scan(body, len, PROM_TEXT, sels, ex->nseries, found, err,
+                      sizeof(err));
+  if (rc < 0)
+    extract_error(out, NULL, "%s", err);
   for (size_t i = 0; rc == 0 && i < ex->nseries; i++) {
     const struct feed_series *s = ex->series[i].cfg;
-    if (m[i].count == 0)
+    if (found[i].count == 0)
       extract_error(out, s->id, "series '%s' (%s): no sample matches", s->id,
                     s->path);
-    else if (m[i].count > 1)
+    else if (found[i].count > 1)
       extract_error(out, s->id,
                     "series '%s' (%s): %zu samples match; the selector must "
                     "match exactly one",
-                    s->id, s->path, m[i].count);
+                    s->id, s->path, found[i].count);
     else
-      extract_add(out, s, m[i].has_ts ? m[i].ts : fetch_ms, m[i].value);
+      extract_add(out, s, found[i].has_ts ? found[i].ts_ms : fetch_ms,
+                  found[i].value);
   }
-  for (size_t i = 0; i < ex->nseries; i++)
-    free_labels(m[i].labels, m[i].nlabels);
-  free(m);
+  free(sels);
+  free(found);
   return rc;
 }

@@ -1,0 +1,28 @@
+/* JSON-stat 2.0 datasets (Eurostat, Statistics Norway, the Nordic and many
+ * other statistics offices): the cell a key picks and its value for every
+ * category of the time dimension. Pure: reads a parsed jansson document, no
+ * config, no I/O. */
+#ifndef INDICATORD_JSONSTAT_H
+#define INDICATORD_JSONSTAT_H
+
+#include "cube.h"
+
+#include <jansson.h>
+
+/* Reads the cell that key picks from the dataset doc (class "dataset":
+ * id, size, dimension[*].category.index as array or object, value as array
+ * or sparse object, status as string, array or object). The time dimension
+ * is time_dim when not NULL, else role.time, else a dimension named "time"
+ * or "TIME_PERIOD". Decimals come from the unit of the selected metric
+ * category (role.metric) when it gives them; JSON-stat has no unit
+ * multiplier, so scale is 0. Null values are gaps. Fills out (its points
+ * are replaced) in time order and returns 0, or -EINVAL with the reason in
+ * err: not a JSON-stat 2.0 dataset (or its error), sizes that do not match
+ * the categories or the values, a key that does not pick one cell
+ * (cube_resolve), a value that is not a number (naming the period).
+ * Strings in the points are borrowed from doc. */
+int jsonstat_read(const json_t *doc, const struct cube_key *key,
+                  const char *time_dim, struct cube_points *out, char *err,
+                  size_t errlen);
+
+#endif
