@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "feed_prom.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -317,6 +318,140 @@ static void csv_errors(void **state) {
 
 /* ---- prometheus ---- */
 
+struct scan {
+  struct prom_selector *sels[8];
+  struct prom_found found[8];
+  size_t n;
+  char err[256];
+};
+
+static int scan(struct scan *sc, const char *body, size_t len,
+                enum prom_dialect d, const char *const *selectors) {
+  char why[128];
+  size_t at;
+  for (size_t i = 0; i < sc->n; i++)
+    feed_prom_selector_free(sc->sels[i]);
+  sc->n = 0;
+  for (; selectors[sc->n]; sc->n++)
+    assert_int_equal(feed_prom_selector_parse(selectors[sc->n],
+                                              &sc->sels[sc->n], why,
+                                              sizeof(why), &at),
+                     0);
+  sc->err[0] = '\0';
+  return feed_prom_scan(body, len, d, sc->sels, sc->n, sc->found, sc->err,
+                        sizeof(sc->err));
+}
+
+static void scan_free(struct scan *sc) {
+  for (size_t i = 0; i < sc->n; i++)
+    feed_prom_selector_free(sc->sels[i]);
+}
+
+static char *read_example(const char *rel, size_t *len) {
+  const char *dir = getenv("EXAMPLES_DIR");
+  char *path = xasprintf("%s/%s", dir ? dir : "conf/examples", rel);
+  FILE *f = fopen(path, "rb");
+  char *buf = xmalloc(1 << 16);
+  assert_non_null(f);
+  *len = fread(buf, 1, (1 << 16) - 1, f);
+  buf[*len] = '\0';
+  fclose(f);
+  free(path);
+  return buf;
+}
+
+static void openmetrics_recording(void **state) {
+  static const char *const sels[] = {
+      "ev_chargers_installed{province=\"liaoning\"}",
+      "grid_load_megawatts{region=\"shenyang\"}",
+      "feed_requests_total{code=\"200\"}",
+      "ev_chargers_installed_created{province=\"jilin\"}",
+      "ev_chargers_installed",
+      "scrape_duration_seconds_bucket{le=\"1.0\"}",
+      "grid_load",
+      NULL};
+  struct scan sc = {0};
+  size_t len;
+  char *body = read_example("openmetrics/metrics.txt", &len);
+  (void)state;
+  assert_int_equal(scan(&sc, body, len, PROM_OPENMETRICS, sels), 0);
+  /* a counter family's name picks its _total sample, not _created */
+  assert_int_equal(sc.found[0].count, 1);
+  assert_true(sc.found[0].value == 41236);
+  assert_true(sc.found[0].has_ts);
+  assert_int_equal(sc.found[0].ts_ms, INT64_C(1774972800000));
+  /* seconds with a fraction */
+  assert_int_equal(sc.found[1].count, 1);
+  assert_true(sc.found[1].value == 8123.5);
+  assert_int_equal(sc.found[1].ts_ms, INT64_C(1775012345250));
+  /* the exemplar after " # " is neither the value nor the time */
+  assert_int_equal(sc.found[2].count, 1);
+  assert_true(sc.found[2].value == 10234);
+  assert_false(sc.found[2].has_ts);
+  assert_true(sc.found[3].value == 1767196800.0);
+  assert_int_equal(sc.found[4].count, 2);
+  assert_true(sc.found[5].value == 120);
+  assert_int_equal(sc.found[6].count, 0);
+  /* read as Prometheus text, the same body has no valid timestamp */
+  assert_int_equal(scan(&sc, body, len, PROM_TEXT, sels), -EINVAL);
+  assert_non_null(strstr(sc.err, "line 3: bad timestamp"));
+  scan_free(&sc);
+  free(body);
+}
+
+static void openmetrics_errors(void **state) {
+  static const char *const sels[] = {"m", "c", NULL};
+  static const struct {
+    const char *body, *why; /* why NULL: accepted */
+  } cases[] = {
+      {"m 1 1.5\n# EOF\n", NULL},
+      {"m 1\n# EOF", NULL},
+      {"m 1\n# EOF\n\n", NULL},
+      {"m 1\n", "no # EOF line: the body is cut short"},
+      {"m 1\n# EOF\nm 2\n", "line 3: text after # EOF"},
+      {"m 1 1.5e\n# EOF\n", "line 1: bad timestamp"},
+      {"m 1 12 13\n# EOF\n", "line 1: bad timestamp"},
+      {"m 1 1e300\n# EOF\n", "line 1: bad timestamp"},
+      {"m 1 # {a=\"b\"} 2 3\n# EOF\n", NULL},
+      {"m{k=\"v\"} 1\nm{k=\"v\"} 2\n# EOF\n", "line 2: duplicate sample"},
+      /* c is a gauge: c_total is another metric, not its value */
+      {"# TYPE c gauge\nc_total 5\n# EOF\n", NULL},
+  };
+  struct scan sc = {0};
+  (void)state;
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    int rc =
+        scan(&sc, cases[i].body, strlen(cases[i].body), PROM_OPENMETRICS, sels);
+    if (cases[i].why ? rc != -EINVAL || !strstr(sc.err, cases[i].why)
+                     : rc != 0) {
+      fprintf(stderr, "case %zu: rc %d (%s)\n", i, rc, sc.err);
+      fail();
+    }
+  }
+  assert_int_equal(scan(&sc, "m 1 1.5\n# EOF\n", strlen("m 1 1.5\n# EOF\n"),
+                        PROM_OPENMETRICS, sels),
+                   0);
+  assert_int_equal(sc.found[0].ts_ms, 1500);
+  assert_int_equal(scan(&sc, "# TYPE c gauge\nc_total 5\n# EOF\n",
+                        strlen("# TYPE c gauge\nc_total 5\n# EOF\n"),
+                        PROM_OPENMETRICS, sels),
+                   0);
+  assert_int_equal(sc.found[1].count, 0);
+  assert_int_equal(scan(&sc, "# TYPE c counter\nc_total 5\n# EOF\n",
+                        strlen("# TYPE c counter\nc_total 5\n# EOF\n"),
+                        PROM_OPENMETRICS, sels),
+                   0);
+  assert_int_equal(sc.found[1].count, 1);
+  assert_true(sc.found[1].value == 5);
+  /* Prometheus text knows no families: c is only c */
+  assert_int_equal(scan(&sc, "# TYPE c counter\nc_total 5\n",
+                        strlen("# TYPE c counter\nc_total 5\n"), PROM_TEXT,
+                        sels),
+                   0);
+  assert_int_equal(sc.found[1].count, 0);
+  scan_free(&sc);
+}
+
 static void prom_basic(void **state) {
   struct config *c =
       feed("prometheus", "",
@@ -461,6 +596,8 @@ int main(void) {
       cmocka_unit_test(csv_errors),
       cmocka_unit_test(prom_basic),
       cmocka_unit_test(prom_errors),
+      cmocka_unit_test(openmetrics_recording),
+      cmocka_unit_test(openmetrics_errors),
       cmocka_unit_test(text_bodies),
       cmocka_unit_test(config_checks_paths),
   };
