@@ -1019,9 +1019,11 @@ static void load_feed_series(struct loader *L, struct feed *f,
       if (!e)
         continue;
       e->used = true;
-      if ((e->set & META_TITLE) && !s->meta.title)
+      /* A title or unit that failed to load is set but empty (its error
+       * is already reported). */
+      if ((e->set & META_TITLE) && e->meta.title && !s->meta.title)
         s->meta.title = xstrdup(e->meta.title);
-      if ((e->set & META_UNIT) && !s->meta.unit)
+      if ((e->set & META_UNIT) && e->meta.unit && !s->meta.unit)
         s->meta.unit = xstrdup(e->meta.unit);
       if (e->set & META_KIND)
         s->meta.kind = e->meta.kind;
