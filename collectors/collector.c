@@ -1,5 +1,6 @@
 #include "collector.h"
 
+#include "clock.h"
 #include "log.h"
 #include "util.h"
 
@@ -7,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const double collector_latency_bounds[COLLECTOR_LATENCY_BUCKETS] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
@@ -59,12 +59,6 @@ uint64_t collector_backoff(const struct feed *feed, unsigned failures,
   if (spread)
     d = d - spread / 2 + xorshift(rng) % spread;
   return d;
-}
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void schedule(struct feed_state *fs, uint64_t delay);
@@ -146,7 +140,7 @@ static void fail(struct feed_state *fs, const char *why) {
   struct collector *c = fs->col;
   fs->stats.failures++;
   if (c->sink)
-    c->sink(c->data, fs->feed, wall_ms(), why, NULL, 0);
+    c->sink(c->data, fs->feed, clock_wall_ms(), why, NULL, 0);
   if (!fs->failing)
     log_warn("feed %s: failing: %s", fs->feed->id, why);
   else
@@ -161,7 +155,7 @@ static void succeed(struct feed_state *fs) {
   if (fs->failing)
     log_info("feed %s: recovered", fs->feed->id);
   fs->failing = false;
-  fs->stats.last_success_ms = wall_ms();
+  fs->stats.last_success_ms = clock_wall_ms();
   if (fs->backoff && !fs->col->once) {
     /* Back on the regular schedule, phase kept. */
     uint64_t every = (uint64_t)fs->feed->every_ms;
@@ -188,11 +182,11 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
   } else if (res->not_modified) {
     fs->stats.not_modified++;
     if (c->sink)
-      c->sink(c->data, fs->feed, wall_ms(), NULL, NULL, 0);
+      c->sink(c->data, fs->feed, clock_wall_ms(), NULL, NULL, 0);
     log_debug("feed %s: not modified", fs->feed->id);
     succeed(fs);
   } else {
-    rc = extract_run(fs->ex, res->body, res->len, wall_ms(), &out);
+    rc = extract_run(fs->ex, res->body, res->len, clock_wall_ms(), &out);
     if (rc < 0) {
       char why[300];
       snprintf(why, sizeof(why), "unusable body: %s",
@@ -202,7 +196,7 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
       fs->stats.series_errors += out.nerrs;
       log_series_errors(fs, &out);
       if (c->sink)
-        c->sink(c->data, fs->feed, wall_ms(), NULL, out.obs, out.n);
+        c->sink(c->data, fs->feed, clock_wall_ms(), NULL, out.obs, out.n);
       fs->stats.observations += out.n;
       log_debug("feed %s: %zu observations", fs->feed->id, out.n);
       succeed(fs);

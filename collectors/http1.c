@@ -1,5 +1,7 @@
 #include "http1.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +10,13 @@
 #define HTTP1_READ_BUFFER (64 * 1024)
 #define HTTP1_MAX_ADDRS 8
 /* As curl's default DNS cache lifetime. */
-#define HTTP1_DNS_TTL_MS 60000
+#define HTTP1_DNS_TTL_MS MS_PER_MINUTE
 /* Deadlines are checked this often: one timer for the whole client instead
  * of a timer start and stop per request. */
 #define HTTP1_SWEEP_MS 50
 /* As curl's CURLOPT_MAXAGE_CONN: an idle connection older than this is
  * closed rather than trusted (and a daily feed holds no socket all day). */
-#define HTTP1_MAX_IDLE_MS 118000
+#define HTTP1_MAX_IDLE_MS (118 * MS_PER_SECOND)
 
 struct http1_host {
   struct http1_client *client;

@@ -1,5 +1,6 @@
 #include "alerts.h"
 
+#include "clock.h"
 #include "log.h"
 #include "receiver.h"
 #include "timefmt.h"
@@ -11,21 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TICK_MS 500
-#define RESEND_EVERY_MS 60000 /* Alertmanager: well inside resolve_timeout */
+#define RESEND_EVERY_MS                                                        \
+  MS_PER_MINUTE /* Alertmanager: well inside resolve_timeout */
 #define AM_ENDS_AFTER_MS (4 * RESEND_EVERY_MS)
 #define MAX_ATTEMPTS 60
-#define BACKOFF_MAX_MS (10 * 60 * 1000)
+#define BACKOFF_MAX_MS (10 * MS_PER_MINUTE)
 #define BATCH_AT 3 /* due items for one rate-limited receiver */
 #define CLOSE_GRACE_MS 3000
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool bad(enum eval_class c) {
   return c == CLASS_AT_RISK || c == CLASS_OFF_TRACK || c == CLASS_MISSED ||
@@ -409,9 +404,9 @@ static bool rate_allows(const struct receiver_ops *ops,
                         struct receiver_stats *st, int64_t now) {
   size_t in_sec = 0, in_min = 0;
   for (size_t i = 0; i < st->nsent; i++) {
-    if (now - st->sent_ms[i] < 1000)
+    if (now - st->sent_ms[i] < MS_PER_SECOND)
       in_sec++;
-    if (now - st->sent_ms[i] < 60000)
+    if (now - st->sent_ms[i] < MS_PER_MINUTE)
       in_min++;
   }
   if (ops->per_second > 0 && (double)in_sec >= ops->per_second)
@@ -424,7 +419,7 @@ static bool rate_allows(const struct receiver_ops *ops,
 static void note_send(struct receiver_stats *st, int64_t now) {
   size_t keep = 0;
   for (size_t i = 0; i < st->nsent; i++)
-    if (now - st->sent_ms[i] < 60000)
+    if (now - st->sent_ms[i] < MS_PER_MINUTE)
       st->sent_ms[keep++] = st->sent_ms[i];
   st->nsent = keep;
   if (st->nsent < sizeof(st->sent_ms) / sizeof(st->sent_ms[0]))
@@ -490,7 +485,7 @@ static void on_delivered(struct fetch_post *p, const struct fetch_result *res) {
   enum receiver_verdict v;
   int64_t retry_after = res->retry_after_ms;
   char why[200] = "";
-  int64_t now = wall_ms();
+  int64_t now = clock_wall_ms();
   if (!res->http_code && !res->ok) {
     snprintf(why, sizeof(why), "%.190s", res->error);
     v = RECEIVER_RETRY;
@@ -514,7 +509,7 @@ static void on_delivered(struct fetch_post *p, const struct fetch_result *res) {
   for (size_t i = 0; i < it->nbatch; i++)
     it->batch[i]->inflight = false;
   if (v == RECEIVER_RETRY && it->attempts < MAX_ATTEMPTS && !al->closing) {
-    int64_t backoff = 1000;
+    int64_t backoff = MS_PER_SECOND;
     for (int i = 1; i < it->attempts && backoff < BACKOFF_MAX_MS; i++)
       backoff *= 2;
     if (backoff > BACKOFF_MAX_MS)
@@ -528,7 +523,7 @@ static void on_delivered(struct fetch_post *p, const struct fetch_result *res) {
     if (st)
       st->retries++;
     log_warn("alerts: receiver %s: %s; retrying in %lld s", it->receiver_id,
-             why, (long long)(backoff / 1000));
+             why, (long long)(backoff / MS_PER_SECOND));
     free(it->batch);
     it->batch = NULL;
     it->nbatch = 0;
@@ -696,13 +691,13 @@ static void load(struct alerts *al) {
 
 static void on_tick(uv_timer_t *t) {
   struct alerts *al = t->data;
-  int64_t now = wall_ms();
+  int64_t now = clock_wall_ms();
   if (!al->loaded) {
     if (!al->loading && store_is_up(al->store))
       load(al);
     return;
   }
-  if (now - al->last_reminder_check_ms >= 10000) {
+  if (now - al->last_reminder_check_ms >= 10 * MS_PER_SECOND) {
     al->last_reminder_check_ms = now;
     reminders(al, now);
     digest(al, now);
@@ -866,7 +861,7 @@ int alerts_test(const struct config *cfg, const struct receiver *r) {
   const struct receiver_ops *ops = receiver_ops_for(r->type);
   static const char *const hdr[] = {
       "Content-Type: application/json; charset=utf-8", NULL};
-  int64_t now = wall_ms();
+  int64_t now = clock_wall_ms();
   char id[64];
   memset(&tc, 0, sizeof(tc));
   tc.r = r;
@@ -886,7 +881,7 @@ int alerts_test(const struct config *cfg, const struct receiver *r) {
   m.severity = "info";
   m.firing = true;
   m.starts_ms = now;
-  m.ends_ms = now + 5 * 60000;
+  m.ends_ms = now + 5 * MS_PER_MINUTE;
   m.link = cfg->alerts.dashboard_url;
   if (uv_loop_init(&loop) < 0 || fetch_engine_init(&tc.eng, &loop) < 0) {
     fprintf(stderr, "indicatord: cannot start the HTTP engine\n");

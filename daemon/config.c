@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "clock.h"
 #include "duration.h"
 #include "feed_prom.h"
 #include "jsonpath.h"
@@ -734,7 +735,7 @@ static void load_alerts(struct loader *L, const struct ydoc_node *n) {
   if (!n || !want(L, n, YDOC_MAP, "alerts"))
     return;
   check_keys(L, n, "alerts", keys);
-  get_duration(L, ydoc_get(n, "repeat"), "repeat", 60000, true,
+  get_duration(L, ydoc_get(n, "repeat"), "repeat", MS_PER_MINUTE, true,
                &cfg->alerts.repeat_ms);
   v = ydoc_get(n, "digest");
   if (v) {
@@ -811,7 +812,8 @@ static bool load_meta_key(struct loader *L, const struct ydoc_node *map,
   }
   if (strcmp(key, "retention") == 0) {
     *set |= META_RETENTION;
-    return get_duration(L, v, "retention", 60000, true, &m->retention_ms);
+    return get_duration(L, v, "retention", MS_PER_MINUTE, true,
+                        &m->retention_ms);
   }
   return true;
 }
@@ -1154,7 +1156,7 @@ static void load_feed(struct loader *L, const struct ydoc_node *n) {
   f = &cfg->feeds[cfg->nfeeds++];
   memset(f, 0, sizeof(*f));
   f->pos = pos_of(L, n);
-  f->every_ms = 15 * 60000;
+  f->every_ms = 15 * MS_PER_MINUTE;
   f->max_body = DEFAULT_MAX_BODY;
   f->tls_verify = true;
   f->time_format = TIMEFMT_ISO8601;
@@ -1172,8 +1174,10 @@ static void load_feed(struct loader *L, const struct ydoc_node *n) {
     check_url(L, v, "url", f->url, true);
   }
 
-  get_duration(L, ydoc_get(n, "every"), "every", 1000, false, &f->every_ms);
-  f->timeout_ms = f->every_ms < 30000 ? f->every_ms : 30000;
+  get_duration(L, ydoc_get(n, "every"), "every", MS_PER_SECOND, false,
+               &f->every_ms);
+  f->timeout_ms =
+      f->every_ms < 30 * MS_PER_SECOND ? f->every_ms : 30 * MS_PER_SECOND;
   v = ydoc_get(n, "timeout");
   if (v && get_duration(L, v, "timeout", 100, false, &f->timeout_ms) &&
       f->timeout_ms > f->every_ms)
@@ -1542,8 +1546,8 @@ static void load_target(struct loader *L, const struct ydoc_node *n) {
   v = ydoc_get(n, "baseline");
   if (v && get_number(L, v, "baseline", &t->baseline))
     t->has_baseline = true;
-  get_duration(L, ydoc_get(n, "stale_after"), "stale_after", 60000, false,
-               &t->stale_after_ms);
+  get_duration(L, ydoc_get(n, "stale_after"), "stale_after", MS_PER_MINUTE,
+               false, &t->stale_after_ms);
 }
 
 /* ---- receivers --------------------------------------------------------- */
@@ -1569,7 +1573,7 @@ static void load_receiver(struct loader *L, const struct ydoc_node *n) {
   r = &cfg->receivers[cfg->nreceivers++];
   memset(r, 0, sizeof(*r));
   r->pos = pos_of(L, n);
-  r->timeout_ms = 10000;
+  r->timeout_ms = 10 * MS_PER_SECOND;
 
   if (!ydoc_get(n, "id"))
     err(L, n, "a receiver needs an id");
@@ -1678,7 +1682,7 @@ static void load_top(struct loader *L, const struct ydoc_node *root) {
       err(L, v, "log_level must be error, warn, info or debug, not '%s'", s);
     free(s);
   }
-  get_duration(L, ydoc_get(root, "evaluate"), "evaluate", 1000, false,
+  get_duration(L, ydoc_get(root, "evaluate"), "evaluate", MS_PER_SECOND, false,
                &cfg->evaluate_every_ms);
   load_alerts(L, ydoc_get(root, "alerts"));
 }
@@ -1706,8 +1710,8 @@ static void set_defaults(struct config *cfg) {
   cfg->listen_host = xstrdup("127.0.0.1");
   cfg->listen_port = 9464;
   cfg->log_level = LOG_LEVEL_INFO;
-  cfg->evaluate_every_ms = 3600000;
-  cfg->alerts.repeat_ms = 24 * 3600000;
+  cfg->evaluate_every_ms = MS_PER_HOUR;
+  cfg->alerts.repeat_ms = MS_PER_DAY;
   cfg->alerts.digest_minute = 9 * 60;
   cfg->alerts.keyword = xstrdup(CONFIG_DEFAULT_KEYWORD);
 }

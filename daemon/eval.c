@@ -1,5 +1,6 @@
 #include "eval.h"
 
+#include "clock.h"
 #include "timefmt.h"
 #include "tz.h"
 #include "util.h"
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY_MS INT64_C(86400000)
 #define PENDING_PACE 0.10   /* too early to judge below this share */
 #define DEAD_ZONE_PACE 0.15 /* at most at_risk below this share */
 
@@ -241,7 +241,8 @@ static void measure_total(const struct eval_input *in,
   out->projected = p > 0 ? a / p : NAN;
   out->score = p > 0 ? ratio_score(&t->rule, out->projected) : NAN;
   {
-    double days = (double)(out->period_end_ms - out->ref_ms) / (double)DAY_MS;
+    double days =
+        (double)(out->period_end_ms - out->ref_ms) / (double)MS_PER_DAY;
     double left = t->rule.value - a;
     if (days > 0)
       out->required_rate = left > 0 ? left / days : 0;
@@ -352,7 +353,7 @@ static double weighted_trend(const struct eval_point *p, size_t n, int64_t at) {
   double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   double t0 = (double)p[0].t, span = (double)(p[n - 1].t - p[0].t);
   for (size_t i = 0; i < n; i++) {
-    double x = ((double)p[i].t - t0) / (double)DAY_MS;
+    double x = ((double)p[i].t - t0) / (double)MS_PER_DAY;
     double w = span > 0 ? 1 + ((double)p[i].t - t0) / span : 1;
     sw += w;
     sx += w * x;
@@ -362,7 +363,7 @@ static double weighted_trend(const struct eval_point *p, size_t n, int64_t at) {
   }
   {
     double den = sw * sxx - sx * sx;
-    double xa = ((double)at - t0) / (double)DAY_MS;
+    double xa = ((double)at - t0) / (double)MS_PER_DAY;
     double b, a;
     if (fabs(den) < 1e-12)
       return p[n - 1].v;

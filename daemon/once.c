@@ -1,6 +1,7 @@
 #include "once.h"
 
 #include "alerts.h"
+#include "clock.h"
 #include "collector.h"
 #include "log.h"
 #include "store.h"
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* How long once waits for Redis to take its writes, and status for an
  * answer. */
@@ -35,12 +35,6 @@ struct once {
   size_t hashes_pending;
   struct table_row *rows; /* once: the results, copied before closing */
 };
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_report(void *data, const struct feed *feed,
                       const struct fetch_result *res,
@@ -477,7 +471,7 @@ int once_status(const struct config *cfg, const struct once_options *opt) {
     rows[i].score = hnum(h, "score");
   }
   if (o.stored) {
-    int64_t now = opt->now_ms ? opt->now_ms : wall_ms();
+    int64_t now = opt->now_ms ? opt->now_ms : clock_wall_ms();
     if (opt->json)
       table_print_json(stdout, rows, cfg->ntargets, now);
     else

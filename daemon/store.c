@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include "clock.h"
 #include "log.h"
 #include "timefmt.h"
 #include "util.h"
@@ -10,14 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_IN_FLIGHT 1024
 #define DEFAULT_MAX_QUEUE 100000
 #define DEFAULT_MAX_SPOOL (1024ull * 1024 * 1024)
-#define TICK_MS 1000
-#define TRIM_EVERY_MS (10 * 60 * 1000)
-#define STATUS_EVERY_MS 60000
+#define TICK_MS MS_PER_SECOND
+#define TRIM_EVERY_MS (10 * MS_PER_MINUTE)
+#define STATUS_EVERY_MS MS_PER_MINUTE
 
 /* Upserts one stream entry at ID <ms>-0.
  * KEYS: the stream, and for observations also its meta hash, the latest
@@ -452,12 +452,6 @@ static void on_down(struct rlink *link, const char *reason) {
   s->script_loaded = false;
 }
 
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_tick(uv_timer_t *t) {
   struct store *s = t->data;
   if (s->have_spool)
@@ -496,7 +490,7 @@ static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
   *at = now ? now : 1;
   key = store_key(s, "s", fs->id);
   snprintf(minid, sizeof(minid), "%lld",
-           (long long)(wall_ms() - fs->meta.retention_ms));
+           (long long)(clock_wall_ms() - fs->meta.retention_ms));
   {
     const char *argv[] = {"XTRIM", key, "MINID", minid};
     store_command(s, 4, argv, NULL);
@@ -585,7 +579,7 @@ void store_observations(struct store *s, const struct feed *feed,
                         const struct observation *obs, size_t n) {
   char *latest = store_key(s, "latest", NULL);
   char *set = store_key(s, "series", NULL);
-  int64_t now = wall_ms();
+  int64_t now = clock_wall_ms();
   /* Sized to the batch: most fetches bring one observation per series,
    * and zeroing room for a full batch on every call showed in profiles. */
   size_t batch = n < UPSERT_BATCH ? (n ? n : 1) : UPSERT_BATCH;

@@ -1,5 +1,6 @@
 #include "targets.h"
 
+#include "clock.h"
 #include "log.h"
 #include "timefmt.h"
 #include "util.h"
@@ -8,17 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define DEBOUNCE_MS 1000
-#define YEAR_MS (INT64_C(366) * 86400000)
+#define DEBOUNCE_MS MS_PER_SECOND
+#define YEAR_MS (366 * MS_PER_DAY)
 
 int64_t targets_now(const struct targets *tg) {
-  struct timespec ts;
-  if (tg->fixed_now)
-    return tg->fixed_now;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return tg->fixed_now ? tg->fixed_now : clock_wall_ms();
 }
 
 static void on_timer(uv_timer_t *t) {

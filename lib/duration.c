@@ -1,12 +1,12 @@
 #include "duration.h"
 
+#include "clock.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MS_PER_S INT64_C(1000)
-#define MS_PER_DAY (86400 * MS_PER_S)
 #define DURATION_MAX (100 * 365 * MS_PER_DAY)
 
 static const struct {
@@ -14,9 +14,9 @@ static const struct {
   int64_t ms;
 } units[] = {
     {"ms", 1},
-    {"s", MS_PER_S},
-    {"m", 60 * MS_PER_S},
-    {"h", 3600 * MS_PER_S},
+    {"s", MS_PER_SECOND},
+    {"m", MS_PER_MINUTE},
+    {"h", MS_PER_HOUR},
     {"d", MS_PER_DAY},
     {"w", 7 * MS_PER_DAY},
     {"y", 365 * MS_PER_DAY},
@@ -64,9 +64,9 @@ void duration_format(int64_t ms, char *buf, size_t len) {
     const char *s;
     int64_t ms;
   } parts[] = {{"d", MS_PER_DAY},
-               {"h", 3600 * MS_PER_S},
-               {"m", 60 * MS_PER_S},
-               {"s", MS_PER_S},
+               {"h", MS_PER_HOUR},
+               {"m", MS_PER_MINUTE},
+               {"s", MS_PER_SECOND},
                {"ms", 1}};
   size_t off = 0;
   if (len == 0)

@@ -1,5 +1,6 @@
 #include "timefmt.h"
 
+#include "clock.h"
 #include "tz.h"
 
 #include <ctype.h>
@@ -348,11 +349,11 @@ static int parse_iso(const char *s, size_t len, struct timefmt_value *out,
     int extra_day = c.hour == 24;
     if (extra_day)
       c.hour = 0;
-    out->start_ms = tz_utc_to_ms(&c) - (int64_t)offset_min * 60000 +
-                    (extra_day ? 86400000 : 0);
+    out->start_ms = tz_utc_to_ms(&c) - (int64_t)offset_min * MS_PER_MINUTE +
+                    (extra_day ? MS_PER_DAY : 0);
   } else if (c.hour == 24) {
     c.hour = 0;
-    out->start_ms = tz_local_to_ms(&c) + 86400000;
+    out->start_ms = tz_local_to_ms(&c) + MS_PER_DAY;
   } else {
     out->start_ms = tz_local_to_ms(&c);
   }
@@ -666,7 +667,7 @@ void timefmt_iso(int64_t ms, char *buf, size_t len) {
   struct civil c;
   int64_t off_min;
   tz_ms_to_local(ms, &c);
-  off_min = (tz_utc_to_ms(&c) - ms) / 60000;
+  off_min = (tz_utc_to_ms(&c) - ms) / MS_PER_MINUTE;
   if (off_min == 0) {
     snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year, c.month, c.day,
              c.hour, c.min, c.sec);

@@ -1,5 +1,7 @@
 #include "tz.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +116,6 @@ void tz_ms_to_local(int64_t ms, struct civil *out) {
 
 int64_t tz_utc_to_ms(const struct civil *c) {
   int64_t days = tz_days_from_civil(c->year, c->month, c->day);
-  return ((days * 24 + c->hour) * 60 + c->min) * INT64_C(60000) +
-         c->sec * 1000 + c->ms;
+  return ((days * 24 + c->hour) * 60 + c->min) * MS_PER_MINUTE + c->sec * 1000 +
+         c->ms;
 }

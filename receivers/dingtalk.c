@@ -4,6 +4,7 @@
 
 #include <errno.h>
 
+#include "clock.h"
 #include "sign.h"
 #include "util.h"
 
@@ -37,7 +38,7 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
                                    size_t whylen) {
   /* 130101 and 410100: throttled for 10 minutes; -1: busy. */
   static const struct receiver_retry_code retry[] = {
-      {130101, 600000}, {410100, 600000}, {-1, 0}};
+      {130101, 10 * MS_PER_MINUTE}, {410100, 10 * MS_PER_MINUTE}, {-1, 0}};
   return receiver_judge_code("dingtalk", "errcode", retry, 3, http, body, len,
                              retry_after_ms, why, whylen);
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 
+#include "clock.h"
 #include "sign.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
   /* 11232 and 99991400: rate limited; 19021: a stale timestamp, which the
    * retry signs anew. */
   static const struct receiver_retry_code retry[] = {
-      {11232, 60000}, {99991400, 60000}, {19021, 0}};
+      {11232, MS_PER_MINUTE}, {99991400, MS_PER_MINUTE}, {19021, 0}};
   return receiver_judge_code("feishu", "code", retry, 3, http, body, len,
                              retry_after_ms, why, whylen);
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include "clock.h"
 #include "tz.h"
 #include "util.h"
 
@@ -91,7 +92,7 @@ enum receiver_verdict receiver_judge_http(long http, int64_t *retry_after_ms,
   snprintf(why, whylen, "HTTP %ld", http);
   if (http == 429 || http >= 500 || http == 0) {
     if (http == 429 && *retry_after_ms <= 0)
-      *retry_after_ms = 60000;
+      *retry_after_ms = MS_PER_MINUTE;
     return RECEIVER_RETRY;
   }
   return RECEIVER_GIVE_UP;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 
+#include "clock.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -22,7 +23,8 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
                                    int64_t *retry_after_ms, char *why,
                                    size_t whylen) {
   /* 45009: over the frequency limit; -1: busy. */
-  static const struct receiver_retry_code retry[] = {{45009, 60000}, {-1, 0}};
+  static const struct receiver_retry_code retry[] = {{45009, MS_PER_MINUTE},
+                                                     {-1, 0}};
   return receiver_judge_code("wecom", "errcode", retry, 2, http, body, len,
                              retry_after_ms, why, whylen);
 }
