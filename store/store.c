@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "upsert.h"
 #include "timefmt.h"
 #include "util.h"
 
@@ -13,112 +14,9 @@
 #include <string.h>
 
 #define MAX_IN_FLIGHT 1024
-#define DEFAULT_MAX_QUEUE 100000
-#define DEFAULT_MAX_SPOOL (1024ull * 1024 * 1024)
 #define TICK_MS MS_PER_SECOND
 #define TRIM_EVERY_MS (10 * MS_PER_MINUTE)
 #define STATUS_EVERY_MS MS_PER_MINUTE
-
-/* Upserts one stream entry at ID <ms>-0.
- * KEYS: the stream, and for observations also its meta hash, the latest
- * hash and the series set.
- * ARGV: time ms, time as ISO 8601, then field/value pairs (for observations
- * one pair: the series id and the value).
- * Returns 1 when something was written, 0 for an identical entry. */
-static const char upsert_lua[] =
-    "local s = KEYS[1]\n"
-    "local ms = ARGV[1]\n"
-    "local id = ms .. '-0'\n"
-    "local fv = {}\n"
-    "for i = 3, #ARGV do fv[#fv + 1] = ARGV[i] end\n"
-    "local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
-    "if #top == 0 or tonumber(ms) > "
-    "tonumber(string.match(top[1][1], '^(%d+)')) then\n"
-    "  redis.call('XADD', s, id, unpack(fv))\n"
-    "else\n"
-    "  local cur = redis.call('XRANGE', s, id, id)\n"
-    "  if #cur > 0 and #cur[1][2] == #fv then\n"
-    "    local same = true\n"
-    "    for i = 1, #fv do if cur[1][2][i] ~= fv[i] then same = false end end\n"
-    "    if same then return 0 end\n"
-    "  end\n"
-    "  local tail = redis.call('XRANGE', s, id, '+')\n"
-    "  for i = 1, #tail do redis.call('XDEL', s, tail[i][1]) end\n"
-    "  local prev = redis.call('XREVRANGE', s, '(' .. id, '-', 'COUNT', 1)\n"
-    "  local pid = '0-0'\n"
-    "  if #prev > 0 then pid = prev[1][1] end\n"
-    "  redis.call('XSETID', s, pid, 'MAXDELETEDID', pid)\n"
-    "  redis.call('XADD', s, id, unpack(fv))\n"
-    "  for i = 1, #tail do\n"
-    "    if tail[i][1] ~= id then\n"
-    "      redis.call('XADD', s, tail[i][1], unpack(tail[i][2]))\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "if #KEYS == 4 then\n"
-    "  local m, latest, set = KEYS[2], KEYS[3], KEYS[4]\n"
-    "  redis.call('SADD', set, fv[1])\n"
-    "  local t2 = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
-    "  if string.match(t2[1][1], '^(%d+)') == ms then\n"
-    "    redis.call('HSET', m, 'last_value', fv[2], 'last_time', ARGV[2])\n"
-    "    redis.call('HSET', latest, fv[1], fv[2])\n"
-    "  end\n"
-    "  redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
-    "end\n"
-    "return 1\n";
-
-/* Upserts a series' observations in one call, in order, with the same
- * semantics as upsert_lua.
- * KEYS: the stream, its meta hash, the latest hash, the series set.
- * ARGV: the series id (the field), then (time ms, ISO time, value) triples.
- * Returns how many entries were written (0: all identical). */
-static const char upsert_many_lua[] =
-    "local s, m, latest, set = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
-    "local field = ARGV[1]\n"
-    "local written = 0\n"
-    "for i = 2, #ARGV, 3 do\n"
-    "  local ms, val = ARGV[i], ARGV[i + 2]\n"
-    "  local id = ms .. '-0'\n"
-    "  local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
-    "  if #top == 0 or tonumber(ms) > "
-    "tonumber(string.match(top[1][1], '^(%d+)')) then\n"
-    "    redis.call('XADD', s, id, field, val)\n"
-    "    written = written + 1\n"
-    "  else\n"
-    "    local cur = redis.call('XRANGE', s, id, id)\n"
-    "    if not (#cur > 0 and #cur[1][2] == 2 and cur[1][2][1] == field and "
-    "cur[1][2][2] == val) then\n"
-    "      local tail = redis.call('XRANGE', s, id, '+')\n"
-    "      for k = 1, #tail do redis.call('XDEL', s, tail[k][1]) end\n"
-    "      local prev = redis.call('XREVRANGE', s, '(' .. id, '-', 'COUNT', "
-    "1)\n"
-    "      local pid = '0-0'\n"
-    "      if #prev > 0 then pid = prev[1][1] end\n"
-    "      redis.call('XSETID', s, pid, 'MAXDELETEDID', pid)\n"
-    "      redis.call('XADD', s, id, field, val)\n"
-    "      for k = 1, #tail do\n"
-    "        if tail[k][1] ~= id then\n"
-    "          redis.call('XADD', s, tail[k][1], unpack(tail[k][2]))\n"
-    "        end\n"
-    "      end\n"
-    "      written = written + 1\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "if written > 0 then\n"
-    "  redis.call('SADD', set, field)\n"
-    "  local t2 = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
-    "  local topms = string.match(t2[1][1], '^(%d+)')\n"
-    "  for i = 2, #ARGV, 3 do\n"
-    "    if ARGV[i] == topms then\n"
-    "      redis.call('HSET', m, 'last_value', ARGV[i + 2], 'last_time', "
-    "ARGV[i + 1])\n"
-    "      redis.call('HSET', latest, field, ARGV[i + 2])\n"
-    "    end\n"
-    "  end\n"
-    "  redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
-    "end\n"
-    "return written\n";
 
 /* Observations per script call: bounds one call's work inside Redis. */
 #define UPSERT_BATCH 256
@@ -508,8 +406,8 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   memset(s, 0, sizeof(*s));
   s->loop = loop;
   s->cfg = cfg;
-  s->max_queue =
-      cfg->redis.max_queue ? cfg->redis.max_queue : DEFAULT_MAX_QUEUE;
+  /* Set at start: a reload does not resize the queue. */
+  s->max_queue = cfg->redis.max_queue;
   SHA1((const unsigned char *)upsert_lua, strlen(upsert_lua), digest);
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
@@ -517,9 +415,7 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha_many + 2 * i, 3, "%02x", digest[i]);
 
-  rc = use_spool ? spool_open(&s->spool, cfg->state_dir,
-                              cfg->redis.max_spool ? cfg->redis.max_spool
-                                                   : DEFAULT_MAX_SPOOL,
+  rc = use_spool ? spool_open(&s->spool, cfg->state_dir, cfg->redis.max_spool,
                               &warning)
                  : -ENOENT;
   if (rc == -EWOULDBLOCK) {
