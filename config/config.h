@@ -192,9 +192,7 @@ const struct feed_series *config_series(const struct config *cfg,
 const struct receiver *config_receiver(const struct config *cfg,
                                        const char *id);
 
-const char *config_format_name(enum feed_format f);
 const char *config_kind_name(enum series_kind k);
-const char *config_receiver_type_name(enum receiver_type t);
 
 /* A URL safe to log: userinfo dropped, query and path tokens replaced by
  * "REDACTED". Caller frees. */
