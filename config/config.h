@@ -16,8 +16,6 @@
 #include <stdint.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/indicatord/indicatord.yaml"
-#define CONFIG_DEFAULT_PREFIX "ind:"
-#define CONFIG_DEFAULT_KEYWORD "【指标告警】"
 
 /* Where a value was written; file points into config->files. */
 struct config_pos {

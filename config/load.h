@@ -98,7 +98,14 @@ char *load_path(struct loader *L, const char *name, bool creds);
 
 /* ---- sections ---- */
 
-void load_defaults(struct config *cfg); /* load_defaults.c */
+/* Defaults (load_defaults.c): set before the file is read. */
+void load_defaults(struct config *cfg);
+void load_feed_defaults(struct feed *f);
+/* A feed's timeout unless given: every, at most 30 s. */
+int64_t load_feed_timeout(int64_t every_ms);
+void load_target_defaults(struct target *t);
+void load_receiver_defaults(struct receiver *r);
+
 void load_top(struct loader *L, const struct ydoc_node *root); /* load_top.c */
 void load_series_section(struct loader *L, const struct ydoc_node *n);
 void load_feed(struct loader *L, const struct ydoc_node *n); /* load_feeds.c */

@@ -1,3 +1,5 @@
+/* Every default of the configuration, in one place: what a key is when the
+ * file does not give it (docs/configuration.md lists the same values). */
 #include "load.h"
 
 #include "clock.h"
@@ -6,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DEFAULT_PREFIX "ind:"
+#define DEFAULT_KEYWORD "【指标告警】"
+
 void load_defaults(struct config *cfg) {
   const char *sd = getenv("STATE_DIRECTORY");
   cfg->timezone = xstrdup("UTC");
   cfg->redis.host = xstrdup("127.0.0.1");
   cfg->redis.port = 6379;
   cfg->redis.url = xstrdup("redis://127.0.0.1:6379/0");
-  cfg->redis.prefix = xstrdup(CONFIG_DEFAULT_PREFIX);
+  cfg->redis.prefix = xstrdup(DEFAULT_PREFIX);
   cfg->redis.max_queue = 100000;
   cfg->redis.max_spool = 1024u * 1024 * 1024;
   /* systemd's StateDirectory= may list several, colon-separated. */
@@ -26,5 +31,26 @@ void load_defaults(struct config *cfg) {
   cfg->evaluate_every_ms = MS_PER_HOUR;
   cfg->alerts.repeat_ms = MS_PER_DAY;
   cfg->alerts.digest_minute = 9 * 60;
-  cfg->alerts.keyword = xstrdup(CONFIG_DEFAULT_KEYWORD);
+  cfg->alerts.keyword = xstrdup(DEFAULT_KEYWORD);
+}
+
+void load_feed_defaults(struct feed *f) {
+  f->every_ms = 15 * MS_PER_MINUTE;
+  f->max_body = 4u * 1024 * 1024;
+  f->tls_verify = true;
+  f->time_format = TIMEFMT_ISO8601;
+}
+
+int64_t load_feed_timeout(int64_t every_ms) {
+  return every_ms < 30 * MS_PER_SECOND ? every_ms : 30 * MS_PER_SECOND;
+}
+
+void load_target_defaults(struct target *t) {
+  t->on_track = 0.95;
+  t->off_track = 0.90;
+  t->confirm = 2;
+}
+
+void load_receiver_defaults(struct receiver *r) {
+  r->timeout_ms = 10 * MS_PER_SECOND;
 }

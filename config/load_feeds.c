@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_BODY (4u * 1024 * 1024)
-
 static const char *const meta_keys[] = {"title", "unit", "kind",      "min",
                                         "max",   "at",   "retention", NULL};
 
@@ -415,10 +413,7 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
   f = &cfg->feeds[cfg->nfeeds++];
   memset(f, 0, sizeof(*f));
   f->pos = load_pos(L, n);
-  f->every_ms = 15 * MS_PER_MINUTE;
-  f->max_body = DEFAULT_MAX_BODY;
-  f->tls_verify = true;
-  f->time_format = TIMEFMT_ISO8601;
+  load_feed_defaults(f);
 
   if (!ydoc_get(n, "id"))
     load_error(L, n, "a feed needs an id");
@@ -436,8 +431,7 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
 
   load_duration(L, ydoc_get(n, "every"), "every", MS_PER_SECOND, false,
                 &f->every_ms);
-  f->timeout_ms =
-      f->every_ms < 30 * MS_PER_SECOND ? f->every_ms : 30 * MS_PER_SECOND;
+  f->timeout_ms = load_feed_timeout(f->every_ms);
   v = ydoc_get(n, "timeout");
   if (v && load_duration(L, v, "timeout", 100, false, &f->timeout_ms) &&
       f->timeout_ms > f->every_ms)

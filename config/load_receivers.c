@@ -1,6 +1,5 @@
 #include "load.h"
 
-#include "clock.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -27,7 +26,7 @@ void load_receiver(struct loader *L, const struct ydoc_node *n) {
   r = &cfg->receivers[cfg->nreceivers++];
   memset(r, 0, sizeof(*r));
   r->pos = load_pos(L, n);
-  r->timeout_ms = 10 * MS_PER_SECOND;
+  load_receiver_defaults(r);
 
   if (!ydoc_get(n, "id"))
     load_error(L, n, "a receiver needs an id");

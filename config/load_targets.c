@@ -184,9 +184,7 @@ void load_target(struct loader *L, const struct ydoc_node *n) {
   t = &cfg->targets[cfg->ntargets++];
   memset(t, 0, sizeof(*t));
   t->pos = load_pos(L, n);
-  t->on_track = 0.95;
-  t->off_track = 0.90;
-  t->confirm = 2;
+  load_target_defaults(t);
 
   if (!ydoc_get(n, "id"))
     load_error(L, n, "a target needs an id");
