@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct receiver_ops;
+
 #define CONFIG_DEFAULT_PATH "/etc/indicatord/indicatord.yaml"
 
 /* Where a value was written; file points into config->files. */
@@ -112,22 +114,10 @@ struct target {
   bool rule_ok;
 };
 
-enum receiver_type {
-  RECV_SLACK,
-  RECV_DISCORD,
-  RECV_TEAMS,
-  RECV_FEISHU,
-  RECV_DINGTALK,
-  RECV_WECOM,
-  RECV_TELEGRAM,
-  RECV_WEBHOOK,
-  RECV_ALERTMANAGER,
-};
-
 struct receiver {
   char *id;
-  enum receiver_type type;
-  char *url;     /* secret */
+  const struct receiver_ops *type; /* receivers/receiver.h */
+  char *url;                       /* secret */
   char *secret;  /* signing secret (dingtalk, feishu); NULL when unsigned */
   char *chat_id; /* telegram */
   int64_t timeout_ms;

@@ -58,6 +58,9 @@ struct ydoc_node load_at_offset(const struct ydoc_node *n, const char *text,
 /* The candidate nearest to word, or NULL when none is near ("did you
  * mean"). */
 const char *load_closest(const char *word, const char *const *cands, size_t n);
+/* names as people list them: "a, b or c" with last " or ". Caller
+ * frees. */
+char *load_join(const char *const *names, size_t n, const char *last);
 /* Reports every key of map not in allowed (NULL-terminated). */
 void load_keys(struct loader *L, const struct ydoc_node *map, const char *where,
                const char *const *allowed);

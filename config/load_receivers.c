@@ -1,13 +1,53 @@
 #include "load.h"
 
+#include "receiver.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const receiver_types[] = {
-    "slack", "discord",  "teams",   "feishu",       "dingtalk",
-    "wecom", "telegram", "webhook", "alertmanager", NULL};
+/* The names of the receiver types with (or, for NULL, regardless of) one
+ * of their flags, in registry order; *n of them. Caller frees. */
+static const char **type_names(bool (*has)(const struct receiver_ops *),
+                               size_t *n) {
+  size_t cap = 0;
+  const char **names;
+  while (receiver_types[cap])
+    cap++;
+  names = xcalloc(cap + 1, sizeof(*names));
+  *n = 0;
+  for (size_t i = 0; receiver_types[i]; i++)
+    if (!has || has(receiver_types[i]))
+      names[(*n)++] = receiver_types[i]->name;
+  return names;
+}
+
+static bool takes_secret(const struct receiver_ops *t) {
+  return t->takes_secret;
+}
+
+static bool needs_chat_id(const struct receiver_ops *t) {
+  return t->needs_chat_id;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Reports a key that only some types take; they are named in alphabetical
+ * order. */
+static void only_for(struct loader *L, const struct ydoc_node *key,
+                     bool (*has)(const struct receiver_ops *),
+                     const char *fmt) {
+  size_t n;
+  const char **names = type_names(has, &n);
+  char *list;
+  qsort(names, n, sizeof(*names), by_name);
+  list = load_join(names, n, " and ");
+  load_error(L, key, fmt, list);
+  free(list);
+  free(names);
+}
 
 void load_receiver(struct loader *L, const struct ydoc_node *n) {
   static const char *const keys[] = {"id",       "type",    "url",
@@ -16,7 +56,7 @@ void load_receiver(struct loader *L, const struct ydoc_node *n) {
   struct config *cfg = L->cfg;
   struct receiver *r;
   const struct ydoc_node *v;
-  bool url_given = false, secret_given = false, type_ok = false;
+  bool url_given = false, secret_given = false;
 
   if (!load_want(L, n, YDOC_MAP, "a receiver"))
     return;
@@ -38,21 +78,16 @@ void load_receiver(struct loader *L, const struct ydoc_node *n) {
     load_error(L, n, "receiver '%s' needs a type", r->id ? r->id : "?");
   } else {
     char *s = NULL;
-    if (load_str(L, v, "type", &s)) {
-      for (int i = 0; receiver_types[i]; i++)
-        if (strcmp(s, receiver_types[i]) == 0) {
-          r->type = (enum receiver_type)i;
-          type_ok = true;
-        }
-      if (!type_ok) {
-        const char *near = load_closest(s, receiver_types, 9);
-        load_error(
-            L, v,
-            "type must be slack, discord, teams, feishu, dingtalk, wecom, "
-            "telegram, webhook or alertmanager, not '%s'%s%s%s",
-            s, near ? "; did you mean '" : "", near ? near : "",
-            near ? "'?" : "");
-      }
+    if (load_str(L, v, "type", &s) && !(r->type = receiver_find(s))) {
+      size_t count;
+      const char **names = type_names(NULL, &count);
+      const char *near = load_closest(s, names, count);
+      char *list = load_join(names, count, " or ");
+      load_error(L, v, "type must be %s, not '%s'%s%s%s", list, s,
+                 near ? "; did you mean '" : "", near ? near : "",
+                 near ? "'?" : "");
+      free(list);
+      free(names);
     }
     free(s);
   }
@@ -67,21 +102,20 @@ void load_receiver(struct loader *L, const struct ydoc_node *n) {
              "url", r->url, false);
 
   load_secret(L, n, "secret", &r->secret, &secret_given);
-  if (secret_given && type_ok && r->type != RECV_DINGTALK &&
-      r->type != RECV_FEISHU)
-    load_error(
-        L,
-        ydoc_key(n, "secret") ? ydoc_key(n, "secret")
-                              : ydoc_key(n, "secret_file"),
-        "only dingtalk and feishu receivers sign messages with a secret");
+  if (secret_given && r->type && !r->type->takes_secret)
+    only_for(L,
+             ydoc_key(n, "secret") ? ydoc_key(n, "secret")
+                                   : ydoc_key(n, "secret_file"),
+             takes_secret, "only %s receivers sign messages with a secret");
 
   load_nonempty(L, ydoc_get(n, "chat_id"), "chat_id", &r->chat_id);
-  if (type_ok && r->type == RECV_TELEGRAM && !r->chat_id &&
+  if (r->type && r->type->needs_chat_id && !r->chat_id &&
       !ydoc_get(n, "chat_id"))
-    load_error(L, n, "telegram receiver '%s' needs a chat_id",
+    load_error(L, n, "%s receiver '%s' needs a chat_id", r->type->name,
                r->id ? r->id : "?");
-  if (type_ok && r->type != RECV_TELEGRAM && ydoc_get(n, "chat_id"))
-    load_error(L, ydoc_key(n, "chat_id"), "chat_id applies to telegram only");
+  if (r->type && !r->type->needs_chat_id && ydoc_get(n, "chat_id"))
+    only_for(L, ydoc_key(n, "chat_id"), needs_chat_id,
+             "chat_id applies to %s only");
   load_duration(L, ydoc_get(n, "timeout"), "timeout", 100, false,
                 &r->timeout_ms);
 }

@@ -484,3 +484,10 @@ struct ydoc_node load_at_offset(const struct ydoc_node *n, const char *text,
     pos.col += (int)at + (n->quoted ? 1 : 0);
   return pos;
 }
+
+char *load_join(const char *const *names, size_t n, const char *last) {
+  struct strbuf sb = {0};
+  for (size_t i = 0; i < n; i++)
+    strbuf_addf(&sb, "%s%s", i == 0 ? "" : i + 1 == n ? last : ", ", names[i]);
+  return strbuf_take(&sb);
+}

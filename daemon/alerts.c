@@ -347,7 +347,7 @@ static void resend_firing(struct alerts *al, int64_t now) {
     static const char *const hdr[] = {"Content-Type: application/json", NULL};
     json_t *arr;
     char *url = NULL;
-    if (rc->type != RECV_ALERTMANAGER)
+    if (!rc->type->resends_firing)
       continue;
     arr = json_array();
     for (size_t i = 0; i < al->tg->n; i++) {
@@ -366,7 +366,7 @@ static void resend_firing(struct alerts *al, int64_t now) {
       m = make_msg(al, ts->inc.id, "resend", t, ts, title, ts->message, now);
       msg_view(m, &am);
       am.prev_cls = ""; /* the current class only */
-      if (alertmanager_ops.build(rc, &am, now, &req) == 0) {
+      if (rc->type->build(rc, &am, now, &req) == 0) {
         one = json_loads(req.body, 0, &e);
         if (one)
           json_array_extend(arr, one);
@@ -481,7 +481,7 @@ static void on_delivered(struct fetch_post *p, const struct fetch_result *res) {
   struct alerts *al = it->al;
   const struct receiver *r = receiver_of(al, it->receiver_id);
   struct receiver_stats *st = stats_of(al, it->receiver_id);
-  const struct receiver_ops *ops = r ? receiver_ops_for(r->type) : NULL;
+  const struct receiver_ops *ops = r ? r->type : NULL;
   enum receiver_verdict v;
   int64_t retry_after = res->retry_after_ms;
   char why[200] = "";
@@ -546,7 +546,7 @@ static void on_delivered(struct fetch_post *p, const struct fetch_result *res) {
 
 static void send_item(struct alerts *al, struct outbox_item *it,
                       const struct receiver *r, int64_t now) {
-  const struct receiver_ops *ops = receiver_ops_for(r->type);
+  const struct receiver_ops *ops = r->type;
   struct receiver_request req = {0};
   struct alert_msg am;
   struct strbuf combined = {0};
@@ -591,7 +591,7 @@ static void send_item(struct alerts *al, struct outbox_item *it,
 static void deliver(struct alerts *al, int64_t now) {
   for (size_t r = 0; r < al->cfg->nreceivers; r++) {
     const struct receiver *rc = &al->cfg->receivers[r];
-    const struct receiver_ops *ops = receiver_ops_for(rc->type);
+    const struct receiver_ops *ops = rc->type;
     struct receiver_stats *st = &al->stats[r];
     struct outbox_item *first = NULL;
     struct outbox_item **due = NULL;
@@ -831,7 +831,7 @@ struct test_ctx {
 
 static void on_test_done(struct fetch_post *p, const struct fetch_result *res) {
   struct test_ctx *tc = p->data;
-  const struct receiver_ops *ops = receiver_ops_for(tc->r->type);
+  const struct receiver_ops *ops = tc->r->type;
   int64_t ra = res->retry_after_ms;
   char why[200] = "";
   enum receiver_verdict v = !res->http_code && !res->ok
@@ -858,7 +858,7 @@ int alerts_test(const struct config *cfg, const struct receiver *r) {
   struct receiver_request req = {0};
   struct alert_msg m;
   char title[300];
-  const struct receiver_ops *ops = receiver_ops_for(r->type);
+  const struct receiver_ops *ops = r->type;
   static const char *const hdr[] = {
       "Content-Type: application/json; charset=utf-8", NULL};
   int64_t now = clock_wall_ms();

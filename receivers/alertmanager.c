@@ -5,8 +5,6 @@
  * request. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "util.h"
 
 #include <jansson.h>
@@ -53,4 +51,10 @@ static int build(const struct receiver *r, const struct alert_msg *m,
 }
 
 const struct receiver_ops alertmanager_ops = {
-    "alertmanager", 60000, true, 0, 0, build, receiver_judge_status};
+    .name = "alertmanager",
+    .max_text = 60000,
+    .max_in_bytes = true,
+    .resends_firing = true,
+    .build = build,
+    .judge = receiver_judge_status,
+};

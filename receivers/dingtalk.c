@@ -2,8 +2,6 @@
  * URL-encoded sign in the query; success is {"errcode":0}. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "clock.h"
 #include "sign.h"
 #include "util.h"
@@ -43,5 +41,12 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
                              retry_after_ms, why, whylen);
 }
 
-const struct receiver_ops dingtalk_ops = {"dingtalk", 4000,  true, 0,
-                                          20,         build, judge};
+const struct receiver_ops dingtalk_ops = {
+    .name = "dingtalk",
+    .max_text = 4000,
+    .max_in_bytes = true,
+    .per_minute = 20,
+    .takes_secret = true,
+    .build = build,
+    .judge = judge,
+};

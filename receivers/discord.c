@@ -1,8 +1,6 @@
 /* Discord webhook: {"content": ...}; 204 or 200 is success. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "util.h"
 
 #include <jansson.h>
@@ -20,4 +18,10 @@ static int build(const struct receiver *r, const struct alert_msg *m,
 }
 
 const struct receiver_ops discord_ops = {
-    "discord", 2000, false, 1, 0, build, receiver_judge_status};
+    .name = "discord",
+    .max_text = 2000,
+    .max_in_bytes = false,
+    .per_second = 1,
+    .build = build,
+    .judge = receiver_judge_status,
+};

@@ -2,8 +2,6 @@
  * and sign in the body; success is {"code":0}. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "clock.h"
 #include "sign.h"
 #include "util.h"
@@ -41,5 +39,13 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
 }
 
 /* 20 KB per request body; the text keeps well inside it. */
-const struct receiver_ops feishu_ops = {"feishu", 18000, true, 5,
-                                        100,      build, judge};
+const struct receiver_ops feishu_ops = {
+    .name = "feishu",
+    .max_text = 18000,
+    .max_in_bytes = true,
+    .per_second = 5,
+    .per_minute = 100,
+    .takes_secret = true,
+    .build = build,
+    .judge = judge,
+};

@@ -1,7 +1,5 @@
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "clock.h"
 #include "tz.h"
 #include "util.h"
@@ -11,28 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
-const struct receiver_ops *receiver_ops_for(enum receiver_type t) {
-  switch (t) {
-  case RECV_SLACK:
-    return &slack_ops;
-  case RECV_DISCORD:
-    return &discord_ops;
-  case RECV_TEAMS:
-    return &teams_ops;
-  case RECV_FEISHU:
-    return &feishu_ops;
-  case RECV_DINGTALK:
-    return &dingtalk_ops;
-  case RECV_WECOM:
-    return &wecom_ops;
-  case RECV_TELEGRAM:
-    return &telegram_ops;
-  case RECV_WEBHOOK:
-    return &webhook_ops;
-  case RECV_ALERTMANAGER:
-    return &alertmanager_ops;
-  }
-  return &webhook_ops;
+const struct receiver_ops *const receiver_types[] = {
+    &slack_ops, &discord_ops,  &teams_ops,   &feishu_ops,       &dingtalk_ops,
+    &wecom_ops, &telegram_ops, &webhook_ops, &alertmanager_ops, NULL};
+
+const struct receiver_ops *receiver_find(const char *name) {
+  for (size_t i = 0; receiver_types[i]; i++)
+    if (strcmp(receiver_types[i]->name, name) == 0)
+      return receiver_types[i];
+  return NULL;
 }
 
 static size_t seq_len(unsigned char c) {

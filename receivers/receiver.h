@@ -37,12 +37,18 @@ struct receiver_request {
   char *body; /* caller frees */
 };
 
+/* A receiver type: one per provider file, listed in receiver_types. The
+ * configuration reads its name and the keys it takes from here. */
 struct receiver_ops {
-  const char *name;
+  const char *name;  /* type: in the configuration */
   size_t max_text;   /* provider limit for the text */
   bool max_in_bytes; /* the limit counts bytes, not characters */
   double per_second; /* rate limits; 0: none */
   double per_minute;
+  bool takes_secret;   /* signs messages with secret: (or secret_file:) */
+  bool needs_chat_id;  /* needs chat_id: (and is the only one taking it) */
+  bool resends_firing; /* firing alerts are re-sent while they are open, so
+                          that the receiver does not let them expire */
   /* Builds the request for m at now_ms. Returns 0 or a negative code. */
   int (*build)(const struct receiver *r, const struct alert_msg *m,
                int64_t now_ms, struct receiver_request *out);
@@ -52,7 +58,11 @@ struct receiver_ops {
                                  size_t whylen);
 };
 
-const struct receiver_ops *receiver_ops_for(enum receiver_type t);
+/* Every receiver type, in the order the documentation lists them;
+ * NULL-terminated. Adding a provider: its file, its entry here. */
+extern const struct receiver_ops *const receiver_types[];
+/* The type named name, or NULL. */
+const struct receiver_ops *receiver_find(const char *name);
 
 /* The text cut to max (bytes or characters) on a UTF-8 boundary, with a
  * visible "…(truncated)" when cut. Caller frees. */

@@ -1,8 +1,6 @@
 /* Slack incoming webhook: {"text": ...}; success is 200 with body "ok". */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "util.h"
 
 #include <jansson.h>
@@ -32,5 +30,11 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
   return RECEIVER_GIVE_UP;
 }
 
-const struct receiver_ops slack_ops = {"slack", 40000, false, 1,
-                                       0,       build, judge};
+const struct receiver_ops slack_ops = {
+    .name = "slack",
+    .max_text = 40000,
+    .max_in_bytes = false,
+    .per_second = 1,
+    .build = build,
+    .judge = judge,
+};

@@ -1,8 +1,6 @@
 /* Microsoft Teams Workflows webhook: a message with an Adaptive Card. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "util.h"
 
 #include <jansson.h>
@@ -35,4 +33,10 @@ static int build(const struct receiver *r, const struct alert_msg *m,
 }
 
 const struct receiver_ops teams_ops = {
-    "teams", 20000, true, 1, 0, build, receiver_judge_status};
+    .name = "teams",
+    .max_text = 20000,
+    .max_in_bytes = true,
+    .per_second = 1,
+    .build = build,
+    .judge = receiver_judge_status,
+};

@@ -2,8 +2,6 @@
  * plain text; success is {"ok":true}; 429 carries retry_after. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "util.h"
 
 #include <jansson.h>
@@ -40,5 +38,13 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
   return v == RECEIVER_OK ? RECEIVER_RETRY : v;
 }
 
-const struct receiver_ops telegram_ops = {"telegram", 4096,  false, 1,
-                                          20,         build, judge};
+const struct receiver_ops telegram_ops = {
+    .name = "telegram",
+    .max_text = 4096,
+    .max_in_bytes = false,
+    .per_second = 1,
+    .per_minute = 20,
+    .needs_chat_id = true,
+    .build = build,
+    .judge = judge,
+};

@@ -2,8 +2,6 @@
  * accepts Alertmanager's webhooks accepts ours. Any 2xx is success. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "util.h"
 
 #include <jansson.h>
@@ -80,4 +78,9 @@ static int build(const struct receiver *r, const struct alert_msg *m,
 }
 
 const struct receiver_ops webhook_ops = {
-    "webhook", 60000, true, 0, 0, build, receiver_judge_status};
+    .name = "webhook",
+    .max_text = 60000,
+    .max_in_bytes = true,
+    .build = build,
+    .judge = receiver_judge_status,
+};

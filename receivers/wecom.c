@@ -2,8 +2,6 @@
  * is {"errcode":0}. No signature: the key is in the URL. */
 #include "receiver.h"
 
-#include <errno.h>
-
 #include "clock.h"
 #include "util.h"
 
@@ -29,5 +27,11 @@ static enum receiver_verdict judge(long http, const char *body, size_t len,
                              retry_after_ms, why, whylen);
 }
 
-const struct receiver_ops wecom_ops = {"wecom", 2048,  true, 0,
-                                       20,      build, judge};
+const struct receiver_ops wecom_ops = {
+    .name = "wecom",
+    .max_text = 2048,
+    .max_in_bytes = true,
+    .per_minute = 20,
+    .build = build,
+    .judge = judge,
+};

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "receiver.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -188,7 +189,7 @@ static void full_config(void **state) {
                       "https://open.feishu.cn/open-apis/bot/v2/hook/hookid");
   assert_string_equal(config_receiver(c, "tg")->chat_id, "-100123");
   assert_int_equal(config_receiver(c, "tg")->timeout_ms, 5000);
-  assert_int_equal(config_receiver(c, "am")->type, RECV_ALERTMANAGER);
+  assert_ptr_equal(config_receiver(c, "am")->type, &alertmanager_ops);
 
   config_free(c);
   diag_free(&d);

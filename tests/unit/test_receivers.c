@@ -95,7 +95,7 @@ static json_t *build(const struct config *c, size_t i, int64_t now,
   struct alert_msg m = msg();
   json_error_t e;
   json_t *j;
-  assert_int_equal(receiver_ops_for(r->type)->build(r, &m, now, &req), 0);
+  assert_int_equal(r->type->build(r, &m, now, &req), 0);
   j = json_loads(req.body, 0, &e);
   assert_non_null(j);
   *url = req.url;
