@@ -27,7 +27,7 @@ void config_free(struct config *cfg) {
     for (size_t j = 0; j < f->nseries; j++) {
       free(f->series[j].id);
       free(f->series[j].path);
-      free_kvs(f->series[j].where, f->series[j].nwhere);
+      ydoc_node_free(f->series[j].options);
       free_meta(&f->series[j].meta);
     }
     free(f->series);
@@ -42,7 +42,7 @@ void config_free(struct config *cfg) {
     free(f->key_file);
     free(f->time);
     free(f->time_pattern);
-    free(f->records);
+    ydoc_node_free(f->options);
   }
   free(cfg->feeds);
   for (size_t i = 0; i < cfg->ntargets; i++) {
@@ -119,13 +119,12 @@ bool config_feed_equal(const struct feed *a, const struct feed *b) {
       !str_eq(a->key_file, b->key_file) || !str_eq(a->time, b->time) ||
       a->time_format != b->time_format ||
       !str_eq(a->time_pattern, b->time_pattern) ||
-      !str_eq(a->records, b->records) || a->nseries != b->nseries)
+      !ydoc_node_equal(a->options, b->options) || a->nseries != b->nseries)
     return false;
   for (size_t i = 0; i < a->nseries; i++) {
     const struct feed_series *x = &a->series[i], *y = &b->series[i];
     if (!str_eq(x->id, y->id) || !str_eq(x->path, y->path) ||
-        x->column_index != y->column_index ||
-        !kvs_eq(x->where, x->nwhere, y->where, y->nwhere) ||
+        !ydoc_node_equal(x->options, y->options) ||
         !meta_eq(&x->meta, &y->meta))
       return false;
   }

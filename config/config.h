@@ -10,19 +10,25 @@
 #include "period.h"
 #include "rule.h"
 #include "timefmt.h"
+#include "ydoc.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct receiver_ops;
+struct feed_format;  /* formats/feed_format.h */
+struct receiver_ops; /* receivers/receiver.h */
 
 #define CONFIG_DEFAULT_PATH "/etc/indicatord/indicatord.yaml"
 
-/* Where a value was written; file points into config->files. */
+/* Where a value was written; file points into config->files. text_col is
+ * the column of the value's first character when offsets into its text
+ * are columns (one line, as written: no ${} expansion changed it), else
+ * 0. */
 struct config_pos {
   const char *file;
   int line, col;
+  int text_col;
 };
 
 struct config_kv {
@@ -30,7 +36,6 @@ struct config_kv {
   char *value;
 };
 
-enum feed_format { FEED_JSON, FEED_CSV, FEED_PROMETHEUS, FEED_TEXT };
 enum series_kind { KIND_INSTANT, KIND_CUMULATIVE, KIND_INCREMENT };
 enum series_at { AT_DEFAULT, AT_START, AT_END };
 
@@ -47,12 +52,13 @@ struct series_meta {
 /* One series a feed produces. */
 struct feed_series {
   char *id;
-  /* JSONPath (json), column name or 1-based index (csv), selector
-   * (prometheus); NULL for text feeds. */
+  /* What the format's path key said: a JSONPath (json), a column name or
+   * 1-based index (csv), a selector (prometheus); NULL for text feeds. */
   char *path;
-  int column_index; /* csv: 1-based index when path is a number, else 0 */
-  struct config_kv *where; /* csv row filter */
-  size_t nwhere;
+  struct config_pos path_pos;
+  /* The format's own series keys (feed_format.series_keys) as written,
+   * ${}-expanded: a map node, or NULL when none is given. */
+  struct ydoc_node *options;
   struct series_meta meta; /* merged with the top-level series: section */
   struct config_pos pos;
 };
@@ -63,7 +69,7 @@ struct feed {
   int64_t every_ms;
   int64_t timeout_ms;
   size_t max_body;
-  enum feed_format format;
+  const struct feed_format *format;
   struct config_kv *headers; /* values are secret-bearing */
   size_t nheaders;
   char *basic_user, *basic_password; /* auth: {basic: {user, password}} */
@@ -71,9 +77,12 @@ struct feed {
   bool tls_verify;
   char *ca_file, *cert_file, *key_file;
   char *time; /* JSONPath / column / NULL (fetch time) */
+  struct config_pos time_pos;
   enum timefmt_kind time_format;
   char *time_pattern; /* strptime pattern */
-  char *records;      /* json: path selecting one element per observation */
+  /* The format's own feed keys (feed_format.feed_keys) as written,
+   * ${}-expanded: a map node, or NULL when none is given. */
+  struct ydoc_node *options;
   struct feed_series *series;
   size_t nseries;
   struct config_pos pos;

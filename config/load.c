@@ -162,6 +162,8 @@ out:
   }
   free(L.metas);
   strmap_free(&L.meta_index);
+  free(L.feed_keys);
+  free(L.series_keys);
   free(L.dir);
   if (d->n > errors_before) {
     diag_sort(d);

@@ -43,6 +43,7 @@ struct loader {
   size_t capfeeds, captargets, capreceivers;
   struct ydoc **docs;
   size_t ndocs;
+  const char **feed_keys, **series_keys; /* made from the format table */
 };
 
 /* ---- reading values (load_values.c) ---- */
@@ -95,6 +96,13 @@ bool load_secret(struct loader *L, const struct ydoc_node *map, const char *key,
 /* Checks an http(s) (or file) URL. Secret URLs are never echoed. */
 bool load_url(struct loader *L, const struct ydoc_node *n, const char *what,
               const char *url, bool allow_file);
+/* Where text (read from scalar n) was written: with text_col when offsets
+ * into text are columns. */
+struct config_pos load_text_pos(struct loader *L, const struct ydoc_node *n,
+                                const char *text);
+/* A detached copy of n with every scalar ${ENV}-expanded; NULL after
+ * reporting a problem. */
+struct ydoc_node *load_copy(struct loader *L, const struct ydoc_node *n);
 /* A relative file name: $CREDENTIALS_DIRECTORY first when creds, then
  * beside the main config file. Caller frees. */
 char *load_path(struct loader *L, const char *name, bool creds);
@@ -110,7 +118,17 @@ void load_target_defaults(struct target *t);
 void load_receiver_defaults(struct receiver *r);
 
 void load_top(struct loader *L, const struct ydoc_node *root); /* load_top.c */
+/* Series descriptions and a feed's series (load_series.c). */
 void load_series_section(struct loader *L, const struct ydoc_node *n);
+/* The keys a feed may have: its own and every format's. */
+const char *const *load_feed_keys(struct loader *L);
+/* The format keys of a feed (map) into f->options; f->format is set. */
+void load_feed_options(struct loader *L, struct feed *f,
+                       const struct ydoc_node *map);
+void load_feed_series(struct loader *L, struct feed *f,
+                      const struct ydoc_node *n);
+/* Lets f's format check its settings. */
+void load_format_check(struct loader *L, const struct feed *f);
 void load_feed(struct loader *L, const struct ydoc_node *n); /* load_feeds.c */
 struct meta_entry *load_meta_find(struct loader *L, const char *id);
 void load_meta_free(struct series_meta *m);

@@ -3,6 +3,7 @@
 #include "load.h"
 
 #include "clock.h"
+#include "feed_format.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -39,6 +40,7 @@ void load_feed_defaults(struct feed *f) {
   f->max_body = 4u * 1024 * 1024;
   f->tls_verify = true;
   f->time_format = TIMEFMT_ISO8601;
+  f->format = feed_formats[0];
 }
 
 int64_t load_feed_timeout(int64_t every_ms) {

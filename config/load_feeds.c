@@ -1,8 +1,7 @@
 #include "load.h"
 
 #include "clock.h"
-#include "feed_prom.h"
-#include "jsonpath.h"
+#include "feed_format.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -10,296 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
-
-static const char *const meta_keys[] = {"title", "unit", "kind",      "min",
-                                        "max",   "at",   "retention", NULL};
-
-struct meta_entry *load_meta_find(struct loader *L, const char *id) {
-  uintptr_t at = (uintptr_t)strmap_get(&L->meta_index, id);
-  return at ? &L->metas[at - 1] : NULL;
-}
-
-static bool load_meta_key(struct loader *L, const struct ydoc_node *map,
-                          const char *key, struct series_meta *m,
-                          unsigned *set) {
-  const struct ydoc_node *v = ydoc_get(map, key);
-  if (!v)
-    return true;
-  if (strcmp(key, "title") == 0) {
-    *set |= META_TITLE;
-    return load_str(L, v, "title", &m->title);
-  }
-  if (strcmp(key, "unit") == 0) {
-    *set |= META_UNIT;
-    return load_str(L, v, "unit", &m->unit);
-  }
-  if (strcmp(key, "kind") == 0) {
-    static const char *const kinds[] = {"instant", "cumulative", "increment"};
-    char *s = NULL;
-    *set |= META_KIND;
-    if (!load_str(L, v, "kind", &s))
-      return false;
-    for (int i = 0; i < 3; i++)
-      if (strcmp(s, kinds[i]) == 0) {
-        m->kind = (enum series_kind)i;
-        free(s);
-        return true;
-      }
-    load_error(L, v, "kind must be instant, cumulative or increment, not '%s'",
-               s);
-    free(s);
-    return false;
-  }
-  if (strcmp(key, "min") == 0) {
-    *set |= META_MIN;
-    m->has_min = true;
-    return load_number(L, v, "min", &m->min);
-  }
-  if (strcmp(key, "max") == 0) {
-    *set |= META_MAX;
-    m->has_max = true;
-    return load_number(L, v, "max", &m->max);
-  }
-  if (strcmp(key, "at") == 0) {
-    char *s = NULL;
-    *set |= META_AT;
-    if (!load_str(L, v, "at", &s))
-      return false;
-    if (strcmp(s, "start") == 0)
-      m->at = AT_START;
-    else if (strcmp(s, "end") == 0)
-      m->at = AT_END;
-    else
-      load_error(L, v, "at must be start or end, not '%s'", s);
-    free(s);
-    return true;
-  }
-  if (strcmp(key, "retention") == 0) {
-    *set |= META_RETENTION;
-    return load_duration(L, v, "retention", MS_PER_MINUTE, true,
-                         &m->retention_ms);
-  }
-  return true;
-}
-
-static void load_meta(struct loader *L, const struct ydoc_node *map,
-                      struct series_meta *m, unsigned *set) {
-  for (size_t i = 0; meta_keys[i]; i++)
-    load_meta_key(L, map, meta_keys[i], m, set);
-  if (m->has_min && m->has_max && m->min > m->max)
-    load_error(L, ydoc_get(map, "max"), "max (%g) is below min (%g)", m->max,
-               m->min);
-}
-
-void load_meta_free(struct series_meta *m) {
-  free(m->title);
-  free(m->unit);
-}
-
-void load_series_section(struct loader *L, const struct ydoc_node *n) {
-  if (!n || !load_want(L, n, YDOC_MAP, "series"))
-    return;
-  for (size_t i = 0; i < n->n; i++) {
-    const struct ydoc_node *k = n->keys[i], *v = n->items[i];
-    struct meta_entry *e;
-    char *id = NULL;
-    if (!load_id(L, k, "series id", &id)) {
-      free(id);
-      continue;
-    }
-    {
-      const struct meta_entry *seen = load_meta_find(L, id);
-      if (seen) {
-        load_error(L, k, "series '%s' already described at %s:%d", id,
-                   seen->pos.file, seen->pos.line);
-        free(id);
-        continue;
-      }
-    }
-    if (!load_want(L, v, YDOC_MAP, "a series description")) {
-      free(id);
-      continue;
-    }
-    load_keys(L, v, "a series description", meta_keys);
-    xgrow((void **)&L->metas, &L->capmetas, L->nmetas + 1, sizeof(*L->metas));
-    e = &L->metas[L->nmetas++];
-    memset(e, 0, sizeof(*e));
-    e->id = id;
-    strmap_put(&L->meta_index, e->id, (const void *)(uintptr_t)L->nmetas);
-    e->pos = load_pos(L, k);
-    load_meta(L, v, &e->meta, &e->set);
-  }
-}
-
-static const char *const format_names[] = {"json", "csv", "prometheus", "text"};
-static const char *const path_key[] = {"path", "column", "metric", NULL};
-
-static void load_where(struct loader *L, const struct ydoc_node *n,
-                       struct feed_series *s) {
-  if (!load_want(L, n, YDOC_MAP, "where"))
-    return;
-  s->where = xcalloc(n->n, sizeof(*s->where));
-  for (size_t i = 0; i < n->n; i++) {
-    struct config_kv *kv = &s->where[s->nwhere];
-    kv->key = NULL;
-    kv->value = NULL;
-    if (!load_nonempty(L, n->keys[i], "where column", &kv->key) ||
-        !load_str(L, n->items[i], "where value", &kv->value)) {
-      free(kv->key);
-      free(kv->value);
-      continue;
-    }
-    s->nwhere++;
-  }
-}
-
-/* Compiles a JSONPath or Prometheus selector as the collector will. */
-static void check_path_syntax(struct loader *L, const struct ydoc_node *n,
-                              const struct feed *f, const char *path) {
-  char why[128];
-  size_t at = 0;
-  if (f->format == FEED_JSON) {
-    struct jsonpath *jp = NULL;
-    if (jsonpath_compile(path, &jp, why, sizeof(why), &at) < 0) {
-      struct ydoc_node pos = load_at_offset(n, path, at);
-      load_error(L, &pos, "JSONPath: %s", why);
-      return;
-    }
-    if (jsonpath_is_relative(jp) && !f->records)
-      load_error(L, n,
-                 "JSONPath '@' is relative to a record; the feed needs "
-                 "records: (or start the path with $)");
-    jsonpath_free(jp);
-  } else if (f->format == FEED_PROMETHEUS) {
-    struct prom_selector *sel = NULL;
-    if (feed_prom_selector_parse(path, &sel, why, sizeof(why), &at) < 0) {
-      struct ydoc_node pos = load_at_offset(n, path, at);
-      load_error(L, &pos, "Prometheus selector: %s (as in name{label=\"v\"})",
-                 why);
-      return;
-    }
-    feed_prom_selector_free(sel);
-  }
-}
-
-static void load_feed_series(struct loader *L, struct feed *f,
-                             const struct ydoc_node *n) {
-  const char *want_key = path_key[f->format < FEED_TEXT ? f->format : 0];
-  if (!load_want(L, n, YDOC_MAP, "series"))
-    return;
-  if (n->n == 0) {
-    load_error(L, n, "feed '%s' extracts no series", f->id ? f->id : "?");
-    return;
-  }
-  f->series = xcalloc(n->n, sizeof(*f->series));
-  for (size_t i = 0; i < n->n; i++) {
-    const struct ydoc_node *k = n->keys[i], *v = n->items[i];
-    struct feed_series *s = &f->series[f->nseries];
-    const struct ydoc_node *pathnode = NULL;
-    unsigned set = 0;
-    memset(s, 0, sizeof(*s));
-    if (!load_id(L, k, "series id", &s->id)) {
-      free(s->id);
-      continue;
-    }
-    s->pos = load_pos(L, k);
-    f->nseries++;
-    if (ydoc_is_null(v)) {
-      if (f->format != FEED_TEXT)
-        load_error(L, v, "series '%s' needs a %s", s->id, want_key);
-      continue;
-    }
-    if (v->kind == YDOC_SCALAR) {
-      pathnode = v;
-    } else if (load_want(L, v, YDOC_MAP, "a series")) {
-      static const char *const keys[] = {
-          "path", "column", "metric", "where", "title",     "unit",
-          "kind", "min",    "max",    "at",    "retention", NULL};
-      load_keys(L, v, "a feed series", keys);
-      for (int j = 0; path_key[j]; j++) {
-        const struct ydoc_node *pk = ydoc_key(v, path_key[j]);
-        if (!pk)
-          continue;
-        if (f->format == FEED_TEXT)
-          load_error(L, pk, "text feeds take no '%s': the body is one number",
-                     path_key[j]);
-        else if (strcmp(path_key[j], want_key) != 0)
-          load_error(L, pk, "%s feeds take '%s', not '%s'",
-                     format_names[f->format], want_key, path_key[j]);
-        else
-          pathnode = ydoc_get(v, path_key[j]);
-      }
-      if (ydoc_get(v, "where")) {
-        if (f->format != FEED_CSV)
-          load_error(L, ydoc_key(v, "where"),
-                     "where applies to csv feeds only");
-        else
-          load_where(L, ydoc_get(v, "where"), s);
-      }
-      load_meta(L, v, &s->meta, &set);
-      /* One key in both places would leave the reader guessing which wins. */
-      {
-        struct meta_entry *e = load_meta_find(L, s->id);
-        for (int b = 0; e && meta_keys[b]; b++)
-          if (set & e->set & (1u << b))
-            load_error(L, ydoc_key(v, meta_keys[b]),
-                       "'%s' of series '%s' is also given in series: at %s:%d",
-                       meta_keys[b], s->id, e->pos.file, e->pos.line);
-      }
-      if (!pathnode && f->format != FEED_TEXT)
-        load_error(L, v, "series '%s' needs a %s", s->id, want_key);
-    }
-    if (pathnode) {
-      if (f->format == FEED_TEXT) {
-        if (v->kind == YDOC_SCALAR && pathnode->value[0])
-          load_error(L, pathnode,
-                     "text feeds take no path: the body is one number");
-      } else if (load_nonempty(L, pathnode, want_key, &s->path)) {
-        if (f->format == FEED_CSV) {
-          char *end;
-          long idx = strtol(s->path, &end, 10);
-          if (!*end && end != s->path) {
-            if (idx < 1 || idx > 10000)
-              load_error(L, pathnode, "column index must be from 1 to 10000");
-            else
-              s->column_index = (int)idx;
-          }
-        } else {
-          check_path_syntax(L, pathnode, f, s->path);
-        }
-      }
-    }
-    (void)set;
-    /* Merge the top-level description (keys not given here). */
-    {
-      struct meta_entry *e = load_meta_find(L, s->id);
-      if (!e)
-        continue;
-      e->used = true;
-      /* A title or unit that failed to load is set but empty (its error
-       * is already reported). */
-      if ((e->set & META_TITLE) && e->meta.title && !s->meta.title)
-        s->meta.title = xstrdup(e->meta.title);
-      if ((e->set & META_UNIT) && e->meta.unit && !s->meta.unit)
-        s->meta.unit = xstrdup(e->meta.unit);
-      if (e->set & META_KIND)
-        s->meta.kind = e->meta.kind;
-      if (e->set & META_MIN) {
-        s->meta.has_min = true;
-        s->meta.min = e->meta.min;
-      }
-      if (e->set & META_MAX) {
-        s->meta.has_max = true;
-        s->meta.max = e->meta.max;
-      }
-      if (e->set & META_AT)
-        s->meta.at = e->meta.at;
-      if (e->set & META_RETENTION)
-        s->meta.retention_ms = e->meta.retention_ms;
-    }
-  }
-}
 
 static void load_headers(struct loader *L, struct feed *f,
                          const struct ydoc_node *n) {
@@ -396,10 +107,6 @@ static void load_tls(struct loader *L, struct feed *f,
 }
 
 void load_feed(struct loader *L, const struct ydoc_node *n) {
-  static const char *const keys[] = {
-      "id",      "url",         "url_file", "every",    "timeout",
-      "headers", "auth",        "tls",      "max_body", "format",
-      "time",    "time_format", "records",  "series",   NULL};
   struct config *cfg = L->cfg;
   struct feed *f;
   const struct ydoc_node *v;
@@ -407,7 +114,7 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
 
   if (!load_want(L, n, YDOC_MAP, "a feed"))
     return;
-  load_keys(L, n, "a feed", keys);
+  load_keys(L, n, "a feed", load_feed_keys(L));
   xgrow((void **)&cfg->feeds, &L->capfeeds, cfg->nfeeds + 1,
         sizeof(*cfg->feeds));
   f = &cfg->feeds[cfg->nfeeds++];
@@ -441,22 +148,27 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
   v = ydoc_get(n, "format");
   if (v) {
     char *s = NULL;
-    if (load_str(L, v, "format", &s)) {
-      bool found = false;
-      for (int i = 0; i < 4; i++)
-        if (strcmp(s, format_names[i]) == 0) {
-          f->format = (enum feed_format)i;
-          found = true;
-        }
-      if (!found) {
-        const char *near = load_closest(s, format_names, 4);
-        load_error(
-            L, v,
-            "format must be json, csv, prometheus or text, not '%s'%s%s%s", s,
-            near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+    if (load_str(L, v, "format", &s) && !(f->format = feed_format_find(s))) {
+      const char *names[16];
+      size_t count = 0;
+      const char *near;
+      char *list;
+      while (feed_formats[count] && count < ARRAY_SIZE(names)) {
+        names[count] = feed_formats[count]->name;
+        count++;
       }
+      near = load_closest(s, names, count);
+      list = load_join(names, count, " or ");
+      load_error(L, v, "format must be %s, not '%s'%s%s%s", list, s,
+                 near ? "; did you mean '" : "", near ? near : "",
+                 near ? "'?" : "");
+      free(list);
     }
     free(s);
+    /* An unknown format was reported: the rest is checked as the
+     * default's. */
+    if (!f->format)
+      f->format = feed_formats[0];
   }
 
   v = ydoc_get(n, "headers");
@@ -469,26 +181,16 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
   if (v)
     load_tls(L, f, v);
 
-  v = ydoc_get(n, "records");
-  if (v && load_nonempty(L, v, "records", &f->records)) {
-    if (f->format != FEED_JSON)
-      load_error(L, ydoc_key(n, "records"),
-                 "records applies to json feeds only");
-    else if (f->records[0] != '$')
-      load_error(L, v,
-                 "records must be a JSONPath starting with '$' "
-                 "(as in $.data[*])");
-  }
+  load_feed_options(L, f, n);
 
   v = ydoc_get(n, "time");
   if (v && load_nonempty(L, v, "time", &f->time)) {
-    if (f->format == FEED_TEXT || f->format == FEED_PROMETHEUS)
+    f->time_pos = load_text_pos(L, v, f->time);
+    if (!f->format->takes_time)
       load_error(L, ydoc_key(n, "time"),
                  "%s feeds carry no time field (prometheus uses the sample "
                  "timestamp; otherwise the fetch time is used)",
-                 format_names[f->format]);
-    else if (f->format == FEED_JSON)
-      check_path_syntax(L, v, f, f->time);
+                 f->format->name);
   }
   v = ydoc_get(n, "time_format");
   if (v) {
@@ -525,4 +227,5 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
                f->id ? f->id : "?");
   else
     load_feed_series(L, f, v);
+  load_format_check(L, f);
 }

@@ -28,7 +28,7 @@ void load_error(struct loader *L, const struct ydoc_node *n, const char *fmt,
 }
 
 struct config_pos load_pos(struct loader *L, const struct ydoc_node *n) {
-  struct config_pos p = {L->file, n ? n->line : 0, n ? n->col : 0};
+  struct config_pos p = {L->file, n ? n->line : 0, n ? n->col : 0, 0};
   return p;
 }
 
@@ -150,6 +150,14 @@ static bool expand_env(struct loader *L, const struct ydoc_node *n,
   }
   *out = strbuf_take(&sb);
   return true;
+}
+
+static bool expand_scalar(void *ctx, const struct ydoc_node *n, char **out) {
+  return expand_env(ctx, n, n->value, out);
+}
+
+struct ydoc_node *load_copy(struct loader *L, const struct ydoc_node *n) {
+  return ydoc_copy(n, expand_scalar, L);
 }
 
 /* Text value (env-expanded). NULL node = not given: *out untouched. */
@@ -483,6 +491,15 @@ struct ydoc_node load_at_offset(const struct ydoc_node *n, const char *text,
       strcmp(n->value, text) == 0)
     pos.col += (int)at + (n->quoted ? 1 : 0);
   return pos;
+}
+
+struct config_pos load_text_pos(struct loader *L, const struct ydoc_node *n,
+                                const char *text) {
+  struct config_pos p = load_pos(L, n);
+  if (n->kind == YDOC_SCALAR && !strchr(n->value, '\n') &&
+      strcmp(n->value, text) == 0)
+    p.text_col = n->col + (n->quoted ? 1 : 0);
+  return p;
 }
 
 char *load_join(const char *const *names, size_t n, const char *last) {

@@ -1,10 +1,6 @@
 #include "extract.h"
 
-#include "feed_csv.h"
-#include "feed_json.h"
-#include "feed_prom.h"
-#include "feed_text.h"
-#include "jsonpath.h"
+#include "feed_format.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -15,64 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int compile_path(const char *what, const char *text,
-                        struct jsonpath **out, char *err, size_t errlen) {
-  char why[128];
-  size_t at = 0;
-  if (jsonpath_compile(text, out, why, sizeof(why), &at) < 0) {
-    snprintf(err, errlen, "%s %s: %s at character %zu", what, text, why,
-             at + 1);
-    return -EINVAL;
-  }
-  return 0;
-}
+struct extractor {
+  const struct feed *feed; /* borrowed; outlives the extractor */
+  void *state;             /* the format's */
+};
 
 int extract_new(const struct feed *feed, struct extractor **out, char *err,
                 size_t errlen) {
   struct extractor *ex = xcalloc(1, sizeof(*ex));
-  int rc = 0;
   ex->feed = feed;
-  ex->series = xcalloc(feed->nseries, sizeof(*ex->series));
-  ex->nseries = feed->nseries;
-  if (feed->format == FEED_JSON) {
-    if (feed->records)
-      rc = compile_path("records", feed->records, &ex->records, err, errlen);
-    if (rc == 0 && feed->time)
-      rc = compile_path("time", feed->time, &ex->time, err, errlen);
-  }
-  for (size_t i = 0; rc == 0 && i < feed->nseries; i++) {
-    const struct feed_series *s = &feed->series[i];
-    ex->series[i].cfg = s;
-    if (feed->format == FEED_JSON) {
-      char what[200];
-      snprintf(what, sizeof(what), "series '%s' path", s->id);
-      rc = compile_path(what, s->path, &ex->series[i].path, err, errlen);
-      if (rc == 0 && !feed->records &&
-          jsonpath_is_relative(ex->series[i].path)) {
-        snprintf(err, errlen,
-                 "series '%s' path %s: '@' paths need records: on the feed",
-                 s->id, s->path);
-        rc = -EINVAL;
-      }
-    } else if (feed->format == FEED_PROMETHEUS) {
-      char why[128];
-      size_t at = 0;
-      if (feed_prom_selector_parse(s->path, &ex->series[i].sel, why,
-                                   sizeof(why), &at) < 0) {
-        snprintf(err, errlen, "series '%s' selector %s: %s at character %zu",
-                 s->id, s->path, why, at + 1);
-        rc = -EINVAL;
-      }
+  if (feed->format->compile) {
+    int rc = feed->format->compile(feed, &ex->state, err, errlen);
+    if (rc < 0) {
+      free(ex);
+      return rc;
     }
-  }
-  if (rc == 0 && ex->time && jsonpath_is_relative(ex->time) && !ex->records) {
-    snprintf(err, errlen, "time %s: '@' paths need records: on the feed",
-             feed->time);
-    rc = -EINVAL;
-  }
-  if (rc < 0) {
-    extract_free(ex);
-    return rc;
   }
   *out = ex;
   return 0;
@@ -81,30 +34,9 @@ int extract_new(const struct feed *feed, struct extractor **out, char *err,
 void extract_free(struct extractor *ex) {
   if (!ex)
     return;
-  for (size_t i = 0; i < ex->nseries; i++) {
-    jsonpath_free(ex->series[i].path);
-    feed_prom_selector_free(ex->series[i].sel);
-  }
-  free(ex->series);
-  jsonpath_free(ex->records);
-  jsonpath_free(ex->time);
+  if (ex->feed->format->free)
+    ex->feed->format->free(ex->state);
   free(ex);
-}
-
-static int run_format(const struct extractor *ex, const char *body, size_t len,
-                      int64_t fetch_ms, struct extract_out *out) {
-  switch (ex->feed->format) {
-  case FEED_JSON:
-    return feed_json_extract(ex, body, len, fetch_ms, out);
-  case FEED_CSV:
-    return feed_csv_extract(ex, body, len, fetch_ms, out);
-  case FEED_PROMETHEUS:
-    return feed_prom_extract(ex, body, len, fetch_ms, out);
-  case FEED_TEXT:
-    return feed_text_extract(ex, body, len, fetch_ms, out);
-  }
-  extract_error(out, NULL, "unknown format");
-  return -EINVAL;
 }
 
 /* A time the store cannot hold (before 1970-01-02) or cannot mean (a year
@@ -126,7 +58,8 @@ static void drop_out_of_range(struct extract_out *out, int64_t fetch_ms) {
 
 int extract_run(const struct extractor *ex, const char *body, size_t len,
                 int64_t fetch_ms, struct extract_out *out) {
-  int rc = run_format(ex, body, len, fetch_ms, out);
+  int rc =
+      ex->feed->format->extract(ex->feed, ex->state, body, len, fetch_ms, out);
   drop_out_of_range(out, fetch_ms);
   return rc;
 }

@@ -1,11 +1,12 @@
 /* Turning a feed's body into observations (series, time, value): the
- * per-feed compiled extractor, the output every format parser fills, and
- * the rules they share (numbers, min/max, period-labelled times). The
- * format parsers are feed_json, feed_csv, feed_prom and feed_text. */
+ * per-feed compiled extractor, the output every format fills, and the
+ * rules the formats share (numbers, min/max, period-labelled times). The
+ * formats themselves are in feed_format.h's table. */
 #ifndef INDICATORD_EXTRACT_H
 #define INDICATORD_EXTRACT_H
 
 #include "config.h"
+#include "observation.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,12 +14,6 @@
 
 /* One body yields at most this many observations. */
 #define EXTRACT_MAX_OBS 200000
-
-struct observation {
-  const char *series; /* borrowed from the config */
-  int64_t time_ms;
-  double value;
-};
 
 /* A problem with one series (series != NULL) or the whole body. */
 struct extract_error {
@@ -33,24 +28,12 @@ struct extract_out {
   size_t nerrs, caperrs;
 };
 
-struct jsonpath;
-struct prom_selector;
+/* A feed compiled for extraction through its format. */
+struct extractor;
 
-struct extract_series {
-  const struct feed_series *cfg;
-  struct jsonpath *path;     /* json */
-  struct prom_selector *sel; /* prometheus */
-};
-
-struct extractor {
-  const struct feed *feed; /* borrowed; outlives the extractor */
-  struct jsonpath *records, *time;
-  struct extract_series *series;
-  size_t nseries;
-};
-
-/* Compiles the feed's paths and selectors. Returns 0, or -EINVAL with the
- * reason in err (naming the series and path). */
+/* Compiles the feed through its format (paths, selectors, options).
+ * Returns 0, or -EINVAL with the reason in err (naming the series and
+ * path). */
 int extract_new(const struct feed *feed, struct extractor **out, char *err,
                 size_t errlen);
 void extract_free(struct extractor *ex);

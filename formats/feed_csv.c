@@ -1,5 +1,7 @@
-#include "feed_csv.h"
-
+/* CSV bodies (RFC 4180 through libcsv): UTF-8 with or without BOM, a
+ * header row, series by column name or 1-based index, rows picked by
+ * where:, one observation per matching row. */
+#include "feed_format.h"
 #include "util.h"
 
 #include <csv.h>
@@ -83,15 +85,27 @@ static long column_of(const struct row *header, const char *name) {
   return find_column(header, name, 0);
 }
 
+/* A series' where: as (column, value) pairs. */
+struct csv_where {
+  const char **col, **value; /* borrowed from the feed's options */
+  size_t n;
+};
+
+/* What compile prepares: the where: pairs of each series. */
+struct csv_state {
+  struct csv_where *where;
+  size_t n;
+};
+
 struct series_plan {
   long col;
   long *where_col;
   size_t found;
 };
 
-int feed_csv_extract(const struct extractor *ex, const char *body, size_t len,
-                     int64_t fetch_ms, struct extract_out *out) {
-  const struct feed *feed = ex->feed;
+static int extract(const struct feed *feed, const void *state, const char *body,
+                   size_t len, int64_t fetch_ms, struct extract_out *out) {
+  const struct csv_state *st = state;
   struct csv_parser p;
   struct table t = {0};
   struct series_plan *plan = NULL;
@@ -142,20 +156,21 @@ int feed_csv_extract(const struct extractor *ex, const char *body, size_t len,
     }
   }
   rc = 0;
-  plan = xcalloc(ex->nseries, sizeof(*plan));
-  for (size_t i = 0; i < ex->nseries; i++) {
-    const struct feed_series *s = ex->series[i].cfg;
+  plan = xcalloc(feed->nseries, sizeof(*plan));
+  for (size_t i = 0; i < feed->nseries; i++) {
+    const struct feed_series *s = &feed->series[i];
+    const struct csv_where *wh = &st->where[i];
     plan[i].col = column_of(&t.rows[0], s->path);
     if (plan[i].col < 0)
       extract_error(out, s->id, "series '%s': column '%s' is not in the header",
                     s->id, s->path);
-    plan[i].where_col = xcalloc(s->nwhere ? s->nwhere : 1, sizeof(long));
-    for (size_t w = 0; w < s->nwhere; w++) {
-      plan[i].where_col[w] = column_of(&t.rows[0], s->where[w].key);
+    plan[i].where_col = xcalloc(wh->n ? wh->n : 1, sizeof(long));
+    for (size_t w = 0; w < wh->n; w++) {
+      plan[i].where_col[w] = column_of(&t.rows[0], wh->col[w]);
       if (plan[i].where_col[w] < 0) {
         extract_error(out, s->id,
                       "series '%s': where column '%s' is not in the header",
-                      s->id, s->where[w].key);
+                      s->id, wh->col[w]);
         plan[i].col = -1;
       }
     }
@@ -166,16 +181,16 @@ int feed_csv_extract(const struct extractor *ex, const char *body, size_t len,
     bool have_time = false;
     char why[128];
     extract_time_now(fetch_ms, &when);
-    for (size_t i = 0; i < ex->nseries; i++) {
-      const struct feed_series *s = ex->series[i].cfg;
+    for (size_t i = 0; i < feed->nseries; i++) {
+      const struct feed_series *s = &feed->series[i];
+      const struct csv_where *wh = &st->where[i];
       const struct field *cell;
       double v;
       bool match = true;
       if (plan[i].col < 0)
         continue;
-      for (size_t w = 0; w < s->nwhere && match; w++)
-        match =
-            strcmp(row->f[plan[i].where_col[w]].text, s->where[w].value) == 0;
+      for (size_t w = 0; w < wh->n && match; w++)
+        match = strcmp(row->f[plan[i].where_col[w]].text, wh->value[w]) == 0;
       if (!match)
         continue;
       cell = &row->f[plan[i].col];
@@ -202,18 +217,107 @@ int feed_csv_extract(const struct extractor *ex, const char *body, size_t len,
       extract_add(out, s, extract_place(&when, &s->meta), v);
     }
   }
-  for (size_t i = 0; i < ex->nseries; i++)
+  for (size_t i = 0; i < feed->nseries; i++)
     if (plan[i].col >= 0 && plan[i].found == 0)
-      extract_error(out, ex->series[i].cfg->id,
+      extract_error(out, feed->series[i].id,
                     "series '%s': no row with a value in column '%s'%s",
-                    ex->series[i].cfg->id, ex->series[i].cfg->path,
-                    ex->series[i].cfg->nwhere ? " matching where:" : "");
+                    feed->series[i].id, feed->series[i].path,
+                    st->where[i].n ? " matching where:" : "");
 out:
   if (plan)
-    for (size_t i = 0; i < ex->nseries; i++)
+    for (size_t i = 0; i < feed->nseries; i++)
       free(plan[i].where_col);
   free(plan);
   csv_free(&p);
   table_free(&t);
   return rc;
 }
+
+/* ---- where:, compiled and checked ---- */
+
+static void release(void *state) {
+  struct csv_state *st = state;
+  if (!st)
+    return;
+  for (size_t i = 0; i < st->n; i++) {
+    free(st->where[i].col);
+    free(st->where[i].value);
+  }
+  free(st->where);
+  free(st);
+}
+
+static int compile(const struct feed *f, void **state, char *err,
+                   size_t errlen) {
+  struct csv_state *st = xcalloc(1, sizeof(*st));
+  st->where = xcalloc(f->nseries + 1, sizeof(*st->where));
+  st->n = f->nseries;
+  for (size_t i = 0; i < f->nseries; i++) {
+    const struct ydoc_node *w = feed_option(f->series[i].options, "where");
+    struct csv_where *cw = &st->where[i];
+    if (!w)
+      continue;
+    if (w->kind != YDOC_MAP) {
+      snprintf(err, errlen, "series '%s': where must be a mapping",
+               f->series[i].id);
+      release(st);
+      return -EINVAL;
+    }
+    cw->col = xcalloc(w->n + 1, sizeof(*cw->col));
+    cw->value = xcalloc(w->n + 1, sizeof(*cw->value));
+    for (size_t k = 0; k < w->n; k++) {
+      if (w->items[k]->kind != YDOC_SCALAR)
+        continue;
+      cw->col[cw->n] = w->keys[k]->value;
+      cw->value[cw->n++] = w->items[k]->value;
+    }
+  }
+  *state = st;
+  return 0;
+}
+
+static void check(const struct feed *f, struct feed_check *chk) {
+  for (size_t i = 0; i < f->nseries; i++) {
+    const struct feed_series *s = &f->series[i];
+    const struct ydoc_node *w = feed_option(s->options, "where");
+    if (s->path) {
+      char *end;
+      long idx = strtol(s->path, &end, 10);
+      if (!*end && end != s->path && (idx < 1 || idx > 10000))
+        feed_check_error(chk, &s->path_pos, -1,
+                         "column index must be from 1 to 10000");
+    }
+    if (!w)
+      continue;
+    if (w->kind != YDOC_MAP) {
+      struct config_pos at = feed_check_pos(chk, w);
+      feed_check_error(chk, &at, -1, "where must be %s, not %s",
+                       ydoc_kind_name(YDOC_MAP), ydoc_kind_name(w->kind));
+      continue;
+    }
+    for (size_t k = 0; k < w->n; k++) {
+      if (!w->keys[k]->value[0]) {
+        struct config_pos at = feed_check_pos(chk, w->keys[k]);
+        feed_check_error(chk, &at, -1, "where column must not be empty");
+      } else if (w->items[k]->kind != YDOC_SCALAR) {
+        struct config_pos at = feed_check_pos(chk, w->items[k]);
+        feed_check_error(chk, &at, -1, "where value must be %s, not %s",
+                         ydoc_kind_name(YDOC_SCALAR),
+                         ydoc_kind_name(w->items[k]->kind));
+      }
+    }
+  }
+}
+
+static const char *const series_keys[] = {"where", NULL};
+
+const struct feed_format feed_csv = {
+    .name = "csv",
+    .path_key = "column",
+    .takes_time = true,
+    .series_keys = series_keys,
+    .check = check,
+    .compile = compile,
+    .free = release,
+    .extract = extract,
+};

@@ -1,5 +1,6 @@
-#include "feed_json.h"
-
+/* JSON bodies (jansson) with the JSONPath subset of jsonpath.h; with
+ * records: every selected element is one observation. */
+#include "feed_format.h"
 #include "jsonpath.h"
 #include "util.h"
 
@@ -8,6 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The compiled paths of a feed. */
+struct json_state {
+  struct jsonpath *records, *time; /* NULL when not given */
+  struct jsonpath **paths;         /* per series */
+  size_t n;
+};
+
+/* The records: option (a JSONPath selecting one element per observation)
+ * as the loader kept it, or NULL. */
+static const char *records_of(const struct feed *f) {
+  const struct ydoc_node *r = feed_option(f->options, "records");
+  return r && r->kind == YDOC_SCALAR ? r->value : NULL;
+}
 
 static const char *json_kind(const json_t *v) {
   switch (json_typeof(v)) {
@@ -40,7 +55,7 @@ static bool json_number_of(const json_t *v, double *out) {
   return false;
 }
 
-static int time_of(const struct extractor *ex, const json_t *v,
+static int time_of(const struct feed *f, const json_t *v,
                    struct timefmt_value *out, char *err, size_t errlen) {
   char buf[64];
   const char *text;
@@ -48,23 +63,22 @@ static int time_of(const struct extractor *ex, const json_t *v,
   if (json_is_string(v)) {
     text = json_string_value(v);
     len = json_string_length(v);
-  } else if (json_is_number(v) && (ex->feed->time_format == TIMEFMT_EPOCH ||
-                                   ex->feed->time_format == TIMEFMT_EPOCH_MS)) {
+  } else if (json_is_number(v) && (f->time_format == TIMEFMT_EPOCH ||
+                                   f->time_format == TIMEFMT_EPOCH_MS)) {
     snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
     text = buf;
     len = strlen(buf);
-  } else if (json_is_number(v) && ex->feed->time_format == TIMEFMT_STRPTIME) {
+  } else if (json_is_number(v) && f->time_format == TIMEFMT_STRPTIME) {
     /* A year written as a bare number (2026) under a "%Y" pattern. */
     snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
     text = buf;
     len = strlen(buf);
   } else {
     snprintf(err, errlen, "time is %s, not a %s", json_kind(v),
-             ex->feed->time_format == TIMEFMT_ISO8601 ? "string"
-                                                      : "string or number");
+             f->time_format == TIMEFMT_ISO8601 ? "string" : "string or number");
     return -EINVAL;
   }
-  return extract_time(ex->feed, text, len, out, err, errlen);
+  return extract_time(f, text, len, out, err, errlen);
 }
 
 /* Selects exactly one value. Returns 1, 0 for none, or the count. */
@@ -74,131 +88,133 @@ static size_t select_one(const struct jsonpath *p, json_t *root, json_t *rec,
   return jsonpath_eval(p, base, out, 1);
 }
 
-static void add_value(struct extract_out *out, const struct extract_series *s,
+static void add_value(struct extract_out *out, const struct feed_series *s,
                       json_t *v, int64_t time_ms, const char *where) {
   double x;
   if (!json_number_of(v, &x)) {
-    extract_error(out, s->cfg->id,
+    extract_error(out, s->id,
                   "series '%s' (%s)%s: selected %s, not a "
                   "number",
-                  s->cfg->id, s->cfg->path, where, json_kind(v));
+                  s->id, s->path, where, json_kind(v));
     return;
   }
-  extract_add(out, s->cfg, time_ms, x);
+  extract_add(out, s, time_ms, x);
 }
 
-static int one_shot(const struct extractor *ex, json_t *root, int64_t fetch_ms,
-                    struct extract_out *out) {
+static int one_shot(const struct feed *f, const struct json_state *st,
+                    json_t *root, int64_t fetch_ms, struct extract_out *out) {
   struct timefmt_value t;
   extract_time_now(fetch_ms, &t);
-  if (ex->time) {
+  if (st->time) {
     json_t *v = NULL;
-    size_t n = select_one(ex->time, root, NULL, &v);
+    size_t n = select_one(st->time, root, NULL, &v);
     char why[128];
     if (n != 1) {
-      extract_error(out, NULL, "time %s selected %s", ex->feed->time,
+      extract_error(out, NULL, "time %s selected %s", f->time,
                     n ? "several values" : "nothing");
       return -EINVAL;
     }
-    if (time_of(ex, v, &t, why, sizeof(why)) < 0) {
-      extract_error(out, NULL, "time %s: %s", ex->feed->time, why);
+    if (time_of(f, v, &t, why, sizeof(why)) < 0) {
+      extract_error(out, NULL, "time %s: %s", f->time, why);
       return -EINVAL;
     }
   }
-  for (size_t i = 0; i < ex->nseries; i++) {
-    const struct extract_series *s = &ex->series[i];
+  for (size_t i = 0; i < f->nseries; i++) {
+    const struct feed_series *s = &f->series[i];
     json_t *v[2] = {NULL, NULL};
-    size_t n = jsonpath_eval(s->path, root, v, 2);
+    size_t n = jsonpath_eval(st->paths[i], root, v, 2);
     if (n == 0) {
-      extract_error(out, s->cfg->id, "series '%s' (%s): selected nothing",
-                    s->cfg->id, s->cfg->path);
+      extract_error(out, s->id, "series '%s' (%s): selected nothing", s->id,
+                    s->path);
       continue;
     }
     if (n > 1) {
-      extract_error(out, s->cfg->id,
+      extract_error(out, s->id,
                     "series '%s' (%s): selected %zu values; the path must "
                     "select exactly one",
-                    s->cfg->id, s->cfg->path, n);
+                    s->id, s->path, n);
       continue;
     }
     if (json_is_null(v[0])) {
-      extract_error(out, s->cfg->id, "series '%s' (%s): value is null",
-                    s->cfg->id, s->cfg->path);
+      extract_error(out, s->id, "series '%s' (%s): value is null", s->id,
+                    s->path);
       continue;
     }
-    add_value(out, s, v[0], extract_place(&t, &s->cfg->meta), "");
+    add_value(out, s, v[0], extract_place(&t, &s->meta), "");
   }
   return 0;
 }
 
-static int per_record(const struct extractor *ex, json_t *root,
-                      int64_t fetch_ms, struct extract_out *out) {
-  size_t n = jsonpath_eval(ex->records, root, NULL, 0);
+static int per_record(const struct feed *f, const struct json_state *st,
+                      json_t *root, int64_t fetch_ms, struct extract_out *out) {
+  size_t n = jsonpath_eval(st->records, root, NULL, 0);
   json_t **recs;
   size_t *found;
   if (n == 0) {
-    extract_error(out, NULL, "records %s selected nothing", ex->feed->records);
+    extract_error(out, NULL, "records %s selected nothing", records_of(f));
     return 0;
   }
   if (n > EXTRACT_MAX_OBS) {
     extract_error(out, NULL, "records %s selected %zu elements (at most %d)",
-                  ex->feed->records, n, EXTRACT_MAX_OBS);
+                  records_of(f), n, EXTRACT_MAX_OBS);
     return -EINVAL;
   }
   recs = xcalloc(n, sizeof(*recs));
-  found = xcalloc(ex->nseries, sizeof(*found));
-  jsonpath_eval(ex->records, root, recs, n);
+  found = xcalloc(f->nseries, sizeof(*found));
+  jsonpath_eval(st->records, root, recs, n);
   for (size_t r = 0; r < n; r++) {
     struct timefmt_value t;
     char where[48];
     snprintf(where, sizeof(where), " in record %zu", r + 1);
     extract_time_now(fetch_ms, &t);
-    if (ex->time) {
+    if (st->time) {
       json_t *v = NULL;
-      size_t k = select_one(ex->time, root, recs[r], &v);
+      size_t k = select_one(st->time, root, recs[r], &v);
       char why[128];
       if (k != 1) {
         extract_error(out, NULL, "record %zu: time %s selected %s", r + 1,
-                      ex->feed->time, k ? "several values" : "nothing");
+                      f->time, k ? "several values" : "nothing");
         continue;
       }
-      if (time_of(ex, v, &t, why, sizeof(why)) < 0) {
-        extract_error(out, NULL, "record %zu: time %s: %s", r + 1,
-                      ex->feed->time, why);
+      if (time_of(f, v, &t, why, sizeof(why)) < 0) {
+        extract_error(out, NULL, "record %zu: time %s: %s", r + 1, f->time,
+                      why);
         continue;
       }
     }
-    for (size_t i = 0; i < ex->nseries; i++) {
-      const struct extract_series *s = &ex->series[i];
+    for (size_t i = 0; i < f->nseries; i++) {
+      const struct feed_series *s = &f->series[i];
+      const struct jsonpath *p = st->paths[i];
       json_t *v[2] = {NULL, NULL};
-      size_t k = jsonpath_eval(
-          s->path, jsonpath_is_relative(s->path) ? recs[r] : root, v, 2);
+      size_t k =
+          jsonpath_eval(p, jsonpath_is_relative(p) ? recs[r] : root, v, 2);
       /* A record without this series (or null) is a gap, not an error. */
       if (k == 0 || json_is_null(v[0]))
         continue;
       found[i]++;
       if (k > 1) {
-        extract_error(out, s->cfg->id,
+        extract_error(out, s->id,
                       "series '%s' (%s)%s: selected %zu values; the path "
                       "must select exactly one",
-                      s->cfg->id, s->cfg->path, where, k);
+                      s->id, s->path, where, k);
         continue;
       }
-      add_value(out, s, v[0], extract_place(&t, &s->cfg->meta), where);
+      add_value(out, s, v[0], extract_place(&t, &s->meta), where);
     }
   }
-  for (size_t i = 0; i < ex->nseries; i++)
+  for (size_t i = 0; i < f->nseries; i++)
     if (!found[i])
-      extract_error(out, ex->series[i].cfg->id,
+      extract_error(out, f->series[i].id,
                     "series '%s' (%s): selected nothing in any of %zu records",
-                    ex->series[i].cfg->id, ex->series[i].cfg->path, n);
+                    f->series[i].id, f->series[i].path, n);
   free(found);
   free(recs);
   return 0;
 }
 
-int feed_json_extract(const struct extractor *ex, const char *body, size_t len,
-                      int64_t fetch_ms, struct extract_out *out) {
+static int extract(const struct feed *f, const void *state, const char *body,
+                   size_t len, int64_t fetch_ms, struct extract_out *out) {
+  const struct json_state *st = state;
   json_error_t jerr;
   json_t *root;
   int rc;
@@ -212,8 +228,123 @@ int feed_json_extract(const struct extractor *ex, const char *body, size_t len,
                   jerr.column, jerr.text);
     return -EINVAL;
   }
-  rc = ex->records ? per_record(ex, root, fetch_ms, out)
-                   : one_shot(ex, root, fetch_ms, out);
+  rc = st->records ? per_record(f, st, root, fetch_ms, out)
+                   : one_shot(f, st, root, fetch_ms, out);
   json_decref(root);
   return rc;
 }
+
+/* ---- compiling ---- */
+
+static int compile_path(const char *what, const char *text,
+                        struct jsonpath **out, char *err, size_t errlen) {
+  char why[128];
+  size_t at = 0;
+  if (jsonpath_compile(text, out, why, sizeof(why), &at) < 0) {
+    snprintf(err, errlen, "%s %s: %s at character %zu", what, text, why,
+             at + 1);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+static void release(void *state) {
+  struct json_state *st = state;
+  if (!st)
+    return;
+  for (size_t i = 0; i < st->n; i++)
+    jsonpath_free(st->paths[i]);
+  free(st->paths);
+  jsonpath_free(st->records);
+  jsonpath_free(st->time);
+  free(st);
+}
+
+static int compile(const struct feed *f, void **state, char *err,
+                   size_t errlen) {
+  struct json_state *st = xcalloc(1, sizeof(*st));
+  const char *records = records_of(f);
+  int rc = 0;
+  st->paths = xcalloc(f->nseries + 1, sizeof(*st->paths));
+  st->n = f->nseries;
+  if (records)
+    rc = compile_path("records", records, &st->records, err, errlen);
+  if (rc == 0 && f->time)
+    rc = compile_path("time", f->time, &st->time, err, errlen);
+  for (size_t i = 0; rc == 0 && i < f->nseries; i++) {
+    const struct feed_series *s = &f->series[i];
+    char what[200];
+    snprintf(what, sizeof(what), "series '%s' path", s->id);
+    rc = compile_path(what, s->path, &st->paths[i], err, errlen);
+    if (rc == 0 && !records && jsonpath_is_relative(st->paths[i])) {
+      snprintf(err, errlen,
+               "series '%s' path %s: '@' paths need records: on the feed",
+               s->id, s->path);
+      rc = -EINVAL;
+    }
+  }
+  if (rc == 0 && st->time && jsonpath_is_relative(st->time) && !st->records) {
+    snprintf(err, errlen, "time %s: '@' paths need records: on the feed",
+             f->time);
+    rc = -EINVAL;
+  }
+  if (rc < 0) {
+    release(st);
+    return rc;
+  }
+  *state = st;
+  return 0;
+}
+
+/* ---- checking, while the configuration loads ---- */
+
+/* Compiles a path as compile will, reporting at the offending character. */
+static void check_path(struct feed_check *chk, const struct feed *f,
+                       const char *path, const struct config_pos *at) {
+  struct jsonpath *jp = NULL;
+  char why[128];
+  size_t off = 0;
+  if (jsonpath_compile(path, &jp, why, sizeof(why), &off) < 0) {
+    feed_check_error(chk, at, (long)off, "JSONPath: %s", why);
+    return;
+  }
+  if (jsonpath_is_relative(jp) && !records_of(f))
+    feed_check_error(chk, at, -1,
+                     "JSONPath '@' is relative to a record; the feed needs "
+                     "records: (or start the path with $)");
+  jsonpath_free(jp);
+}
+
+static void check(const struct feed *f, struct feed_check *chk) {
+  const struct ydoc_node *r = feed_option(f->options, "records");
+  if (r) {
+    struct config_pos at = feed_check_pos(chk, r);
+    if (r->kind != YDOC_SCALAR)
+      feed_check_error(chk, &at, -1, "records must be a scalar, not %s",
+                       ydoc_kind_name(r->kind));
+    else if (!r->value[0])
+      feed_check_error(chk, &at, -1, "records must not be empty");
+    else if (r->value[0] != '$')
+      feed_check_error(chk, &at, -1,
+                       "records must be a JSONPath starting with '$' "
+                       "(as in $.data[*])");
+  }
+  if (f->time)
+    check_path(chk, f, f->time, &f->time_pos);
+  for (size_t i = 0; i < f->nseries; i++)
+    if (f->series[i].path)
+      check_path(chk, f, f->series[i].path, &f->series[i].path_pos);
+}
+
+static const char *const feed_keys[] = {"records", NULL};
+
+const struct feed_format feed_json = {
+    .name = "json",
+    .path_key = "path",
+    .takes_time = true,
+    .feed_keys = feed_keys,
+    .check = check,
+    .compile = compile,
+    .free = release,
+    .extract = extract,
+};

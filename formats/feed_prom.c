@@ -1,5 +1,6 @@
 #include "feed_prom.h"
 
+#include "feed_format.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -472,22 +473,24 @@ int feed_prom_scan(const char *body, size_t len, enum prom_dialect dialect,
   return rc;
 }
 
-int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
-                      int64_t fetch_ms, struct extract_out *out) {
-  struct prom_selector **sels =
-      xcalloc(ex->nseries ? ex->nseries : 1, sizeof(*sels));
+/* The compiled selectors of a feed's series. */
+struct prom_state {
+  struct prom_selector **sel;
+  size_t n;
+};
+
+static int extract(const struct feed *f, const void *state, const char *body,
+                   size_t len, int64_t fetch_ms, struct extract_out *out) {
+  const struct prom_state *st = state;
   struct prom_found *found =
-      xcalloc(ex->nseries ? ex->nseries : 1, sizeof(*found));
+      xcalloc(f->nseries ? f->nseries : 1, sizeof(*found));
   char err[256];
-  int rc;
-  for (size_t i = 0; i < ex->nseries; i++)
-    sels[i] = ex->series[i].sel;
-  rc = feed_prom_scan(body, len, PROM_TEXT, sels, ex->nseries, found, err,
-                      sizeof(err));
+  int rc = feed_prom_scan(body, len, PROM_TEXT, st->sel, f->nseries, found, err,
+                          sizeof(err));
   if (rc < 0)
     extract_error(out, NULL, "%s", err);
-  for (size_t i = 0; rc == 0 && i < ex->nseries; i++) {
-    const struct feed_series *s = ex->series[i].cfg;
+  for (size_t i = 0; rc == 0 && i < f->nseries; i++) {
+    const struct feed_series *s = &f->series[i];
     if (found[i].count == 0)
       extract_error(out, s->id, "series '%s' (%s): no sample matches", s->id,
                     s->path);
@@ -500,7 +503,63 @@ int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
       extract_add(out, s, found[i].has_ts ? found[i].ts_ms : fetch_ms,
                   found[i].value);
   }
-  free(sels);
   free(found);
   return rc;
 }
+
+static void release(void *state) {
+  struct prom_state *st = state;
+  if (!st)
+    return;
+  for (size_t i = 0; i < st->n; i++)
+    feed_prom_selector_free(st->sel[i]);
+  free(st->sel);
+  free(st);
+}
+
+static int compile(const struct feed *f, void **state, char *err,
+                   size_t errlen) {
+  struct prom_state *st = xcalloc(1, sizeof(*st));
+  st->sel = xcalloc(f->nseries + 1, sizeof(*st->sel));
+  st->n = f->nseries;
+  for (size_t i = 0; i < f->nseries; i++) {
+    const struct feed_series *s = &f->series[i];
+    char why[128];
+    size_t at = 0;
+    if (feed_prom_selector_parse(s->path, &st->sel[i], why, sizeof(why), &at) <
+        0) {
+      snprintf(err, errlen, "series '%s' selector %s: %s at character %zu",
+               s->id, s->path, why, at + 1);
+      release(st);
+      return -EINVAL;
+    }
+  }
+  *state = st;
+  return 0;
+}
+
+static void check(const struct feed *f, struct feed_check *chk) {
+  for (size_t i = 0; i < f->nseries; i++) {
+    const struct feed_series *s = &f->series[i];
+    struct prom_selector *sel = NULL;
+    char why[128];
+    size_t at = 0;
+    if (!s->path)
+      continue;
+    if (feed_prom_selector_parse(s->path, &sel, why, sizeof(why), &at) < 0)
+      feed_check_error(chk, &s->path_pos, (long)at,
+                       "Prometheus selector: %s (as in name{label=\"v\"})",
+                       why);
+    else
+      feed_prom_selector_free(sel);
+  }
+}
+
+const struct feed_format feed_prom = {
+    .name = "prometheus",
+    .path_key = "metric",
+    .check = check,
+    .compile = compile,
+    .free = release,
+    .extract = extract,
+};

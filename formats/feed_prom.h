@@ -1,13 +1,15 @@
-/* Prometheus text exposition format 0.0.4 and OpenMetrics 1.0 text: a
- * selector must match exactly one sample; its own timestamp is used when
- * present. */
+/* Prometheus text exposition format 0.0.4 and OpenMetrics 1.0 text
+ * (feed_prom in feed_format.h): a selector must match exactly one sample;
+ * its own timestamp is used when present. Here: the selectors and the
+ * sample scan, pure functions (also fuzzed on their own). */
 #ifndef INDICATORD_FEED_PROM_H
 #define INDICATORD_FEED_PROM_H
 
-#include "extract.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-int feed_prom_extract(const struct extractor *ex, const char *body, size_t len,
-                      int64_t fetch_ms, struct extract_out *out);
+struct prom_selector;
 
 /* A selector metric{label="v",...}: labels not named are ignored. Returns
  * 0, or -EINVAL with a reason and the offending offset. */

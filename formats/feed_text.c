@@ -1,11 +1,14 @@
-#include "feed_text.h"
+/* Plain-text bodies holding one number: every series of the feed gets it
+ * (at the fetch time). */
+#include "feed_format.h"
 
 #include <errno.h>
 
-int feed_text_extract(const struct extractor *ex, const char *body, size_t len,
-                      int64_t fetch_ms, struct extract_out *out) {
+static int extract(const struct feed *f, const void *state, const char *body,
+                   size_t len, int64_t fetch_ms, struct extract_out *out) {
   double v;
   long bad = extract_utf8_invalid_at(body, len);
+  (void)state;
   if (bad >= 0) {
     extract_error(out, NULL, "body is not UTF-8 (byte %ld)", bad + 1);
     return -EINVAL;
@@ -14,7 +17,13 @@ int feed_text_extract(const struct extractor *ex, const char *body, size_t len,
     extract_error(out, NULL, "body is not one number (%zu bytes)", len);
     return -EINVAL;
   }
-  for (size_t i = 0; i < ex->nseries; i++)
-    extract_add(out, ex->series[i].cfg, fetch_ms, v);
+  for (size_t i = 0; i < f->nseries; i++)
+    extract_add(out, &f->series[i], fetch_ms, v);
   return 0;
 }
+
+const struct feed_format feed_text = {
+    .name = "text",
+    .no_path = "the body is one number",
+    .extract = extract,
+};

@@ -407,3 +407,80 @@ const char *ydoc_kind_name(enum ydoc_kind kind) {
   }
   return "?";
 }
+
+void ydoc_node_free(struct ydoc_node *n) {
+  node_free(n);
+}
+
+struct ydoc_node *ydoc_copy(const struct ydoc_node *n, ydoc_text_fn text,
+                            void *ctx) {
+  struct ydoc_node *c = xcalloc(1, sizeof(*c));
+  bool ok = true;
+  c->kind = n->kind;
+  c->line = n->line;
+  c->col = n->col;
+  c->quoted = n->quoted;
+  if (n->kind == YDOC_SCALAR) {
+    if (!text)
+      c->value = xstrdup(n->value);
+    else if (!text(ctx, n, &c->value))
+      ok = false;
+  } else if (n->n) {
+    c->items = xcalloc(n->n, sizeof(*c->items));
+    if (n->kind == YDOC_MAP)
+      c->keys = xcalloc(n->n, sizeof(*c->keys));
+  }
+  /* Every item is copied, so that every problem is reported; an item whose
+   * key failed is not looked at. */
+  for (size_t i = 0; i < n->n; i++) {
+    struct ydoc_node *k = NULL, *v = NULL;
+    if (n->keys && !(k = ydoc_copy(n->keys[i], text, ctx))) {
+      ok = false;
+      continue;
+    }
+    if (!(v = ydoc_copy(n->items[i], text, ctx))) {
+      node_free(k);
+      ok = false;
+      continue;
+    }
+    if (c->keys)
+      c->keys[c->n] = k;
+    c->items[c->n++] = v;
+  }
+  if (!ok) {
+    node_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+struct ydoc_node *ydoc_map_new(int line, int col) {
+  struct ydoc_node *m = xcalloc(1, sizeof(*m));
+  m->kind = YDOC_MAP;
+  m->line = line;
+  m->col = col;
+  return m;
+}
+
+void ydoc_map_add(struct ydoc_node *map, const struct ydoc_node *key,
+                  struct ydoc_node *value) {
+  map->keys = xrealloc(map->keys, (map->n + 1) * sizeof(*map->keys));
+  map->items = xrealloc(map->items, (map->n + 1) * sizeof(*map->items));
+  map->keys[map->n] = ydoc_copy(key, NULL, NULL);
+  map->items[map->n] = value;
+  map->n++;
+}
+
+bool ydoc_node_equal(const struct ydoc_node *a, const struct ydoc_node *b) {
+  if (!a || !b)
+    return a == b;
+  if (a->kind != b->kind || a->n != b->n)
+    return false;
+  if (a->kind == YDOC_SCALAR)
+    return strcmp(a->value, b->value) == 0;
+  for (size_t i = 0; i < a->n; i++)
+    if ((a->keys && !ydoc_node_equal(a->keys[i], b->keys[i])) ||
+        !ydoc_node_equal(a->items[i], b->items[i]))
+      return false;
+  return true;
+}

@@ -42,6 +42,25 @@ void ydoc_free(struct ydoc *doc);
  * file's tree shrinks while it is converted; the slot becomes NULL. */
 void ydoc_prune(const struct ydoc_node *seq, size_t i);
 
+/* Turns a scalar's text into what is kept (as ${ENV} expansion does);
+ * returns false, having reported why, to give up. */
+typedef bool (*ydoc_text_fn)(void *ctx, const struct ydoc_node *scalar,
+                             char **out);
+/* A detached copy of n and everything under it, positions kept; every
+ * scalar text (map keys included) goes through text (NULL: as it is).
+ * NULL when text gave up on any of them (all are tried). */
+struct ydoc_node *ydoc_copy(const struct ydoc_node *n, ydoc_text_fn text,
+                            void *ctx);
+/* An empty map node at line:col; ydoc_map_add appends key (copied) ->
+ * value (taken over). */
+struct ydoc_node *ydoc_map_new(int line, int col);
+void ydoc_map_add(struct ydoc_node *map, const struct ydoc_node *key,
+                  struct ydoc_node *value);
+/* Frees a detached node (a copy) and everything under it. */
+void ydoc_node_free(struct ydoc_node *n);
+/* The same kinds, texts and shape (positions and quoting aside). */
+bool ydoc_node_equal(const struct ydoc_node *a, const struct ydoc_node *b);
+
 /* The value for key in a map node, or NULL. */
 const struct ydoc_node *ydoc_get(const struct ydoc_node *map, const char *key);
 /* The key node for key in a map node, or NULL. */

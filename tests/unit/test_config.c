@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "feed_format.h"
 #include "receiver.h"
 #include "util.h"
 
@@ -96,7 +97,7 @@ static void full_config(void **state) {
   assert_int_equal(f->every_ms, 3600000);
   assert_int_equal(f->timeout_ms, 20000);
   assert_int_equal(f->max_body, 1024 * 1024);
-  assert_int_equal(f->format, FEED_JSON);
+  assert_ptr_equal(f->format, &feed_json);
   assert_string_equal(f->time, "$.data.time");
   assert_int_equal(f->nheaders, 2);
   assert_string_equal(f->headers[0].key, "Authorization");
@@ -114,7 +115,7 @@ static void full_config(void **state) {
   assert_true(s->meta.max == 1000);
 
   f = config_feed(c, "jobs");
-  assert_int_equal(f->format, FEED_CSV);
+  assert_ptr_equal(f->format, &feed_csv);
   assert_int_equal(f->every_ms, 86400000);
   assert_int_equal(f->timeout_ms, 30000); /* min(every, 30s) */
   assert_int_equal(f->time_format, TIMEFMT_STRPTIME);
@@ -122,20 +123,24 @@ static void full_config(void **state) {
   assert_string_equal(f->basic_user, "stats");
   assert_string_equal(f->basic_password, "jobs-pw");
   s = config_series(c, "jobs_hard", NULL);
-  assert_int_equal(s->column_index, 3);
-  assert_int_equal(s->nwhere, 1);
-  assert_string_equal(s->where[0].key, "region");
-  assert_string_equal(s->where[0].value, "辽宁");
+  assert_string_equal(s->path, "3"); /* a column index */
+  {
+    const struct ydoc_node *w = feed_option(s->options, "where");
+    assert_non_null(w);
+    assert_int_equal(w->n, 1);
+    assert_string_equal(w->keys[0]->value, "region");
+    assert_string_equal(w->items[0]->value, "辽宁");
+  }
   assert_int_equal(s->meta.kind, KIND_CUMULATIVE);
 
   f = config_feed(c, "chargers");
-  assert_int_equal(f->format, FEED_PROMETHEUS);
+  assert_ptr_equal(f->format, &feed_prom);
   assert_string_equal(f->bearer_token, "chargers-bearer-token");
   f = config_feed(c, "tapwater");
-  assert_int_equal(f->format, FEED_TEXT);
+  assert_ptr_equal(f->format, &feed_text);
   assert_null(f->series[0].path);
   f = config_feed(c, "history");
-  assert_string_equal(f->records, "$.data[*]");
+  assert_string_equal(feed_option(f->options, "records")->value, "$.data[*]");
   assert_int_equal(f->series[0].meta.at, AT_END);
   assert_int_equal(f->series[0].meta.kind, KIND_INCREMENT);
 
