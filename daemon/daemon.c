@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include "config_load.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"

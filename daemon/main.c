@@ -1,6 +1,7 @@
 /* indicatord: command line (contract §2). */
 #include "alerts.h"
 #include "config.h"
+#include "config_load.h"
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"

@@ -11,7 +11,7 @@
 #define INDICATORD_STORE_H
 
 #include "config.h"
-#include "extract.h"
+#include "observation.h"
 #include "rlink.h"
 #include "spool.h"
 

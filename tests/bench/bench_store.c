@@ -2,6 +2,7 @@
  * ordered, pipelined queue and the Lua upsert) into a redis-server.
  * usage: bench_store REDIS_URL COUNT STATE_DIR */
 #include "config.h"
+#include "config_load.h"
 #include "store.h"
 #include "tz.h"
 #include "util.h"

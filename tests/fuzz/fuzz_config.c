@@ -1,5 +1,6 @@
 /* libFuzzer target: the YAML config loader (syntax, schema, checks). */
 #include "config.h"
+#include "config_load.h"
 
 #include <stddef.h>
 #include <stdint.h>

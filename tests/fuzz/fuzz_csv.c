@@ -1,5 +1,6 @@
 /* libFuzzer target: CSV bodies through the extractor. */
 #include "config.h"
+#include "config_load.h"
 #include "extract.h"
 #include "tz.h"
 

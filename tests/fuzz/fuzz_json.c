@@ -1,6 +1,7 @@
 /* libFuzzer target: JSONPath compile + eval, and JSON bodies through the
  * extractor (with and without records). Input: a path, a newline, a body. */
 #include "config.h"
+#include "config_load.h"
 #include "extract.h"
 #include "jsonpath.h"
 #include "tz.h"

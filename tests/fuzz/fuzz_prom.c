@@ -1,6 +1,7 @@
 /* libFuzzer target: Prometheus selectors (first line) and exposition
  * bodies (the rest) through the extractor. */
 #include "config.h"
+#include "config_load.h"
 #include "extract.h"
 #include "feed_prom.h"
 

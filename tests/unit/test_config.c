@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_load.h"
 #include "feed_format.h"
 #include "receiver.h"
 #include "util.h"

@@ -4,6 +4,7 @@
 #define INDICATORD_TESTUTIL_H
 
 #include "config.h"
+#include "config_load.h"
 #include "extract.h"
 #include "tz.h"
 #include "util.h"

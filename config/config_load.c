@@ -1,3 +1,5 @@
+#include "config_load.h"
+
 #include "load.h"
 
 #include "util.h"

@@ -1,7 +1,6 @@
-/* The configuration (contract §3): loading the YAML file and its drop-ins,
- * validating every key, and the resulting read-only structure. The loader
- * never exits and never touches the network; it reports every problem as
- * "file:line:col: message" and never puts a secret into a message. */
+/* The configuration as data (contract §3): the read-only structure every
+ * layer reads, its lookups, and how it is freed. config/config_load.h
+ * builds it from the YAML files; nothing else writes it. */
 #ifndef INDICATORD_CONFIG_H
 #define INDICATORD_CONFIG_H
 
@@ -18,8 +17,6 @@
 
 struct feed_format;  /* formats/feed_format.h */
 struct receiver_ops; /* receivers/receiver.h */
-
-#define CONFIG_DEFAULT_PATH "/etc/indicatord/indicatord.yaml"
 
 /* Where a value was written; file points into config->files. text_col is
  * the column of the value's first character when offsets into its text
@@ -170,13 +167,6 @@ struct config {
   size_t nreceivers;
 };
 
-/* Loads path and its drop-ins. Returns the config, or NULL after adding
- * every problem found to d. Reads files only; no network. */
-struct config *config_load(const char *path, struct diag *d);
-/* The same for text held in memory; name stands for the main file (drop-ins
- * and relative *_file names are looked up beside it). */
-struct config *config_load_text(const char *name, const char *text, size_t len,
-                                struct diag *d);
 void config_free(struct config *cfg);
 
 const struct feed *config_feed(const struct config *cfg, const char *id);
