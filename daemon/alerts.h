@@ -5,7 +5,12 @@
  * outbox in Redis (ind:outbox) with retries, backoff, per-receiver rate
  * limits and batching. A notification leaves the outbox only once its
  * receiver accepted it; after a crash it is sent again, so a receiver may
- * see it twice (Alertmanager deduplicates by labels). */
+ * see it twice (Alertmanager deduplicates by labels).
+ *
+ * One module in several files, one per job: alerts.c (start, the tick,
+ * close), alerts_incidents.c, alerts_message.c (composition, the digest),
+ * alerts_outbox.c (delivery), alerts_resend.c (Alertmanager re-sends),
+ * alerts_notify_test.c; their shared internals in alerts_private.h. */
 #ifndef INDICATORD_ALERTS_H
 #define INDICATORD_ALERTS_H
 
@@ -19,25 +24,12 @@
 #include <stdint.h>
 #include <uv.h>
 
-struct alerts;
+struct outbox_item;     /* alerts_private.h */
+struct alerts_receiver; /* alerts_private.h */
 
-struct outbox_item {
-  struct alerts *al;
-  char *key; /* "<notification id>@<receiver id>" */
-  char *receiver_id;
-  json_t *msg; /* the notification (struct alert_msg as JSON) */
-  int attempts;
-  int64_t next_ms; /* wall clock */
-  bool inflight;
-  struct outbox_item **batch; /* other items riding in this request */
-  size_t nbatch;
-  struct fetch_post post;
-};
-
-struct receiver_stats {
+/* Delivery counters of one receiver (for /metrics). */
+struct alerts_stats {
   uint64_t delivered, failed, retries;
-  int64_t sent_ms[128]; /* recent sends, for the rate limits */
-  size_t nsent;
 };
 
 struct alerts {
@@ -47,17 +39,15 @@ struct alerts {
   const struct config *cfg;
   struct fetch_engine eng;
   uv_timer_t timer;
-  struct outbox_item **items;
+  struct outbox_item **items; /* the outbox, in memory */
   size_t n, cap;
-  struct receiver_stats *stats; /* per receiver of cfg */
+  struct alerts_receiver *receivers; /* per receiver of cfg */
   bool loaded, loading, closing, deliver;
   int64_t digest_day;     /* local day of the last digest */
   int64_t last_resend_ms; /* Alertmanager re-sends */
   int64_t last_reminder_check_ms;
-  uint64_t seq;
   struct fetch_post *resends; /* Alertmanager re-sends in flight */
   size_t nresends;
-  int closing_handles;
   void (*on_closed)(struct alerts *al);
 };
 
@@ -71,11 +61,13 @@ void alerts_on_eval(void *data, const struct target *t, struct target_state *ts,
                     enum eval_class from, bool first, bool changed,
                     int64_t now_ms);
 size_t alerts_outbox_depth(const struct alerts *al);
+/* The counters of receiver i of the current configuration. */
+const struct alerts_stats *alerts_stats(const struct alerts *al, size_t i);
 /* Waits a moment for deliveries in flight, then closes. */
 void alerts_close(struct alerts *al, void (*on_closed)(struct alerts *al));
 
 /* `notify-test`: sends one test message through receiver r on a private
  * loop and prints the verdict. Returns the exit code. */
-int alerts_test(const struct config *cfg, const struct receiver *r);
+int alerts_notify_test(const struct config *cfg, const struct receiver *r);
 
 #endif

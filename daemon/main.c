@@ -224,7 +224,7 @@ int main(int argc, char **argv) {
       return EXIT_USAGE;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    rc = alerts_test(cfg, r);
+    rc = alerts_notify_test(cfg, r);
     curl_global_cleanup();
     config_free(cfg);
     return rc;

@@ -160,24 +160,24 @@ static void alerts(struct strbuf *o, const struct alerts *al) {
     size_t off;
   } counters[] = {
       {"indicatord_deliveries_total", "Notifications a receiver accepted.",
-       offsetof(struct receiver_stats, delivered)},
+       offsetof(struct alerts_stats, delivered)},
       {"indicatord_delivery_failures_total",
        "Notifications given up on (refused for good or too many attempts).",
-       offsetof(struct receiver_stats, failed)},
+       offsetof(struct alerts_stats, failed)},
       {"indicatord_delivery_retries_total",
        "Delivery attempts that will be retried.",
-       offsetof(struct receiver_stats, retries)},
+       offsetof(struct alerts_stats, retries)},
   };
   single(o, "indicatord_outbox_depth", "gauge",
          "Notifications waiting for their receiver.", alerts_outbox_depth(al));
   for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
     head(o, counters[k].name, "counter", counters[k].help);
     for (size_t i = 0; i < al->cfg->nreceivers; i++)
-      strbuf_addf(
-          o, "%s{receiver=\"%s\"} %llu\n", counters[k].name,
-          al->cfg->receivers[i].id,
-          (unsigned long long)*(const uint64_t *)((const char *)&al->stats[i] +
-                                                  counters[k].off));
+      strbuf_addf(o, "%s{receiver=\"%s\"} %llu\n", counters[k].name,
+                  al->cfg->receivers[i].id,
+                  (unsigned long long)*(
+                      const uint64_t *)((const char *)alerts_stats(al, i) +
+                                        counters[k].off));
   }
 }
 

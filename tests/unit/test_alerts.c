@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../daemon/alerts.c"
+#include "alerts_private.h"
 #include "testutil.h"
 
 struct fixture {
@@ -127,14 +127,14 @@ static void sequences(void **state) {
   STEP(fx, 0, CLASS_OFF_TRACK, 7, 7000,
        "update@r1 update@r2"); /* same incident */
   /* reminders every hour while unresolved */
-  reminders(&fx->al, 7000 + H - 1);
+  alerts_reminders(&fx->al, 7000 + H - 1);
   assert_int_equal(fx->al.n, 4);
-  reminders(&fx->al, 7000 + H);
+  alerts_reminders(&fx->al, 7000 + H);
   assert_int_equal(fx->al.n, 6);
   assert_string_equal(
       json_string_value(json_object_get(fx->al.items[4]->msg, "kind")),
       "reminder");
-  reminders(&fx->al, 7000 + H + 10);
+  alerts_reminders(&fx->al, 7000 + H + 10);
   assert_int_equal(fx->al.n, 6);
   /* off_track leaves only for on_track (hysteresis), then resolves */
   STEP(fx, 0, CLASS_AT_RISK, 8, 8000, "");
@@ -177,9 +177,9 @@ static void daily_digest(void **state) {
     fx->tg.states[i].res.actual = 4;
     fx->tg.states[i].res.pace = 0.5;
   }
-  digest(&fx->al, local_ms(2026, 11, 28, 8, 59));
+  alerts_digest(&fx->al, local_ms(2026, 11, 28, 8, 59));
   assert_int_equal(fx->al.n, 0);
-  digest(&fx->al, local_ms(2026, 11, 28, 9, 0));
+  alerts_digest(&fx->al, local_ms(2026, 11, 28, 9, 0));
   /* one message per receiver: r1 lists a, r2 (no route) lists a and b */
   assert_int_equal(fx->al.n, 2);
   for (size_t i = 0; i < 2; i++) {
@@ -191,9 +191,9 @@ static void daily_digest(void **state) {
     assert_non_null(strstr(text, "[####......]  40% a 正常 (on_track)"));
     assert_true((strstr(text, " b 滞后 (off_track)") != NULL) == r2);
   }
-  digest(&fx->al, local_ms(2026, 11, 28, 18, 0));
+  alerts_digest(&fx->al, local_ms(2026, 11, 28, 18, 0));
   assert_int_equal(fx->al.n, 2); /* once a day */
-  digest(&fx->al, local_ms(2026, 11, 29, 9, 1));
+  alerts_digest(&fx->al, local_ms(2026, 11, 29, 9, 1));
   assert_int_equal(fx->al.n, 4);
 }
 
