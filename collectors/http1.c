@@ -20,7 +20,7 @@
 
 struct http1_host {
   struct http1_client *client;
-  struct http1_host *next;
+  struct list_node link; /* in client->hosts */
   char *name;
   char port[8];
   bool numeric; /* an IP literal: never resolved */
@@ -30,10 +30,10 @@ struct http1_host {
   struct sockaddr_storage addrs[HTTP1_MAX_ADDRS];
   size_t naddrs;
   uv_getaddrinfo_t gai;
-  struct http1_conn *conns; /* all open connections */
-  struct http1_conn *idle;  /* LIFO: the warmest first */
+  struct list_node conns; /* all open connections (http1_conn.link) */
+  struct list_node idle;  /* LIFO, the warmest first (http1_conn.idle_link) */
   size_t nconns;
-  struct http1_req *queue, *queue_tail;
+  struct list_node queue; /* requests waiting for a connection, in order */
 };
 
 struct http1_conn {
@@ -41,15 +41,15 @@ struct http1_conn {
   uv_connect_t connect;
   uv_write_t write;
   struct http1_host *host;
-  struct http1_conn *prev, *next; /* host->conns */
-  struct http1_conn *next_idle;
+  struct list_node link;      /* in host->conns */
+  struct list_node idle_link; /* in host->idle while idle */
   struct http1_req *req;
   struct response resp;
   struct strbuf out;
   unsigned addr_index;
   int start_error; /* a connect that failed at once, reported by the sweep */
   uint64_t idle_since; /* loop time */
-  bool connected, reused, writing, idle, closing;
+  bool connected, reused, writing, closing;
 };
 
 static void pump(struct http1_host *h);
@@ -57,13 +57,12 @@ static void fail_queue(struct http1_host *h, int rc, const char *msg);
 
 static void client_release(struct http1_client *c) {
   if (--c->pending == 0 && c->closing) {
-    struct http1_host *h = c->hosts, *next;
-    for (; h; h = next) {
-      next = h->next;
+    while (!list_empty(&c->hosts)) {
+      struct http1_host *h = list_first(&c->hosts, struct http1_host, link);
+      list_remove(&h->link);
       free(h->name);
       free(h);
     }
-    c->hosts = NULL;
     free(c->rbuf);
     c->rbuf = NULL;
     if (c->on_closed)
@@ -74,6 +73,7 @@ static void client_release(struct http1_client *c) {
 int http1_client_init(struct http1_client *c, uv_loop_t *loop) {
   memset(c, 0, sizeof(*c));
   c->loop = loop;
+  list_init(&c->hosts);
   uv_timer_init(loop, &c->sweep);
   c->sweep.data = c;
   c->pending = 1; /* the sweep timer */
@@ -95,30 +95,13 @@ static void on_conn_closed(uv_handle_t *handle) {
   client_release(c);
 }
 
-static void idle_remove(struct http1_conn *conn) {
-  struct http1_conn **p = &conn->host->idle;
-  if (!conn->idle)
-    return;
-  while (*p && *p != conn)
-    p = &(*p)->next_idle;
-  if (*p)
-    *p = conn->next_idle;
-  conn->idle = false;
-  conn->next_idle = NULL;
-}
-
 static void conn_close(struct http1_conn *conn) {
   struct http1_host *h = conn->host;
   if (conn->closing)
     return;
   conn->closing = true;
-  idle_remove(conn);
-  if (conn->prev)
-    conn->prev->next = conn->next;
-  else
-    h->conns = conn->next;
-  if (conn->next)
-    conn->next->prev = conn->prev;
+  list_remove(&conn->idle_link);
+  list_remove(&conn->link);
   h->nconns--;
   uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
@@ -140,10 +123,8 @@ static void conn_finish(struct http1_conn *conn, int rc, const char *error) {
   response_free(&conn->resp);
   if (reusable && !conn->closing && !h->client->closing) {
     conn->reused = true;
-    conn->idle = true;
     conn->idle_since = uv_now(h->client->loop);
-    conn->next_idle = h->idle;
-    h->idle = conn;
+    list_push_front(&h->idle, &conn->idle_link);
   } else if (reusable) {
     conn_close(conn);
   }
@@ -169,10 +150,7 @@ static bool retry_elsewhere(struct http1_conn *conn) {
   conn->req = NULL;
   req->conn = NULL;
   conn_close(conn);
-  req->next = h->queue;
-  h->queue = req;
-  if (!h->queue_tail)
-    h->queue_tail = req;
+  list_push_front(&h->queue, &req->link);
   req->queued = true;
   pump(h);
   return true;
@@ -318,10 +296,8 @@ static struct http1_conn *conn_new(struct http1_host *h) {
   uv_tcp_init(c->loop, &conn->tcp);
   conn->tcp.data = conn;
   c->pending++;
-  conn->next = h->conns;
-  if (h->conns)
-    h->conns->prev = conn;
-  h->conns = conn;
+  list_init(&conn->idle_link);
+  list_push_front(&h->conns, &conn->link);
   h->nconns++;
   return conn;
 }
@@ -364,16 +340,20 @@ static void on_sweep(uv_timer_t *t) {
   uint64_t now = uv_now(c->loop);
   bool busy = false;
   char msg[200];
-  for (struct http1_host *h = c->hosts; h; h = h->next) {
-    if (h->queue && !h->naddrs && !h->resolving) {
+  struct list_node *hn, *n;
+  list_for_each(hn, &c->hosts) {
+    struct http1_host *h = container_of(hn, struct http1_host, link);
+    if (!list_empty(&h->queue) && !h->naddrs && !h->resolving) {
       snprintf(
           msg, sizeof(msg), "could not resolve host: %s",
           uv_strerror(h->resolve_error ? h->resolve_error : UV_EAI_NODATA));
       fail_queue(h, -EHOSTUNREACH, msg);
     }
   again:
-    for (struct http1_conn *conn = h->conns; conn; conn = conn->next) {
-      if (conn->idle && conn->idle_since + HTTP1_MAX_IDLE_MS <= now) {
+    list_for_each(n, &h->conns) {
+      struct http1_conn *conn = container_of(n, struct http1_conn, link);
+      if (list_linked(&conn->idle_link) &&
+          conn->idle_since + HTTP1_MAX_IDLE_MS <= now) {
         conn_close(conn);
         goto again;
       }
@@ -391,19 +371,14 @@ static void on_sweep(uv_timer_t *t) {
       }
       busy = true;
     }
-    for (struct http1_req **p = &h->queue, *prev = NULL; *p;) {
-      struct http1_req *req = *p;
+    list_for_each(n, &h->queue) {
+      struct http1_req *req = container_of(n, struct http1_req, link);
       if (now < req->deadline) {
         busy = true;
-        prev = req;
-        p = &req->next;
         continue;
       }
-      *p = req->next;
-      if (h->queue_tail == req)
-        h->queue_tail = prev;
+      list_remove(&req->link);
       req->queued = false;
-      req->next = NULL;
       timed_out(req, msg, sizeof(msg));
       req->done(req, -ETIMEDOUT, NULL, msg);
       goto again; /* done may have started or cancelled requests */
@@ -416,10 +391,14 @@ static void on_sweep(uv_timer_t *t) {
   c->sweep_fast = false;
   {
     uint64_t next = UINT64_MAX;
-    for (struct http1_host *h = c->hosts; h; h = h->next)
-      for (struct http1_conn *conn = h->idle; conn; conn = conn->next_idle)
+    list_for_each(hn, &c->hosts) {
+      struct http1_host *h = container_of(hn, struct http1_host, link);
+      list_for_each(n, &h->idle) {
+        struct http1_conn *conn = container_of(n, struct http1_conn, idle_link);
         if (conn->idle_since + HTTP1_MAX_IDLE_MS < next)
           next = conn->idle_since + HTTP1_MAX_IDLE_MS;
+      }
+    }
     if (next == UINT64_MAX)
       uv_timer_stop(&c->sweep);
     else
@@ -437,17 +416,14 @@ static void sweep_start(struct http1_client *c) {
 /* ---- hosts, resolving, the queue ---- */
 
 static struct http1_req *queue_pop(struct http1_host *h) {
-  struct http1_req *req = h->queue;
-  h->queue = req->next;
-  if (!h->queue)
-    h->queue_tail = NULL;
+  struct http1_req *req = list_first(&h->queue, struct http1_req, link);
+  list_remove(&req->link);
   req->queued = false;
-  req->next = NULL;
   return req;
 }
 
 static void fail_queue(struct http1_host *h, int rc, const char *msg) {
-  while (h->queue) {
+  while (!list_empty(&h->queue)) {
     struct http1_req *req = queue_pop(h);
     req->done(req, rc, NULL, msg);
   }
@@ -508,7 +484,7 @@ static bool resolve_if_needed(struct http1_host *h) {
 
 static void pump(struct http1_host *h) {
   struct http1_client *c = h->client;
-  if (c->closing || !h->queue || resolve_if_needed(h))
+  if (c->closing || list_empty(&h->queue) || resolve_if_needed(h))
     return;
   if (!h->naddrs) {
     /* The resolve could not even start: reported by the sweep, so that
@@ -516,7 +492,8 @@ static void pump(struct http1_host *h) {
     sweep_start(c);
     return;
   }
-  while (h->queue && (h->idle || h->nconns < HTTP1_MAX_HOST_CONNECTIONS)) {
+  while (!list_empty(&h->queue) &&
+         (!list_empty(&h->idle) || h->nconns < HTTP1_MAX_HOST_CONNECTIONS)) {
     struct http1_req *req = queue_pop(h);
     if (uv_now(c->loop) >= req->deadline) {
       char msg[64];
@@ -524,11 +501,10 @@ static void pump(struct http1_host *h) {
       req->done(req, -ETIMEDOUT, NULL, msg);
       continue;
     }
-    if (h->idle) {
-      struct http1_conn *conn = h->idle;
-      h->idle = conn->next_idle;
-      conn->next_idle = NULL;
-      conn->idle = false;
+    if (!list_empty(&h->idle)) {
+      struct http1_conn *conn =
+          list_first(&h->idle, struct http1_conn, idle_link);
+      list_remove(&conn->idle_link);
       conn_assign(conn, req);
     } else {
       struct http1_conn *conn = conn_new(h);
@@ -542,13 +518,19 @@ static void pump(struct http1_host *h) {
 struct http1_host *http1_host_get(struct http1_client *c, const char *host,
                                   int port) {
   struct http1_host *h;
+  struct list_node *n;
   char portbuf[8];
   snprintf(portbuf, sizeof(portbuf), "%d", port);
-  for (h = c->hosts; h; h = h->next)
+  list_for_each(n, &c->hosts) {
+    h = container_of(n, struct http1_host, link);
     if (strcmp(h->name, host) == 0 && strcmp(h->port, portbuf) == 0)
       return h;
+  }
   h = xcalloc(1, sizeof(*h));
   h->client = c;
+  list_init(&h->conns);
+  list_init(&h->idle);
+  list_init(&h->queue);
   h->name = xstrdup(host);
   memcpy(h->port, portbuf, sizeof(portbuf));
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&h->addrs[0]) == 0 ||
@@ -556,8 +538,7 @@ struct http1_host *http1_host_get(struct http1_client *c, const char *host,
     h->numeric = true;
     h->naddrs = 1;
   }
-  h->next = c->hosts;
-  c->hosts = h;
+  list_push_front(&c->hosts, &h->link);
   return h;
 }
 
@@ -579,32 +560,17 @@ int http1_start(struct http1_req *req, struct http1_host *host,
   req->deadline = uv_now(c->loop) + (uint64_t)timeout_ms;
   req->done = done;
   req->retried = false;
-  req->next = NULL;
   req->queued = true;
-  if (host->queue_tail)
-    host->queue_tail->next = req;
-  else
-    host->queue = req;
-  host->queue_tail = req;
+  list_push_back(&host->queue, &req->link);
   sweep_start(c);
   pump(host);
   return 0;
 }
 
 void http1_cancel(struct http1_req *req) {
-  struct http1_host *h = req->host;
   if (req->queued) {
-    struct http1_req **p = &h->queue, *prev = NULL;
-    while (*p && *p != req) {
-      prev = *p;
-      p = &(*p)->next;
-    }
-    if (*p)
-      *p = req->next;
-    if (h->queue_tail == req)
-      h->queue_tail = prev;
+    list_remove(&req->link);
     req->queued = false;
-    req->next = NULL;
   }
   if (req->conn) {
     struct http1_conn *conn = req->conn;
@@ -616,13 +582,15 @@ void http1_cancel(struct http1_req *req) {
 
 void http1_client_close(struct http1_client *c,
                         void (*on_closed)(struct http1_client *c)) {
+  struct list_node *n;
   c->closing = true;
   c->on_closed = on_closed;
-  for (struct http1_host *h = c->hosts; h; h = h->next) {
+  list_for_each(n, &c->hosts) {
+    struct http1_host *h = container_of(n, struct http1_host, link);
     if (h->resolving)
       uv_cancel((uv_req_t *)&h->gai);
-    while (h->conns) {
-      struct http1_conn *conn = h->conns;
+    while (!list_empty(&h->conns)) {
+      struct http1_conn *conn = list_first(&h->conns, struct http1_conn, link);
       if (conn->req)
         http1_cancel(conn->req);
       else

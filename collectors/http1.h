@@ -9,6 +9,7 @@
 #ifndef INDICATORD_HTTP1_H
 #define INDICATORD_HTTP1_H
 
+#include "list.h"
 #include "response.h"
 
 #include <stdbool.h>
@@ -23,8 +24,8 @@ struct http1_conn;
 
 struct http1_client {
   uv_loop_t *loop;
-  struct http1_host *hosts;
-  char *rbuf; /* every read lands here and is parsed at once */
+  struct list_node hosts; /* struct http1_host, kept for the client's life */
+  char *rbuf;             /* every read lands here and is parsed at once */
   uv_timer_t sweep;
   bool sweep_fast; /* checking deadlines every HTTP1_SWEEP_MS */
   size_t pending;  /* handles and resolves not yet closed or answered */
@@ -42,7 +43,7 @@ typedef void (*http1_done_cb)(struct http1_req *req, int rc,
 struct http1_req {
   struct http1_host *host;
   struct http1_conn *conn;
-  struct http1_req *next; /* in the host's queue */
+  struct list_node link; /* in the host's queue while queued */
   bool queued, retried;
   const char *head; /* the request head without its final empty line;
                        borrowed until done */
