@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rng.h"
 #include "util.h"
 
 #include <errno.h>
@@ -27,15 +28,6 @@ static uint32_t fnv1a(const char *s) {
   return h;
 }
 
-static uint32_t xorshift(uint32_t *state) {
-  uint32_t x = *state ? *state : 0x9E3779B9u;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  *state = x;
-  return x;
-}
-
 uint64_t collector_jitter(const struct feed *feed) {
   uint64_t span = (uint64_t)feed->every_ms;
   if (span > FIRST_FETCH_SPREAD_MS)
@@ -57,7 +49,7 @@ uint64_t collector_backoff(const struct feed *feed, unsigned failures,
     d = 4 * every;
   spread = d / 5; /* +-10% */
   if (spread)
-    d = d - spread / 2 + xorshift(rng) % spread;
+    d = d - spread / 2 + rng_next(rng) % spread;
   return d;
 }
 
@@ -205,7 +197,6 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
   if (c->once) {
     if (c->report)
       c->report(c->data, fs->feed, res, &out, rc);
-    fs->once_done = true;
     if (--c->once_pending == 0 && c->once_done)
       c->once_done(c);
   }
@@ -220,7 +211,9 @@ static struct feed_state *state_new(struct collector *c, const struct feed *f,
   fs->col = c;
   fs->feed = f;
   fs->ex = ex;
-  fs->rng = fnv1a(f->id) | 1;
+  /* Per feed and per process: feeds failing together, or several
+   * instances, do not retry in step. */
+  fs->rng = fnv1a(f->id) ^ c->seed;
   schedule_entry_init(&fs->sched);
   rc = fetch_job_init(&fs->job, &c->eng, f);
   if (rc < 0)
@@ -262,6 +255,7 @@ int collector_init(struct collector *c, uv_loop_t *loop,
   int rc;
   memset(c, 0, sizeof(*c));
   c->loop = loop;
+  c->seed = rng_seed();
   c->sink = sink;
   c->data = data;
   /* Compile every extractor before any handle exists: a failure here then
@@ -372,7 +366,7 @@ void collector_run_once(struct collector *c, collector_report report,
 }
 
 static void closed_one(struct collector *c) {
-  if (--c->closing > 0)
+  if (--c->pending_closes > 0)
     return;
   free(c->feeds);
   c->feeds = NULL;
@@ -392,7 +386,7 @@ static void on_schedule_closed(struct schedule *s) {
 void collector_close(struct collector *c,
                      void (*on_closed)(struct collector *)) {
   c->on_closed = on_closed;
-  c->closing = 2;
+  c->pending_closes = 2;
   for (size_t i = 0; i < c->nfeeds; i++)
     release(c->feeds[i]);
   c->nfeeds = 0;

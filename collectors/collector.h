@@ -9,6 +9,7 @@
 #include "extract.h"
 #include "fetch.h"
 #include "schedule.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,7 +39,6 @@ struct feed_state {
   struct schedule_entry sched; /* due: loop time (ms) of the next fetch */
   unsigned backoff;            /* consecutive failures */
   bool failing;
-  bool once_done;
   char *last_series_errors; /* to log series problems once per change */
   struct feed_stats stats;
   uint32_t rng;
@@ -61,6 +61,7 @@ extern const double collector_lag_bounds[COLLECTOR_LAG_BUCKETS];
 
 struct collector {
   uv_loop_t *loop;
+  uint32_t seed; /* of the feeds' backoff jitter */
   uint64_t lag[COLLECTOR_LAG_BUCKETS + 1];
   double lag_sum;
   struct fetch_engine eng;
@@ -73,21 +74,21 @@ struct collector {
   bool once;
   size_t once_pending;
   void (*once_done)(struct collector *c);
-  size_t closing;
+  int pending_closes; /* the schedule and the engine, until closed */
   void (*on_closed)(struct collector *c);
 };
 
 /* Prepares one state per feed of cfg (cfg must outlive the collector).
  * Returns 0, or a negative code with the reason in err. */
-int collector_init(struct collector *c, uv_loop_t *loop,
-                   const struct config *cfg, collector_sink sink, void *data,
-                   char *err, size_t errlen);
+MUST_CHECK int collector_init(struct collector *c, uv_loop_t *loop,
+                              const struct config *cfg, collector_sink sink,
+                              void *data, char *err, size_t errlen);
 /* Moves to a reloaded config: feeds whose configuration is unchanged keep
  * their schedule, ETag, backoff and counters; new ones start, removed ones
  * stop, changed ones restart. counts: kept, started, stopped. All or
  * nothing: on error (err) the running feeds are untouched. */
-int collector_apply(struct collector *c, const struct config *cfg,
-                    size_t counts[3], char *err, size_t errlen);
+MUST_CHECK int collector_apply(struct collector *c, const struct config *cfg,
+                               size_t counts[3], char *err, size_t errlen);
 /* Starts every feed on its schedule. */
 void collector_start(struct collector *c);
 /* Fetches every feed once, now and concurrently; report runs per feed and

@@ -1,5 +1,6 @@
 #include "fetch.h"
 
+#include "log.h"
 #include "version.h"
 
 #include <errno.h>
@@ -35,10 +36,22 @@ static void on_socket_closed(uv_handle_t *h) {
   free(container_of((uv_poll_t *)h, struct fetch_socket, poll));
 }
 
+/* Tells curl what happened on fd (or that its timer expired) and ends the
+ * transfers it finished. A failure is curl's own state gone wrong (out of
+ * memory, a bug): no caller can act on it, so it is logged here; the
+ * transfers involved end with their own timeouts. */
+static void drive(struct fetch_engine *e, curl_socket_t fd, int flags) {
+  int running = 0;
+  CURLMcode mc = curl_multi_socket_action(e->multi, fd, flags, &running);
+  if (mc != CURLM_OK)
+    log_error("fetch: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+  check_done(e);
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct fetch_socket *s = h->data;
   struct fetch_engine *e = s->eng;
-  int flags = 0, running = 0;
+  int flags = 0;
   if (status < 0) {
     /* libuv has stopped the handle (POLLERR); let curl fail the transfer. */
     flags = CURL_CSELECT_ERR;
@@ -48,8 +61,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (events & UV_WRITABLE)
       flags |= CURL_CSELECT_OUT;
   }
-  curl_multi_socket_action(e->multi, s->fd, flags, &running);
-  check_done(e);
+  drive(e, s->fd, flags);
 }
 
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
@@ -89,10 +101,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 }
 
 static void on_timer(uv_timer_t *t) {
-  struct fetch_engine *e = t->data;
-  int running = 0;
-  curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-  check_done(e);
+  drive(t->data, CURL_SOCKET_TIMEOUT, 0);
 }
 
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
@@ -133,7 +142,7 @@ int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop) {
 }
 
 static void engine_closed_one(struct fetch_engine *e) {
-  if (--e->closing == 0 && e->on_closed)
+  if (--e->pending_closes == 0 && e->on_closed)
     e->on_closed(e);
 }
 
@@ -148,7 +157,7 @@ static void on_http_closed(struct http1_client *c) {
 void fetch_engine_close(struct fetch_engine *e,
                         void (*on_closed)(struct fetch_engine *e)) {
   e->on_closed = on_closed;
-  e->closing = 2;
+  e->pending_closes = 2;
   /* Cleanup may close pooled connections through the socket callback, so
    * the timer and loop must still be valid here. */
   curl_multi_cleanup(e->multi);

@@ -25,7 +25,7 @@ struct fetch_engine {
   CURLM *multi;
   struct http1_client http;
   size_t active;
-  int closing; /* the timer and the http1 client */
+  int pending_closes; /* the timer and the http1 client, until closed */
   void (*on_closed)(struct fetch_engine *e);
 };
 
@@ -70,7 +70,7 @@ struct fetch_job {
 };
 
 /* Returns 0 or a negative errno-style code. */
-int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop);
+MUST_CHECK int fetch_engine_init(struct fetch_engine *e, uv_loop_t *loop);
 /* Cancels nothing: every job must be cancelled or finished first. Calls
  * on_closed once the engine's handles are closed. */
 void fetch_engine_close(struct fetch_engine *e,
@@ -78,12 +78,13 @@ void fetch_engine_close(struct fetch_engine *e,
 
 /* Sets up job for feed (options that do not change between fetches) and
  * chooses http1 or curl. Returns 0 or -ENOMEM. */
-int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
-                   const struct feed *feed);
+MUST_CHECK int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
+                              const struct feed *feed);
 /* Starts a fetch; cb runs once when it ends. Returns -EBUSY when the job is
  * already running (a feed is never fetched twice at once); on any error cb
  * is not called. */
-int fetch_job_start(struct fetch_job *job, fetch_done_cb cb, void *data);
+MUST_CHECK int fetch_job_start(struct fetch_job *job, fetch_done_cb cb,
+                               void *data);
 /* Stops a running fetch without calling its callback. */
 void fetch_job_cancel(struct fetch_job *job);
 /* Cancels and releases the job's resources. */
@@ -111,10 +112,10 @@ struct fetch_post {
 /* POSTs body (copied) to url with the given extra headers (NULL-terminated,
  * "Name: value"). cb runs once at the end; on error it never runs. url is a
  * secret: it never appears in results. Returns 0 or a negative code. */
-int fetch_post_start(struct fetch_post *p, struct fetch_engine *e,
-                     const char *url, const char *const *headers,
-                     const char *body, int64_t timeout_ms, fetch_post_cb cb,
-                     void *data);
+MUST_CHECK int fetch_post_start(struct fetch_post *p, struct fetch_engine *e,
+                                const char *url, const char *const *headers,
+                                const char *body, int64_t timeout_ms,
+                                fetch_post_cb cb, void *data);
 /* Stops a running POST without calling its callback; frees its resources. */
 void fetch_post_cancel(struct fetch_post *p);
 

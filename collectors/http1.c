@@ -49,7 +49,7 @@ struct http1_conn {
   unsigned addr_index;
   int start_error; /* a connect that failed at once, reported by the sweep */
   uint64_t idle_since; /* loop time */
-  bool connected, reused, writing, closing;
+  bool reused, writing, closing;
 };
 
 static void pump(struct http1_host *h);
@@ -70,14 +70,14 @@ static void client_release(struct http1_client *c) {
   }
 }
 
-int http1_client_init(struct http1_client *c, uv_loop_t *loop) {
+void http1_client_init(struct http1_client *c, uv_loop_t *loop) {
   memset(c, 0, sizeof(*c));
   c->loop = loop;
   list_init(&c->hosts);
+  /* Cannot fail: a timer init only records the loop. */
   uv_timer_init(loop, &c->sweep);
   c->sweep.data = c;
   c->pending = 1; /* the sweep timer */
-  return 0;
 }
 
 static void on_sweep_closed(uv_handle_t *h) {
@@ -275,7 +275,6 @@ static void on_connected(uv_connect_t *cr, int status) {
     conn_fail(conn, status, "could not connect: %s", uv_strerror(status));
     return;
   }
-  conn->connected = true;
   uv_tcp_nodelay(&conn->tcp, 1);
   status = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
   if (status < 0) {
@@ -293,6 +292,8 @@ static struct http1_conn *conn_new(struct http1_host *h) {
   if (!c->rbuf)
     c->rbuf = xmalloc(HTTP1_READ_BUFFER);
   conn->host = h;
+  /* Cannot fail: without an address family no socket is made until the
+   * connect, which reports its own errors. */
   uv_tcp_init(c->loop, &conn->tcp);
   conn->tcp.data = conn;
   c->pending++;

@@ -57,7 +57,8 @@ struct http1_req {
   http1_done_cb done;
 };
 
-int http1_client_init(struct http1_client *c, uv_loop_t *loop);
+/* Cannot fail: connections and resolves start with the first request. */
+void http1_client_init(struct http1_client *c, uv_loop_t *loop);
 /* Every request must be finished or cancelled first. Closes the pooled
  * connections; on_closed runs once all handles are closed. */
 void http1_client_close(struct http1_client *c,
@@ -72,9 +73,10 @@ struct http1_host *http1_host_get(struct http1_client *c, const char *host,
  * CRLF, valid until done; then req's conditional headers and the empty
  * line) to host; done runs once, never from within this call. Returns 0 or
  * a negative code (then done never runs). */
-int http1_start(struct http1_req *req, struct http1_host *host,
-                const char *head, size_t len, struct strbuf *body,
-                size_t max_body, int64_t timeout_ms, http1_done_cb done);
+MUST_CHECK int http1_start(struct http1_req *req, struct http1_host *host,
+                           const char *head, size_t len, struct strbuf *body,
+                           size_t max_body, int64_t timeout_ms,
+                           http1_done_cb done);
 /* Stops a request without calling done; its connection, if any, closes. */
 void http1_cancel(struct http1_req *req);
 

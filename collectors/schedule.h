@@ -29,8 +29,8 @@ struct schedule {
   void (*on_closed)(struct schedule *s);
 };
 
-/* Returns 0 or a negative libuv code. */
-int schedule_init(struct schedule *s, uv_loop_t *loop, schedule_fire_cb fire);
+/* Cannot fail: it only prepares the timer. */
+void schedule_init(struct schedule *s, uv_loop_t *loop, schedule_fire_cb fire);
 /* Marks e as not scheduled; call once before its first schedule_at. */
 void schedule_entry_init(struct schedule_entry *e);
 /* (Re)schedules e at loop time due; fire runs for it once, at or after

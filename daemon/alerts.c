@@ -2,6 +2,7 @@
 
 #include "alerts_private.h"
 #include "clock.h"
+#include "rng.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -36,6 +37,7 @@ int alerts_init(struct alerts *al, uv_loop_t *loop, struct store *store,
   al->tg = tg;
   al->cfg = cfg;
   al->deliver = deliver;
+  al->rng = rng_seed();
   al->receivers = xcalloc(cfg->nreceivers + 1, sizeof(*al->receivers));
   if (!deliver)
     return 0;
@@ -44,6 +46,7 @@ int alerts_init(struct alerts *al, uv_loop_t *loop, struct store *store,
     free(al->receivers);
     return rc;
   }
+  /* Cannot fail: a timer init only records the loop. */
   uv_timer_init(loop, &al->timer);
   al->timer.data = al;
   uv_timer_start(&al->timer, on_tick, TICK_MS, TICK_MS);
@@ -112,7 +115,7 @@ static void really_close(struct alerts *al) {
 
 static void on_close_wait(uv_timer_t *t) {
   struct alerts *al = t->data;
-  int64_t waited = (int64_t)uv_now(al->loop) - al->last_resend_ms;
+  uint64_t waited = uv_now(al->loop) - al->close_started;
   if (!any_inflight(al) || waited >= CLOSE_GRACE_MS) {
     uv_timer_stop(t);
     really_close(al);
@@ -141,6 +144,6 @@ void alerts_close(struct alerts *al, void (*on_closed)(struct alerts *al)) {
   }
   /* Deliveries in flight get a moment to finish: a notification cut off
    * mid-request would be sent again at the next start. */
-  al->last_resend_ms = (int64_t)uv_now(al->loop);
+  al->close_started = uv_now(al->loop);
   uv_timer_start(&al->timer, on_close_wait, 50, 50);
 }

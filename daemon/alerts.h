@@ -18,6 +18,7 @@
 #include "fetch.h"
 #include "store.h"
 #include "targets.h"
+#include "util.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -46,6 +47,8 @@ struct alerts {
   int64_t digest_day;     /* local day of the last digest */
   int64_t last_resend_ms; /* Alertmanager re-sends */
   int64_t last_reminder_check_ms;
+  uint64_t close_started;     /* loop time alerts_close began waiting */
+  uint32_t rng;               /* retry jitter */
   struct fetch_post *resends; /* Alertmanager re-sends in flight */
   size_t nresends;
   void (*on_closed)(struct alerts *al);
@@ -53,8 +56,9 @@ struct alerts {
 
 /* deliver false (once): incidents are kept and notifications queued in the
  * durable outbox, for the daemon to deliver. */
-int alerts_init(struct alerts *al, uv_loop_t *loop, struct store *store,
-                struct targets *tg, const struct config *cfg, bool deliver);
+MUST_CHECK int alerts_init(struct alerts *al, uv_loop_t *loop,
+                           struct store *store, struct targets *tg,
+                           const struct config *cfg, bool deliver);
 void alerts_set_config(struct alerts *al, const struct config *cfg);
 /* targets_eval_cb: incident bookkeeping and notifications. */
 void alerts_on_eval(void *data, const struct target *t, struct target_state *ts,

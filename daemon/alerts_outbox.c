@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rng.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -181,7 +182,7 @@ static void on_delivered(struct fetch_post *p, const struct fetch_result *res) {
       backoff *= 2;
     if (backoff > BACKOFF_MAX_MS)
       backoff = BACKOFF_MAX_MS;
-    backoff += rand() % (backoff / 5 + 1);
+    backoff += rng_next(&al->rng) % (uint32_t)(backoff / 5 + 1);
     if (retry_after > backoff)
       backoff = retry_after;
     it->next_ms = now + backoff;

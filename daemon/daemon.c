@@ -346,8 +346,9 @@ int daemon_run(const char *config_path, struct config *cfg) {
     free(dm.config_path);
     return 1;
   }
-  /* Handle inits only record the loop; all are made up front so that the
-   * shutdown path is the same whatever failed. */
+  /* These inits cannot fail: timers only record the loop, and signal
+   * handles share the signal pipe uv_loop_init opened. All are made up
+   * front so that the shutdown path is the same whatever failed. */
   uv_signal_init(&dm.loop, &dm.sigint);
   uv_signal_init(&dm.loop, &dm.sigterm);
   uv_signal_init(&dm.loop, &dm.sighup);

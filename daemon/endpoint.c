@@ -134,6 +134,7 @@ int endpoint_start(struct endpoint *ep, uv_loop_t *loop, const char *host,
     return rc;
   }
   ep->poll.data = ep;
+  /* Cannot fail: a timer init only records the loop. */
   uv_timer_init(loop, &ep->timer);
   ep->timer.data = ep;
   uv_poll_start(&ep->poll, UV_READABLE, on_poll);
@@ -143,13 +144,13 @@ int endpoint_start(struct endpoint *ep, uv_loop_t *loop, const char *host,
 
 static void on_handle_closed(uv_handle_t *h) {
   struct endpoint *ep = h->data;
-  if (--ep->closing == 0 && ep->on_closed)
+  if (--ep->pending_closes == 0 && ep->on_closed)
     ep->on_closed(ep);
 }
 
 void endpoint_close(struct endpoint *ep, void (*on_closed)(struct endpoint *)) {
   ep->on_closed = on_closed;
-  ep->closing = 2;
+  ep->pending_closes = 2;
   /* Stop polling before MHD closes its epoll descriptor. */
   uv_poll_stop(&ep->poll);
   MHD_stop_daemon(ep->mhd);

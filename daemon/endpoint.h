@@ -26,15 +26,16 @@ struct endpoint {
   uv_timer_t timer;
   const struct endpoint_ops *ops;
   void *data;
-  int closing;
+  int pending_closes; /* handles whose close callback is due */
   void (*on_closed)(struct endpoint *ep);
 };
 
 /* Listens on host:port. Returns 0, or a negative code with the reason in
  * err. */
-int endpoint_start(struct endpoint *ep, uv_loop_t *loop, const char *host,
-                   int port, const struct endpoint_ops *ops, void *data,
-                   char *err, size_t errlen);
+MUST_CHECK int endpoint_start(struct endpoint *ep, uv_loop_t *loop,
+                              const char *host, int port,
+                              const struct endpoint_ops *ops, void *data,
+                              char *err, size_t errlen);
 void endpoint_close(struct endpoint *ep, void (*on_closed)(struct endpoint *));
 
 #endif

@@ -217,9 +217,17 @@ static int setup(struct once *o, uv_loop_t *loop, const struct config *cfg,
   targets_init(&o->tg, loop, &o->store, cfg, false);
   o->tg.fixed_now = opt->now_ms;
   /* Incidents and notifications are kept for the daemon to deliver. */
-  alerts_init(&o->al, loop, &o->store, &o->tg, cfg, false);
+  if (alerts_init(&o->al, loop, &o->store, &o->tg, cfg, false) < 0) {
+    fprintf(stderr, "indicatord: cannot start the alert engine\n");
+    targets_close(&o->tg, NULL);
+    store_close(&o->store, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+    return -1;
+  }
   o->tg.on_eval = alerts_on_eval;
   o->tg.data = &o->al;
+  /* Cannot fail: a timer init only records the loop. */
   uv_timer_init(loop, &o->deadline);
   o->deadline.data = o;
   return 0;
@@ -442,7 +450,7 @@ int once_status(const struct config *cfg, const struct once_options *opt) {
     return 1;
   o.hashes = xcalloc(cfg->ntargets + 1, sizeof(*o.hashes));
   uv_timer_start(&o.deadline, on_status_deadline, STATUS_DEADLINE_MS, 0);
-  uv_timer_init(&loop, &poll);
+  uv_timer_init(&loop, &poll); /* cannot fail: it only records the loop */
   poll.data = &o;
   uv_timer_start(&poll, on_status_poll, 20, 20);
   rc = teardown(&loop);

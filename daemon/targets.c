@@ -26,20 +26,20 @@ static void alloc_states(struct targets *tg) {
   tg->states = xcalloc(tg->n ? tg->n : 1, sizeof(*tg->states));
 }
 
-int targets_init(struct targets *tg, uv_loop_t *loop, struct store *store,
-                 const struct config *cfg, bool periodic) {
+void targets_init(struct targets *tg, uv_loop_t *loop, struct store *store,
+                  const struct config *cfg, bool periodic) {
   memset(tg, 0, sizeof(*tg));
   tg->loop = loop;
   tg->store = store;
   tg->cfg = cfg;
   alloc_states(tg);
+  /* Cannot fail: timer inits only record the loop. */
   uv_timer_init(loop, &tg->timer);
   uv_timer_init(loop, &tg->debounce);
   tg->timer.data = tg->debounce.data = tg;
   if (periodic)
     uv_timer_start(&tg->timer, on_timer, (uint64_t)cfg->evaluate_every_ms,
                    (uint64_t)cfg->evaluate_every_ms);
-  return 0;
 }
 
 void targets_set_config(struct targets *tg, const struct config *cfg) {
@@ -435,7 +435,6 @@ static void evaluate_all(struct targets *tg) {
     ts->pts = NULL;
     ts->npts = 0;
   }
-  tg->passes++;
   finish_pass(tg, true);
 }
 
@@ -474,7 +473,7 @@ void targets_count(const struct targets *tg, size_t counts[EVAL_NCLASSES]) {
 
 static void on_handle_closed(uv_handle_t *h) {
   struct targets *tg = h->data;
-  if (--tg->handles > 0)
+  if (--tg->pending_closes > 0)
     return;
   for (size_t i = 0; i < tg->n; i++)
     free(tg->states[i].pts);
@@ -488,7 +487,7 @@ static void on_handle_closed(uv_handle_t *h) {
 void targets_close(struct targets *tg, void (*on_closed)(struct targets *)) {
   tg->closing = true;
   tg->on_closed = on_closed;
-  tg->handles = 2;
+  tg->pending_closes = 2;
   uv_close((uv_handle_t *)&tg->timer, on_handle_closed);
   uv_close((uv_handle_t *)&tg->debounce, on_handle_closed);
 }

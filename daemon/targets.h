@@ -57,18 +57,17 @@ struct targets {
   bool busy, again, closing;
   size_t reads_pending;
   bool reads_failed;
-  uint64_t passes;
   targets_eval_cb on_eval;
   void *data;
   targets_done_cb on_pass; /* one-shot, for once */
-  int handles;
+  int pending_closes;      /* the timers, until closed */
   void (*on_closed)(struct targets *tg);
 };
 
 /* Prepares state for every target of cfg and starts the timer (when
- * periodic). Returns 0. */
-int targets_init(struct targets *tg, uv_loop_t *loop, struct store *store,
-                 const struct config *cfg, bool periodic);
+ * periodic). Cannot fail. */
+void targets_init(struct targets *tg, uv_loop_t *loop, struct store *store,
+                  const struct config *cfg, bool periodic);
 /* Points at a reloaded config; state of targets kept by id. */
 void targets_set_config(struct targets *tg, const struct config *cfg);
 /* New observations for feed arrived: evaluate soon. */

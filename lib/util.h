@@ -13,6 +13,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* On functions that start something (init, start): a caller that drops the
+ * result does not compile. */
+#define MUST_CHECK __attribute__((warn_unused_result))
+
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);

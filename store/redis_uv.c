@@ -11,7 +11,7 @@ struct redis_uv {
   uv_prepare_t flush;
   int events; /* what the poll handle watches */
   bool want_write, flushing;
-  int open_handles;
+  int pending_closes; /* the handles, until closed */
 };
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -84,7 +84,7 @@ static void del_write(void *data) {
 
 static void on_closed(uv_handle_t *h) {
   struct redis_uv *p = h->data;
-  if (--p->open_handles == 0)
+  if (--p->pending_closes == 0)
     free(p);
 }
 
@@ -108,8 +108,9 @@ int redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop) {
     free(p);
     return rc;
   }
+  /* Cannot fail: a prepare init only records the loop. */
   uv_prepare_init(loop, &p->flush);
-  p->open_handles = 2;
+  p->pending_closes = 2;
   p->ac = ac;
   p->poll.data = p;
   p->flush.data = p;

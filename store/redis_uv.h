@@ -4,11 +4,13 @@
 #ifndef INDICATORD_REDIS_UV_H
 #define INDICATORD_REDIS_UV_H
 
+#include "util.h"
+
 #include <hiredis/async.h>
 #include <uv.h>
 
 /* Attaches ac to loop. Returns 0, or a negative libuv error code (ac is then
  * untouched and still owned by the caller). */
-int redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop);
+MUST_CHECK int redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop);
 
 #endif

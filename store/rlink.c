@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "redis_uv.h"
+#include "rng.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -28,7 +29,7 @@ static void on_retry(uv_timer_t *t) {
 
 static void schedule_retry(struct rlink *link) {
   uint64_t d = link->backoff_ms ? link->backoff_ms : BACKOFF_MIN_MS;
-  uint64_t jitter = d / 5 ? (uint64_t)rand() % (d / 5) : 0;
+  uint64_t jitter = d / 5 ? rng_next(&link->rng) % (d / 5) : 0;
   link->state = RLINK_IDLE;
   uv_timer_start(&link->timer, on_retry, d - d / 10 + jitter, 0);
   link->backoff_ms = d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2;
@@ -241,7 +242,7 @@ static void open_context(struct rlink *link, const char *ip) {
 }
 
 static void closed_one(struct rlink *link) {
-  if (--link->closing_handles > 0)
+  if (--link->pending_closes > 0)
     return;
   free((char *)link->opt.host);
   free((char *)link->opt.user);
@@ -304,9 +305,9 @@ static void connect_now(struct rlink *link) {
   open_context(link, link->opt.host);
 }
 
-int rlink_start(struct rlink *link, uv_loop_t *loop,
-                const struct rlink_options *opt, rlink_up_cb on_up,
-                rlink_down_cb on_down, void *data) {
+void rlink_start(struct rlink *link, uv_loop_t *loop,
+                 const struct rlink_options *opt, rlink_up_cb on_up,
+                 rlink_down_cb on_down, void *data) {
   memset(link, 0, sizeof(*link));
   link->loop = loop;
   link->opt = *opt;
@@ -320,12 +321,13 @@ int rlink_start(struct rlink *link, uv_loop_t *loop,
   link->on_up = on_up;
   link->on_down = on_down;
   link->data = data;
+  link->rng = rng_seed();
+  /* Cannot fail: timer inits only record the loop. */
   uv_timer_init(loop, &link->timer);
   uv_timer_init(loop, &link->ping_timer);
   uv_timer_init(loop, &link->kill_timer);
   link->timer.data = link->ping_timer.data = link->kill_timer.data = link;
   connect_now(link);
-  return 0;
 }
 
 bool rlink_is_up(const struct rlink *link) {
@@ -350,7 +352,7 @@ void rlink_close(struct rlink *link, void (*on_closed)(struct rlink *link)) {
   redisAsyncContext *ac = link->ac;
   link->state = RLINK_CLOSING;
   link->on_closed = on_closed;
-  link->closing_handles = 3 + (link->gai_active ? 1 : 0);
+  link->pending_closes = 3 + (link->gai_active ? 1 : 0);
   if (link->gai_active)
     uv_cancel((uv_req_t *)&link->gai);
   if (ac) {

@@ -47,20 +47,22 @@ struct rlink {
   bool gai_active;
   bool ping_outstanding;
   uint64_t backoff_ms;
+  uint32_t rng; /* retry jitter */
   char *kill_reason;
   char last_error[256];
   uint64_t connects, failures;
   rlink_up_cb on_up;
   rlink_down_cb on_down;
   void *data;
-  int closing_handles;
+  int pending_closes; /* handles and the resolve, until closed */
   void (*on_closed)(struct rlink *link);
 };
 
-/* Starts connecting. Returns 0 or a negative libuv code. */
-int rlink_start(struct rlink *link, uv_loop_t *loop,
-                const struct rlink_options *opt, rlink_up_cb on_up,
-                rlink_down_cb on_down, void *data);
+/* Starts connecting; failures to connect are retried (and reported
+ * through on_down), so starting cannot fail. */
+void rlink_start(struct rlink *link, uv_loop_t *loop,
+                 const struct rlink_options *opt, rlink_up_cb on_up,
+                 rlink_down_cb on_down, void *data);
 bool rlink_is_up(const struct rlink *link);
 /* Sends a command while up. Returns 0, or -ENOTCONN (cb is then not called).
  * cb gets a NULL reply when the connection is lost first. */

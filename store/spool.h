@@ -32,8 +32,8 @@ struct spool {
  * *warning then says what was dropped (caller frees; NULL when nothing
  * was). Returns 0, -EWOULDBLOCK when another process holds the spool, or a
  * negative errno code. */
-int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes,
-               char **warning);
+MUST_CHECK int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes,
+                          char **warning);
 void spool_close(struct spool *sp);
 bool spool_pending(const struct spool *sp);
 /* Appends one record. -ENOSPC when max_bytes would be exceeded. */

@@ -441,6 +441,7 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
              (unsigned long long)s->spool.size);
 
   index_series(s);
+  /* Cannot fail: a timer init only records the loop. */
   uv_timer_init(loop, &s->timer);
   s->timer.data = s;
   uv_timer_start(&s->timer, on_tick, TICK_MS, TICK_MS);
@@ -643,7 +644,7 @@ uint64_t store_spool_bytes(const struct store *s) {
 }
 
 static void closed_one(struct store *s) {
-  if (--s->closing > 0)
+  if (--s->pending_closes > 0)
     return;
   if (s->on_closed)
     s->on_closed(s);
@@ -660,7 +661,8 @@ static void on_timer_closed(uv_handle_t *h) {
 void store_close(struct store *s, void (*on_closed)(struct store *s)) {
   struct strbuf front = {0}, rec = {0};
   s->on_closed = on_closed;
-  s->closing = 2;
+  s->closing = true;
+  s->pending_closes = 2;
   /* What is still in memory is older than what is in the spool: keep the
    * order by writing it in front. */
   if (s->qlen && s->have_spool) {

@@ -14,6 +14,7 @@
 #include "observation.h"
 #include "rlink.h"
 #include "spool.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,14 +68,16 @@ struct store {
   bool *status_failed;
   bool spool_full_logged;
   struct store_stats stats;
-  int closing;
+  bool closing;       /* store_close was called */
+  int pending_closes; /* the timer and the link, until closed */
   void (*on_closed)(struct store *s);
 };
 
 /* Opens the spool (unless !use_spool: readers such as `status`) and starts
  * connecting. Returns 0, or a negative code with the reason in err. */
-int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
-               bool use_spool, char *err, size_t errlen);
+MUST_CHECK int store_init(struct store *s, uv_loop_t *loop,
+                          const struct config *cfg, bool use_spool, char *err,
+                          size_t errlen);
 /* Points the store at a reloaded config (prefix and series metadata). */
 void store_set_config(struct store *s, const struct config *cfg);
 bool store_is_up(const struct store *s);

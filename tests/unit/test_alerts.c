@@ -40,9 +40,11 @@ static int setup_with(void **state, const char *text) {
   if (!fx->cfg)
     return -1;
   /* Redis is unreachable: writes just queue in memory (no spool). */
-  store_init(&fx->store, &fx->loop, fx->cfg, false, err, sizeof(err));
+  assert_int_equal(
+      store_init(&fx->store, &fx->loop, fx->cfg, false, err, sizeof(err)), 0);
   targets_init(&fx->tg, &fx->loop, &fx->store, fx->cfg, false);
-  alerts_init(&fx->al, &fx->loop, &fx->store, &fx->tg, fx->cfg, false);
+  assert_int_equal(
+      alerts_init(&fx->al, &fx->loop, &fx->store, &fx->tg, fx->cfg, false), 0);
   *state = fx;
   return 0;
 }
