@@ -7,6 +7,8 @@
 #ifndef INDICATORD_TIMEFMT_H
 #define INDICATORD_TIMEFMT_H
 
+#include "clock.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,8 +33,8 @@ enum timefmt_grain {
 /* The store keeps observations from 1970-01-02 (stream IDs are unsigned;
  * one day of margin keeps every zone's local midnight positive) to 400 days
  * after the fetch (further ahead is a wrong year, not a forecast). */
-#define TIMEFMT_MIN_MS INT64_C(86400000)
-#define TIMEFMT_MAX_AHEAD_MS (INT64_C(400) * 86400000)
+#define TIMEFMT_MIN_MS MS_PER_DAY
+#define TIMEFMT_MAX_AHEAD_MS (400 * MS_PER_DAY)
 
 struct timefmt_value {
   enum timefmt_grain grain;
