@@ -6,7 +6,7 @@ PACKAGES=(
   libuv1-dev libcurl4-openssl-dev libhiredis-dev libjansson-dev libyaml-dev
   libssl-dev zlib1g-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev libcsv-dev
   redis-server prometheus-alertmanager python3 python3-prometheus-client
-  systemd strace tzdata
+  systemd strace tzdata dpkg-dev shellcheck
   ca-certificates
 )
 

@@ -52,8 +52,11 @@ try:
     r = run("check", "-c", full)
     check("options after the command", r.returncode == 0)
     demo_env = dict(ENV, INDICATORD_DEMO_REDIS="redis://127.0.0.1:6399/0",
-                    INDICATORD_DEMO_STATE=tmp,
-                    INDICATORD_DEMO_DIR=os.path.join(SRC, "conf", "samples"))
+                    INDICATORD_DEMO_STATE=tmp, INDICATORD_DEMO_LISTEN="127.0.0.1:9464",
+                    INDICATORD_DEMO_PORTAL="http://127.0.0.1:8464",
+                    INDICATORD_DEMO_CHAT="http://127.0.0.1:8465",
+                    INDICATORD_DEMO_EVERY="15s", INDICATORD_DEMO_FROM="2026-02-01",
+                    INDICATORD_DEMO_TO="2027-01-31")
     for shipped in ("indicatord.yaml", "demo.yaml", "liaoning-2026.yaml"):
         r = run("-c", os.path.join(SRC, "conf", shipped), "check", env=demo_env)
         check(f"shipped conf/{shipped} passes check", r.returncode == 0,

@@ -45,11 +45,15 @@ for k in ("JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
     ENV.pop(k, None)
 
 # --- the unit ------------------------------------------------------------------
-unit_src = os.path.join(SRC, "systemd", "indicatord.service")
+# The unit this build installs (cmake/install.cmake generates it from the
+# install paths), made to run this binary.
+unit_src = os.path.join(os.path.dirname(BIN), "install", "indicatord.service")
 if shutil.which("systemd-analyze"):
     unit = os.path.join(tmp, "indicatord.service")
     with open(unit_src) as f:
-        text = f.read().replace("/usr/bin/indicatord", BIN)
+        text = f.read()
+    installed = re.search(r"^ExecStart=(\S+)", text, re.M).group(1)
+    text = text.replace(installed + " ", BIN + " ")
     with open(unit, "w") as f:
         f.write(text)
     r = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""End to end: `once --now` on conf/demo.yaml against a real redis-server
+"""End to end: `once --now` on the frozen 2026 demo (tests/data/samples/,
+conf/demo.yaml before it went live) against a real redis-server
 gives the expected classes and exactly the contract's keys; `status` reads
 them back; a second run neither forgets nor repeats; and every panel of the
 shipped Grafana dashboard gets well-formed data from that Redis.
@@ -27,11 +28,12 @@ def width(s):
 
 tmp = tempfile.mkdtemp(prefix="indicatord-targets-")
 r = redisd.Redis()
+SAMPLES = os.path.join(SRC, "tests", "data", "samples")
 ENV = dict(os.environ, INDICATORD_DEMO_REDIS=r.url, INDICATORD_DEMO_STATE=tmp,
-           INDICATORD_DEMO_DIR=os.path.join(SRC, "conf", "samples"))
+           INDICATORD_DEMO_DIR=SAMPLES)
 ENV.pop("JOURNAL_STREAM", None)
 ENV.pop("NO_COLOR", None)
-CFG = os.path.join(SRC, "conf", "demo.yaml")
+CFG = os.path.join(SAMPLES, "demo-2026.yaml")
 NOW = "2026-11-28T09:00:00+08:00"
 
 
@@ -114,10 +116,30 @@ try:
     # Grafana: run every panel's command as the plugin would
     with open(os.path.join(SRC, "conf", "grafana", "dashboards", "indicatord.json")) as f:
         dash = json.load(f)
+    def interpolate(text, values):
+        for name, value in values.items():
+            text = text.replace("${%s}" % name, value)
+        return text
+
+    # The key prefix is a variable (a textbox, default indicatord's "ind:")
+    # that every key name and variable query starts from.
+    tvars = dash["templating"]["list"]
+    prefix = next((v for v in tvars if v["name"] == "prefix"), {})
+    check("dashboard: a textbox variable prefix, default ind:, listed first",
+          prefix.get("type") == "textbox" and prefix.get("query") == "ind:" and
+          prefix.get("current", {}).get("value") == "ind:" and tvars[0] is prefix,
+          str(prefix))
+    queries = [v["query"] for v in tvars if v["type"] == "query"]
+    keys = [t["keyName"] for p in dash["panels"] for t in p.get("targets", [])]
+    check("dashboard: every key and variable query starts from ${prefix}",
+          all(k.startswith("${prefix}") for k in keys) and
+          all(q.split()[1].startswith("${prefix}") for q in queries) and
+          "ind:" not in json.dumps({"q": queries, "k": keys}), f"{queries} {keys}")
+    fixed = {"prefix": prefix.get("query", "")}
     variables = {}
-    for v in dash["templating"]["list"]:
-        q = v["query"].split()
-        variables[v["name"]] = r.cmd(*q)
+    for v in tvars:
+        if v["type"] == "query":
+            variables[v["name"]] = r.cmd(*interpolate(v["query"], fixed).split())
     check("dashboard variables resolve", all(variables.values()), str(variables))
     checked = 0
     for panel in dash["panels"]:
@@ -126,7 +148,7 @@ try:
                   tgt.get("type") == "command" and tgt.get("query") == "" and
                   "count" not in tgt and tgt["datasource"]["type"] == "redis-datasource",
                   str(tgt))
-            keys = [tgt["keyName"]]
+            keys = [interpolate(tgt["keyName"], fixed)]
             for name, vals in variables.items():
                 if f"${name}" in tgt["keyName"]:
                     keys = [k.replace(f"${name}", v) for k in keys for v in vals]

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the ILLUSTRATIVE sample feeds in this folder (not official data).
+"""Writes the ILLUSTRATIVE sample feeds in this folder (not official data),
+frozen in 2026 for tests/integration/test_targets.py (demo-2026.yaml).
 
 They are shaped like real publications (an environment agency's daily JSON, a
 statistics bureau's monthly CSV, an energy department's monthly JSON) and
