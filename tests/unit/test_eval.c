@@ -399,6 +399,243 @@ static void growth(void **state) {
   config_free(c);
 }
 
+/* ---- staleness: the default bound ----
+ * The rule as it stands: an observation is stale once it is older than the
+ * larger of 3x the feed's `every` and 1.5x the MEDIAN of the gaps between
+ * the series' last (up to 11) observations, its age counted from its own
+ * time. Each case gives the gaps and the bound that rule yields; the test
+ * probes a minute inside and a minute outside it. When the rule changes
+ * (issue 13: age from the end of the period an observation describes,
+ * 2x the median, at least 3x every), update STALE_FACTOR_* and the
+ * bounds below; the gap sets stay, because they are built so that the
+ * median, the mean, the smallest and the largest gap give different
+ * bounds. */
+#define HOUR_MS INT64_C(3600000)
+#define DAY_MS_T (24 * HOUR_MS)
+
+struct stale_case {
+  const char *why;
+  double gaps_days[24]; /* oldest first, 0-terminated */
+  double bound_days;    /* the bound the rule gives */
+};
+
+static const struct stale_case stale_cases[] = {
+    {"one late release among regular ones (median, not largest)",
+     {10, 10, 10, 40},
+     15},
+    {"odd number of gaps: the middle one", {40, 10, 10}, 15},
+    {"a quick correction among slow releases (median, not smallest)",
+     {2, 30, 30},
+     45},
+    {"even number of gaps: the mean of the middle two", {10, 20}, 22.5},
+    {"only the last 10 gaps count",
+     {30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2},
+     3},
+    {"hourly data, hourly feed: 3x every wins", {1.0 / 24, 1.0 / 24}, 0.125},
+};
+
+static void stale_bound_uses_median_gap(void **state) {
+  /* An hourly feed: 3x every = 3 h, below every data bound but one. */
+  struct config *c = test_config("timezone: Asia/Shanghai\n"
+                                 "feeds:\n"
+                                 "  - id: f\n"
+                                 "    url: http://127.0.0.1/x\n"
+                                 "    every: 1h\n"
+                                 "    series: {s: {path: $.v, kind: "
+                                 "cumulative}}\n"
+                                 "targets:\n"
+                                 "  - id: t\n"
+                                 "    series: s\n"
+                                 "    rule: total >= 1000\n"
+                                 "    period: 2026\n");
+  (void)state;
+  assert_non_null(c);
+  for (size_t i = 0; i < ARRAY_SIZE(stale_cases); i++) {
+    const struct stale_case *sc = &stale_cases[i];
+    struct eval_point p[25];
+    struct eval_result r;
+    size_t n = 0, k;
+    int64_t last = month_end(2026, 9), bound;
+    for (k = 0; sc->gaps_days[k] > 0; k++)
+      ;
+    /* newest at the end of September, the gaps before it */
+    p[k].t = last;
+    for (size_t j = k; j > 0; j--)
+      p[j - 1].t = p[j].t - (int64_t)(sc->gaps_days[j - 1] * DAY_MS_T);
+    n = k + 1;
+    for (size_t j = 0; j < n; j++)
+      p[j].v = 800 + (double)j; /* on track: 800 by September of 1000 */
+    bound = (int64_t)(sc->bound_days * DAY_MS_T);
+    run_eval(c, p, n, last + bound - 60000, &r);
+    if (r.raw == CLASS_NO_DATA) {
+      fprintf(stderr, "%s: stale a minute before %.3g days: %s\n", sc->why,
+              sc->bound_days, r.reason);
+      fail();
+    }
+    run_eval(c, p, n, last + bound + 60000, &r);
+    if (r.raw != CLASS_NO_DATA || !strstr(r.reason, "no observation since")) {
+      fprintf(stderr, "%s: not stale a minute after %.3g days (%s)\n", sc->why,
+              sc->bound_days, eval_class_name(r.raw));
+      fail();
+    }
+  }
+  config_free(c);
+}
+
+/* ---- GB 3095-2012's minimum data, at each boundary ---- */
+
+static const char gb3095_target[] = "    rule: mean <= 33\n"
+                                    "    period: 2026\n"
+                                    "    validity: gb3095\n";
+
+/* Points for day counts: samples[k] hourly samples on day k of 2026 (0 is
+ * January 1st), value v. Returns the number of points. */
+static size_t gb_points(struct eval_point *p, const int *samples, int ndays,
+                        double v) {
+  size_t n = 0;
+  for (int k = 0; k < ndays; k++)
+    for (int h = 0; h < samples[k]; h++)
+      p[n++] = (struct eval_point){
+          at(2026, 1, 1, 0) + k * DAY_MS_T + h * HOUR_MS, v};
+  return n;
+}
+
+static int day_of_2026(int m, int d) {
+  return (int)((at(2026, m, d, 0) - at(2026, 1, 1, 0)) / DAY_MS_T);
+}
+
+/* A day counts with 20 or more hourly samples, or with exactly one (a
+ * published daily mean). */
+static void gb3095_hours_a_day(void **state) {
+  static const struct {
+    int samples;
+    bool valid;
+  } rows[] = {{1, true},  {2, false}, {10, false}, {19, false},
+              {20, true}, {21, true}, {24, true}};
+  struct config *c = one_target("instant", gb3095_target);
+  struct eval_point *p = xcalloc(31 * 24, sizeof(*p));
+  (void)state;
+  for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+    int samples[31];
+    struct eval_result r;
+    size_t n;
+    for (int k = 0; k < 31; k++)
+      samples[k] = 24;
+    samples[14] = rows[i].samples;
+    n = gb_points(p, samples, 31, 30);
+    /* January 15th far above the rest: its mean shows whether it counted */
+    for (size_t j = 0; j < n; j++)
+      if (p[j].t >= at(2026, 1, 15, 0) && p[j].t < at(2026, 1, 16, 0))
+        p[j].v = 61;
+    run_eval(c, p, n, at(2026, 2, 1, 10), &r);
+    if (r.valid_days != (rows[i].valid ? 31 : 30)) {
+      fprintf(stderr, "%d samples a day: %d valid days in January\n",
+              rows[i].samples, r.valid_days);
+      fail();
+    }
+    NEAR(r.actual, rows[i].valid ? 31.0 : 30.0, 1e-9);
+    assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  }
+  free(p);
+  config_free(c);
+}
+
+/* A month needs 27 valid days, February 25. */
+static void gb3095_days_a_month(void **state) {
+  static const struct {
+    int month, valid;
+    int twenty; /* of which this many have exactly 20 samples */
+    bool enough;
+  } rows[] = {
+      {3, 26, 0, false}, {3, 27, 0, true},  {3, 27, 1, true},
+      {4, 26, 0, false}, {4, 27, 0, true},  {2, 24, 0, false},
+      {2, 25, 0, true},  {2, 25, 25, true}, {3, 31, 0, true},
+  };
+  struct config *c = one_target("instant", gb3095_target);
+  struct eval_point *p = xcalloc(120 * 24, sizeof(*p));
+  (void)state;
+  for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+    int samples[120] = {0};
+    int first = day_of_2026(rows[i].month, 1);
+    int mdays = day_of_2026(rows[i].month + 1, 1) - first;
+    int next = rows[i].month + 1;
+    struct eval_result r;
+    size_t n;
+    char want[80];
+    /* every earlier month complete; the month's missing days first */
+    for (int k = 0; k < first; k++)
+      samples[k] = 24;
+    for (int d = 0; d < mdays; d++)
+      if (d >= mdays - rows[i].valid)
+        samples[first + d] =
+            d < mdays - rows[i].valid + rows[i].twenty ? 20 : 24;
+    n = gb_points(p, samples, first + mdays, 30);
+    run_eval(c, p, n, at(2026, next, 3, 10), &r);
+    snprintf(want, sizeof(want),
+             "2026-%02d has %d valid days, fewer than the %d", rows[i].month,
+             rows[i].valid, rows[i].month == 2 ? 25 : 27);
+    if (rows[i].enough ? r.raw == CLASS_NO_DATA
+                       : (r.raw != CLASS_NO_DATA || !strstr(r.reason, want))) {
+      fprintf(stderr, "2026-%02d with %d valid days (%d of 20 h): %s %s\n",
+              rows[i].month, rows[i].valid, rows[i].twenty,
+              eval_class_name(r.raw), r.reason);
+      fail();
+    }
+  }
+  free(p);
+  config_free(c);
+}
+
+/* A year needs 324 valid days (of 365): 323 is not enough, even when every
+ * month has its minimum. */
+static void gb3095_days_a_year(void **state) {
+  /* the most days each month can miss and keep its minimum: 43 in all */
+  static const int most_missing[12] = {4, 3, 4, 3, 4, 3, 4, 4, 3, 4, 3, 4};
+  static const struct {
+    int valid;
+    int64_t at_day; /* evaluated at 23:00 on this day of 2026 (365: after) */
+    int last_day_samples;
+    bool enough;
+  } rows[] = {
+      {324, 365, 24, true},
+      {323, 365, 24, false},
+      /* on December 31st, whose 20 samples are in: nothing more to come */
+      {323, 364, 20, false},
+      {324, 364, 20, true},
+  };
+  struct config *c = one_target("instant", gb3095_target);
+  struct eval_point *p = xcalloc(365 * 24, sizeof(*p));
+  (void)state;
+  for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+    int samples[365];
+    int missing = 365 - rows[i].valid;
+    struct eval_result r;
+    size_t n;
+    char want[80];
+    for (int k = 0; k < 365; k++)
+      samples[k] = 24;
+    samples[364] = rows[i].last_day_samples;
+    for (int m = 12; m >= 1 && missing > 0; m--)
+      for (int d = 1; d <= most_missing[m - 1] && missing > 0; d++, missing--)
+        samples[day_of_2026(m, d)] = 0;
+    assert_int_equal(missing, 0);
+    n = gb_points(p, samples, 365, 30);
+    run_eval(c, p, n, at(2026, 1, 1, 23) + rows[i].at_day * DAY_MS_T, &r);
+    assert_int_equal(r.valid_days, rows[i].valid);
+    snprintf(want, sizeof(want),
+             "at most %d valid days are still possible, fewer than the 324",
+             rows[i].valid);
+    if (rows[i].enough ? r.raw == CLASS_NO_DATA
+                       : (r.raw != CLASS_NO_DATA || !strstr(r.reason, want))) {
+      fprintf(stderr, "%d valid days, day %lld: %s %s\n", rows[i].valid,
+              (long long)rows[i].at_day, eval_class_name(r.raw), r.reason);
+      fail();
+    }
+  }
+  free(p);
+  config_free(c);
+}
+
 static void messages(void **state) {
   struct config *c = one_target("cumulative", jobs_target);
   struct eval_result r;
@@ -423,6 +660,10 @@ int main(void) {
       cmocka_unit_test(hysteresis),
       cmocka_unit_test(dead_zone_and_pending),
       cmocka_unit_test(stale_and_deadline),
+      cmocka_unit_test(stale_bound_uses_median_gap),
+      cmocka_unit_test(gb3095_hours_a_day),
+      cmocka_unit_test(gb3095_days_a_month),
+      cmocka_unit_test(gb3095_days_a_year),
       cmocka_unit_test(leap_year_and_mid_year_period),
       cmocka_unit_test(season_pace),
       cmocka_unit_test(increments),
