@@ -87,6 +87,81 @@ static void selects(void **state) {
   json_decref(root);
 }
 
+/* Filters: every comparison operator against strings, numbers and values
+ * of the other type, each compared on the whole list of matches (in order),
+ * not just their number. A string literal compares strings only (byte
+ * order); a number literal compares numbers, and `!=` holds for any value
+ * that is not a number; a record without the member never matches. */
+static const char rows[] = "{\"rows\": ["
+                           "{\"id\": \"a\", \"code\": \"b\", \"n\": 1},"
+                           "{\"id\": \"b\", \"code\": \"a\", \"n\": 2.5},"
+                           "{\"id\": \"c\", \"code\": \"c\", \"n\": \"3\"},"
+                           "{\"id\": \"d\", \"n\": null},"
+                           "{\"id\": \"e\", \"code\": 5, \"n\": -1},"
+                           "{\"id\": \"f\", \"code\": \"ab\", \"n\": true},"
+                           "{\"id\": \"g\"}]}";
+
+static const struct {
+  const char *filter;
+  const char *ids; /* JSON array of the matching rows' ids, in order */
+} filter_cases[] = {
+    {"@.code=='b'", "[\"a\"]"},
+    {"@.code!='b'", "[\"b\", \"c\", \"f\"]"},
+    {"@.code<'b'", "[\"b\", \"f\"]"},
+    {"@.code<='b'", "[\"a\", \"b\", \"f\"]"},
+    {"@.code>'b'", "[\"c\"]"},
+    {"@.code>='b'", "[\"a\", \"c\"]"},
+    {"@.code<'ab'", "[\"b\"]"},
+    {"@.code>'a'", "[\"a\", \"c\", \"f\"]"},
+    {"@.code=='5'", "[]"},
+    {"@.code==5", "[\"e\"]"},
+    {"@.code!=5", "[\"a\", \"b\", \"c\", \"f\"]"},
+    {"@.n==2.5", "[\"b\"]"},
+    {"@.n!=1", "[\"b\", \"c\", \"d\", \"e\", \"f\"]"},
+    {"@.n<2", "[\"a\", \"e\"]"},
+    {"@.n<=2.5", "[\"a\", \"b\", \"e\"]"},
+    {"@.n>1", "[\"b\"]"},
+    {"@.n>=1", "[\"a\", \"b\"]"},
+    {"@.n==3", "[]"},
+    {"@.n>-1", "[\"a\", \"b\"]"},
+    {"@.n>=-1", "[\"a\", \"b\", \"e\"]"},
+    {"@.id=='g'", "[\"g\"]"},
+};
+
+static void filters_every_match(void **state) {
+  json_error_t e;
+  json_t *root = json_loads(rows, 0, &e);
+  (void)state;
+  assert_non_null(root);
+  for (size_t i = 0; i < ARRAY_SIZE(filter_cases); i++) {
+    char *path = xasprintf("$.rows[?(%s)].id", filter_cases[i].filter);
+    struct jsonpath *p = NULL;
+    char err[128];
+    size_t at, n;
+    json_t *out[8] = {0};
+    json_t *got = json_array(), *want = json_loads(filter_cases[i].ids, 0, &e);
+    if (jsonpath_compile(path, &p, err, sizeof(err), &at) < 0) {
+      fprintf(stderr, "%s: %s at %zu\n", path, err, at);
+      fail();
+    }
+    n = jsonpath_eval(p, root, out, 8);
+    assert_true(n <= 8);
+    for (size_t k = 0; k < n; k++)
+      json_array_append(got, out[k]);
+    if (!want || !json_equal(got, want)) {
+      char *s = json_dumps(got, 0);
+      fprintf(stderr, "%s: %s, want %s\n", path, s, filter_cases[i].ids);
+      free(s);
+      fail();
+    }
+    json_decref(got);
+    json_decref(want);
+    jsonpath_free(p);
+    free(path);
+  }
+  json_decref(root);
+}
+
 static void relative(void **state) {
   struct jsonpath *p = NULL;
   char err[128];
@@ -165,9 +240,8 @@ static void deep_and_wide(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(selects),
-      cmocka_unit_test(relative),
-      cmocka_unit_test(compile_errors),
+      cmocka_unit_test(selects),       cmocka_unit_test(filters_every_match),
+      cmocka_unit_test(relative),      cmocka_unit_test(compile_errors),
       cmocka_unit_test(deep_and_wide),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
