@@ -1,5 +1,7 @@
 /* Runs a fuzz target over files without libFuzzer, so that every seed and
  * every crash ever found is replayed by ctest on the sanitizer build.
+ * On that build each input is also checked for leaks as soon as it has run,
+ * so that a leak fails the replay and names the input that caused it.
  * usage: replay DIR|FILE... */
 #include <dirent.h>
 #include <stdint.h>
@@ -8,7 +10,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_LEAK_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REPLAY_LEAK_CHECK 1
+#endif
+#endif
+#ifdef REPLAY_LEAK_CHECK
+#include <sanitizer/lsan_interface.h>
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int leaky;
 
 static int run_file(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -28,6 +43,12 @@ static int run_file(const char *path) {
   fclose(f);
   LLVMFuzzerTestOneInput(buf, (size_t)len);
   free(buf);
+#ifdef REPLAY_LEAK_CHECK
+  if (__lsan_do_recoverable_leak_check()) {
+    fprintf(stderr, "replay: %s leaks (report above)\n", path);
+    leaky++;
+  }
+#endif
   return 0;
 }
 
@@ -54,6 +75,6 @@ int main(int argc, char **argv) {
       files++;
     }
   }
-  printf("replayed %d inputs\n", files);
-  return files > 0 ? 0 : 1;
+  printf("replayed %d inputs, %d leaking\n", files, leaky);
+  return files > 0 && !leaky ? 0 : 1;
 }
