@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import redisd  # noqa: E402
@@ -148,10 +147,11 @@ try:
     srv.routes["/moved-here"] = srv.routes["/chunked"]
     srv.routes["/304"] = lambda n: (
         b"HTTP/1.1 304 Not Modified\r\nContent-Length: 11\r\n\r\n", "keep")
+    # Bound but never listening: connections are refused, and no other
+    # process can take the port while the test holds it.
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     dead_port = dead.getsockname()[1]
-    dead.close()  # nothing listens there now
     u = srv.url
     cfg = write_config("once.yaml", f"""  - {{id: chunked, url: {u}/chunked, series: {{h_chunked: $.v}}}}
   - {{id: http10, url: {u}/http10, format: text, series: {{h_text: ~}}}}
@@ -184,10 +184,12 @@ try:
           f"Host: 127.0.0.1:{srv.port}" in head and "User-Agent: indicatord/" in head
           and "Accept-Encoding: gzip, deflate" in head, head)
 
-    # Keep-alive: six feeds every second for 4.5 s reuse their connections;
-    # the server drops every second request for one path without answering
-    # (a pooled connection it had closed): retried on a fresh one, never a
-    # failure.
+    dead.close()
+    # Keep-alive: six feeds polled every second reuse their connections; the
+    # server drops every second request for one path without answering (a
+    # pooled connection it had closed): retried on a fresh one, never a
+    # failure. The daemon runs until each path has had its share of
+    # requests, however long a loaded machine takes for it.
     srv.connections = 0
     srv.routes["/ka"] = lambda n: (ok(body), "keep")
     srv.routes["/flaky"] = lambda n: ((b"", "drop") if n % 2 == 0 else (ok(body), "keep"))
@@ -199,7 +201,9 @@ try:
     log = open(os.path.join(tmp, "run.log"), "w+")
     p = subprocess.Popen([BIN, "-c", cfg, "run"], stdout=subprocess.DEVNULL,
                          stderr=log, env=ENV)
-    time.sleep(4.5)
+    polled = tap.wait_for(lambda: len(srv.hits("/ka")) >= 12 and
+                          len(srv.hits("/flaky")) >= 5 and
+                          len(srv.hits("/304")) >= 3, 60)
     p.terminate()
     rc = p.wait(timeout=30)
     log.seek(0)
@@ -207,10 +211,12 @@ try:
     ka = srv.hits("/ka")
     flaky = srv.hits("/flaky")
     check("daemon stopped cleanly", rc == 0, text[-2000:])
-    check("keep-alive feeds polled", len(ka) >= 12, str(len(ka)))
-    check("connections reused (far fewer than requests)",
-          srv.connections <= 8, f"{srv.connections} connections for "
-          f"{len(ka) + len(flaky) + len(srv.hits('/304'))} requests")
+    check("keep-alive feeds polled", polled and len(ka) >= 12, str(len(ka)))
+    # one connection per feed, plus one for each request the server dropped
+    dropped = len(flaky) // 2
+    check("connections reused (one per feed and per dropped request)",
+          srv.connections <= 6 + dropped, f"{srv.connections} connections for "
+          f"{len(ka) + len(flaky) + len(srv.hits('/304'))} requests, {dropped} dropped")
     check("dropped pooled connection retried, never a failure",
           len(flaky) >= 5 and "feed flaky: failing" not in text,
           f"{len(flaky)} requests; log: {text[-1500:]}")
