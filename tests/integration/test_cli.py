@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap  # noqa: E402
@@ -157,27 +156,33 @@ alerts: {digest: "9am"}
           wait_for(lambda: f"{cfg}:" in log_text() and
                    "unknown key 'bogus_key'" in log_text()), log_text())
     check("still running after a failed reload", p.poll() is None)
-    t0 = time.time()
     p.send_signal(signal.SIGTERM)
     try:
-        rc = p.wait(timeout=5)
+        rc = p.wait(timeout=60)  # a hang, not a speed limit
     except subprocess.TimeoutExpired:
         p.kill()
         rc = None
-    check("SIGTERM exits 0 within 5 s", rc == 0, f"rc={rc} {log_text()}")
+    check("SIGTERM exits 0", rc == 0, f"rc={rc} {log_text()}")
     check("shutdown is logged", "stopped" in log_text())
     check("timestamps when not under the journal",
           log_text().startswith("20") and " info: " in log_text())
     check("no sanitizer report", "Sanitizer" not in log_text(), log_text())
 
-    # SIGINT works the same way
+    # SIGINT works the same way (sent once the daemon says it runs: its
+    # signal handlers are in place by then)
+    errlog = open(os.path.join(tmp, "sigint.log"), "w+")
     p = subprocess.Popen([BIN, "-c", runcfg, "run"], env=ENV,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         text=True)
-    time.sleep(0.3)
+                         stdout=subprocess.DEVNULL, stderr=errlog)
+    check("run starts again", wait_for(lambda: "running with" in log_text()),
+          log_text())
     p.send_signal(signal.SIGINT)
-    out = p.communicate(timeout=5)[1]
-    check("SIGINT exits 0", p.returncode == 0, out)
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    check("SIGINT exits 0", p.returncode == 0, log_text())
+    check("SIGINT is logged as such", "SIGINT, shutting down" in log_text(), log_text())
 
     # journal style: <N> prefixes, no timestamps, when stderr is the journal
     rfd, wfd = os.pipe()
@@ -186,11 +191,17 @@ alerts: {digest: "9am"}
     p = subprocess.Popen([BIN, "-c", runcfg, "run"], env=jenv,
                          stdout=subprocess.DEVNULL, stderr=wfd)
     os.close(wfd)
-    time.sleep(0.3)
-    p.send_signal(signal.SIGTERM)
-    p.wait(timeout=5)
+    jtext = ""
     with os.fdopen(rfd) as f:
-        jtext = f.read()
+        # read until the daemon says it runs, then stop it and read the rest
+        while "running with" not in jtext:
+            line = f.readline()
+            if not line:
+                break
+            jtext += line
+        p.send_signal(signal.SIGTERM)
+        jtext += f.read()
+    p.wait(timeout=60)
     lines = [l for l in jtext.splitlines() if l]
     check("journal lines carry <N> priority prefixes",
           lines and all(l.startswith("<") for l in lines), jtext)
