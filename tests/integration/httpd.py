@@ -5,6 +5,8 @@ tests can assert what the daemon sent (conditional headers, counts).
 """
 import gzip
 import http.server
+import select
+import socket
 import threading
 import time
 
@@ -12,6 +14,7 @@ import time
 class Server:
     def __init__(self):
         self.requests = []  # (path, headers dict)
+        self.arrived = []   # (time.monotonic(), path) per request
         self.lock = threading.Lock()
         self.routes = {}
         self.counts = {}
@@ -27,6 +30,7 @@ class Server:
                 path = self.path.split("?")[0]
                 with outer.lock:
                     outer.requests.append((path, dict(self.headers)))
+                    outer.arrived.append((time.monotonic(), path))
                     outer.counts[path] = outer.counts.get(path, 0) + 1
                     n = outer.counts[path]
                 route = outer.routes.get(path)
@@ -73,6 +77,11 @@ class Server:
         with self.lock:
             return [h for p, h in self.requests if p == path]
 
+    def arrivals(self, path):
+        """When each request for path arrived (time.monotonic())."""
+        with self.lock:
+            return [t for t, p in self.arrived if p == path]
+
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -91,3 +100,44 @@ def slow_route(seconds, body):
         time.sleep(seconds)
         return 200, {}, body
     return fn
+
+
+class HangRoute:
+    """A route that never answers: each request waits until its client
+    gives up (closes the connection) or release() is called. `abandoned`
+    holds when each client gave up (time.monotonic()), `pending` how many
+    requests wait right now. Tests decide by these events, not by how long
+    something took."""
+
+    def __init__(self, body='{"v": 1}'):
+        self.body = body
+        self.released = threading.Event()
+        self.lock = threading.Lock()
+        self.abandoned = []
+        self.pending = 0
+
+    def __call__(self, req, n):
+        conn = req.connection
+        with self.lock:
+            self.pending += 1
+        try:
+            while not self.released.is_set():
+                ready, _, _ = select.select([conn], [], [], 0.05)
+                if not ready:
+                    continue
+                try:
+                    gone = conn.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    with self.lock:
+                        self.abandoned.append(time.monotonic())
+                    return 499, {}, ""
+                time.sleep(0.05)  # bytes of a next request: not an answer
+            return 200, {}, self.body
+        finally:
+            with self.lock:
+                self.pending -= 1
+
+    def release(self):
+        self.released.set()
