@@ -6,13 +6,14 @@ spool tail) that lose nothing.
 
 usage: test_store.py BINARY SOURCE_DIR
 """
+import datetime as dt
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpd  # noqa: E402
@@ -69,11 +70,67 @@ def stream(r, key, auth=None):
 
 
 def month_end_ms(ym):
-    import datetime as dt
     y, m = map(int, ym.split("-"))
     z = dt.timezone(dt.timedelta(hours=8))
     nxt = dt.datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=z)
     return int(nxt.timestamp() * 1000) - 1
+
+
+def months_ago(k):
+    """'YYYY-MM' of the month k months before this one (UTC+8, as the
+    feeds' timezone)."""
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+    m = now.year * 12 + now.month - 1 - k
+    return f"{m // 12:04d}-{m % 12 + 1:02d}"
+
+
+def wait_for(pred, timeout=60):
+    return tap.wait_for(pred, timeout)
+
+
+class Log:
+    """A daemon's stderr in a file, readable while it runs."""
+
+    def __init__(self, name):
+        self.f = open(os.path.join(tmp, name), "w+")
+
+    def text(self):
+        self.f.flush()
+        with open(self.f.name) as f:
+            return f.read()
+
+
+def stop(p, sig=signal.SIGTERM):
+    p.send_signal(sig)
+    try:
+        return p.wait(timeout=60)  # a hang, not a speed limit
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return None
+
+
+def window_route(width):
+    """A feed that serves only its `width` newest points, one new point per
+    request: a write lost on the way to Redis loses points for good. After
+    freeze(), it serves the same points again and again."""
+    st = {"n": 0, "frozen": None, "lock": threading.Lock()}
+
+    def route(req, _):
+        with st["lock"]:
+            if st["frozen"] is None:
+                st["n"] += 1
+            k = st["n"] if st["frozen"] is None else st["frozen"]
+        pts = [{"t": 1795000000000 + i * 1000, "v": i} for i in range(max(0, k - width), k)]
+        return 200, {}, json.dumps({"data": pts})
+
+    def freeze():
+        with st["lock"]:
+            st["frozen"] = st["n"]
+            return st["n"]
+    route.freeze = freeze
+    route.served = lambda: st["n"]
+    return route
 
 
 r = redisd.Redis()
@@ -172,24 +229,38 @@ try:
     r.cmd("FLUSHALL")
     env = dict(ENV)
     cfg = config("badpw.yaml", r.url, extra_redis=f", user: ind, password_file: {pwfile}")
+    log = Log("badpw.log")
     p = subprocess.Popen([BIN, "-c", cfg, "run"], env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+                         stderr=log.f)
+
+    def auth_failures():
+        # Redis logs each refused AUTH in ACL LOG (entries carry a count)
+        n = 0
+        for e in r.cmd("ACL", "LOG") or []:
+            e = dict(zip(e[::2], e[1::2]))
+            if e.get("reason") == "auth":
+                n += int(e.get("count", 1))
+        return n
+    # the daemon keeps trying: three refusals before the password is fixed
+    refused = wait_for(lambda: auth_failures() >= 3)
     r.cmd("ACL", "SETUSER", "ind", "resetpass", ">s3cret-pw")
-    time.sleep(7)
-    p.send_signal(signal.SIGTERM)
-    err = p.communicate(timeout=15)[1]
+    written = wait_for(lambda: len(stream(r, "ind:s:jobs")) == 5)
+    stop(p)
+    err = log.text()
     check("wrong password: a clear error", "AUTH failed: WRONGPASS" in err, err)
     check("wrong password: logged once while it persists",
-          err.count("AUTH failed") == 1, err)
-    check("wrong password: retried until it works",
-          len(stream(r, "ind:s:jobs")) == 5, err)
+          refused and err.count("AUTH failed") == 1, f"{auth_failures()} refusals: {err}")
+    check("wrong password: retried until it works", written, err)
     check("the password never appears in the log", "s3cret-pw" not in err)
     r.cmd("ACL", "DELUSER", "ind")
 
     # --- retention ---------------------------------------------------------------
     r.cmd("FLUSHALL")
-    write_history({"2019-01": 1, "2026-01": 2})
+    # a year from now, whatever the date: two months well past it, two
+    # within it (months stand at their last millisecond)
+    old7, old14, recent11, recent1 = (months_ago(84), months_ago(14), months_ago(11),
+                                      months_ago(1))
+    write_history({old7: 1, old14: 2, recent11: 3, recent1: 4})
     cfg = config("ret.yaml", r.url, feeds=f"""  - id: hist
     url: file://{DATA}
     every: 1s
@@ -200,22 +271,21 @@ try:
       jobs: {{path: "@.v", kind: cumulative, retention: 1y}}
 """)
     p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
-    p.send_signal(signal.SIGTERM)
-    p.communicate(timeout=15)
+                         stderr=subprocess.DEVNULL)
+    trimmed = wait_for(lambda: [e[2] for e in stream(r, "ind:s:jobs")] == ["3", "4"])
+    stop(p)
     s = stream(r, "ind:s:jobs")
-    check("retention trims old entries", [e[2] for e in s] == ["2"], str(s))
+    check(f"retention 1y trims {old7} and {old14}, keeps {recent11} and {recent1}",
+          trimmed and [e[2] for e in s] == ["3", "4"], str(s))
 
     # --- outage while observations flow -------------------------------------------
-    r.cmd("FLUSHALL")
+    # This Redis persists every write it acknowledges, as a production one
+    # would: a restart of Redis itself loses nothing, so whatever is missing
+    # afterwards the daemon lost.
+    r.close()
+    r = redisd.Redis(extra=["--appendonly", "yes", "--appendfsync", "always"])
     srv = httpd.Server()
-    served = {"n": 0}
-
-    def grow(req, n):
-        served["n"] = n
-        pts = [{"t": 1795000000000 + i * 1000, "v": i} for i in range(n)]
-        return 200, {}, json.dumps({"data": pts})
+    grow = window_route(3)
     srv.route("/grow.json", grow)
     feeds = f"""  - id: grow
     url: {srv.url}/grow.json
@@ -226,22 +296,33 @@ try:
     series:
       g: "@.v"
 """
+
+    def values(key="ind:s:g"):
+        try:
+            return [int(e[2]) for e in stream(r, key)]
+        except OSError:
+            return None
     cfg = config("outage.yaml", r.url, feeds=feeds)
-    log = open(os.path.join(tmp, "outage.log"), "w+")
-    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL, stderr=log)
-    time.sleep(3)
+    log = Log("outage.log")
+    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=log.f)
+    flowing = wait_for(lambda: len(values() or []) >= 3)
     r.stop()
-    time.sleep(4)
+    down_from = grow.served()
+    # four new points served while Redis is down: each leaves the window
+    # before Redis is back, so only the daemon's queue can keep it
+    served_down = wait_for(lambda: grow.served() >= down_from + 4 + 3)
     r.start()
-    time.sleep(4)
-    p.send_signal(signal.SIGTERM)
-    rc = p.wait(timeout=15)
-    n = served["n"]
-    s = stream(r, "ind:s:g")
-    log.seek(0)
-    text = log.read()
+    back = wait_for(lambda: "redis: connected" in log.text().split("redis: lost", 1)[-1])
+    n = grow.freeze()
+    complete = wait_for(lambda: values() == list(range(n)))
+    rc = stop(p)
+    got = values()
+    text = log.text()
+    check("outage: the feed flowed, Redis went down and came back",
+          flowing and served_down and back, f"served {grow.served()}; {text[-1500:]}")
     check("outage: every served observation exactly once, in order",
-          [int(e[2]) for e in s] == list(range(n)) and n >= 8, f"n={n} got {len(s)}")
+          complete and got == list(range(n)), f"n={n} got {got}")
     check("outage: loss and recovery logged", "redis: lost" in text and
           text.count("redis: connected") >= 2, text[-1500:])
     check("outage: exit 0", rc == 0, text[-1500:])
@@ -249,35 +330,43 @@ try:
     # --- kill -9 with a non-empty spool --------------------------------------------
     r.cmd("FLUSHALL")
     r.stop()
+    grow = window_route(3)
+    srv.route("/grow.json", grow)
     cfg = config("spool.yaml", r.url, extra_redis=", max_queue: 1", feeds=feeds)
     spool = os.path.join(tmp, "state-spool.yaml", "spool.bin")
+
+    def spool_size():
+        return os.path.getsize(spool) if os.path.exists(spool) else 0
     p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    time.sleep(4)
-    size = os.path.getsize(spool) if os.path.exists(spool) else 0
+    spooling = wait_for(lambda: grow.served() >= 5 and spool_size() > 0)
+    n = grow.freeze()
+    # one fetch of a feed at a time: a second request after the freeze means
+    # the first frozen answer was handled, and spooled
+    at_freeze = len(srv.hits("/grow.json"))
+    settled = wait_for(lambda: len(srv.hits("/grow.json")) >= at_freeze + 2)
     p.kill()
     p.wait()
-    n_before = served["n"]
-    check("spool holds writes while Redis is down", size > 0, str(size))
+    check("spool holds writes while Redis is down", spooling and settled and spool_size() > 0,
+          f"{spool_size()} bytes, {grow.served()} served")
     # a torn last record, as a crash mid-write leaves it
     with open(spool, "ab") as f:
         f.write(b"IDS1\xff\x00\x00\x00garbage")
-    srv.route("/grow.json", lambda req, n: (503, {}, "down"))  # nothing new
+    srv.route("/grow.json", lambda req, k: (503, {}, "down"))  # nothing new
     r.start()
-    log = open(os.path.join(tmp, "spool.log"), "w+")
-    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL, stderr=log)
-    time.sleep(4)
-    p.send_signal(signal.SIGTERM)
-    p.wait(timeout=15)
-    log.seek(0)
-    text = log.read()
-    s = stream(r, "ind:s:g")
-    got = sorted(int(e[2]) for e in s)
-    check("after kill -9, the spool is replayed: observations present",
-          len(got) > 0 and got == list(range(len(got))), f"{len(got)} of {n_before}")
+    log = Log("spool.log")
+    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=log.f)
+    replayed = wait_for(lambda: values() == list(range(n)) and spool_size() == 0 and
+                        "spool replayed" in log.text())
+    stop(p)
+    text = log.text()
+    got = values()
+    check("after kill -9 the spool is replayed: every observation served before it, "
+          "exactly once", replayed and got == list(range(n)), f"n={n} got {got}")
     check("spool replay is reported", "replayed" in text, text[-1500:])
     check("torn spool tail skipped with a warning", "torn write" in text, text[-1500:])
-    check("spool emptied after replay", os.path.getsize(spool) == 0)
+    check("spool emptied after replay", spool_size() == 0)
     check("no sanitizer report", "Sanitizer" not in text, text[-2000:])
     srv.close()
 finally:
