@@ -2,12 +2,19 @@
 """Soak under faults: the daemon polls 500 feeds while redis-server is killed
 and restarted every 20 s, 10% of feed answers are garbage or truncated,
 some feeds hang past their timeout, and a webhook receiver fails half its
-requests. Afterwards every observation a feed served is in Redis exactly
-once, every notification reached the receiver (at most one duplicate), RSS
-did not grow after warm-up, and no sanitizer spoke.
+requests. Meanwhile a few "pulse" feeds stop and resume again and again, so
+that their targets go no_data and back: notifications keep flowing through
+the failing receiver. Afterwards every observation a feed served is in Redis
+exactly once (served and stored compared per feed), every notification
+reached the receiver (at most one duplicate), RSS did not grow after
+warm-up, and no sanitizer spoke.
+
+Dates follow the clock: observations are stamped from the start of the run
+and the targets' period is centred on today.
 
 usage: soak.py BINARY SECONDS [FEEDS]
 """
+import datetime as dt
 import json
 import os
 import random
@@ -28,23 +35,34 @@ import redisd  # noqa: E402
 BIN = os.path.abspath(sys.argv[1])
 SECONDS = int(sys.argv[2])
 FEEDS = int(sys.argv[3]) if len(sys.argv) > 3 else 500
+PULSES = 3
 rnd = random.Random(7)
 
 
 tmp = tempfile.mkdtemp(prefix="indicatord-soak-")
-BASE = 1795000000000
+BASE = int(time.time()) * 1000  # point i of a feed stands at BASE + i s
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+PERIOD = f"{{from: {TODAY - dt.timedelta(days=180)}, to: {TODAY + dt.timedelta(days=184)}}}"
 lock = threading.Lock()
 counter = {}          # feed -> points generated so far
 served = {}           # feed -> set of point indexes served in good answers
+frozen = set()        # feeds that serve their last window again and again
 HANG = {f for f in range(FEEDS) if f % 50 == 7}   # 2% hang past the timeout
+
+
+def window(f, k):
+    return json.dumps({"data": [{"t": BASE + i * 1000, "v": i} for i in range(max(0, k - 5), k)]})
 
 
 def feed(req, n):
     f = int(req.path.split("/")[-1].split(".")[0])
     with lock:
+        if f in frozen:
+            k = counter.get(f, 0)
+            served.setdefault(f, set()).update(range(max(0, k - 5), k))
+            return 200, {}, window(f, k)
         k = counter.get(f, 0) + 1
         counter[f] = k
-        window = list(range(max(0, k - 5), k))
         r = rnd.random()
     if f in HANG and n % 3 == 0:
         time.sleep(2.5)  # beyond the 1 s timeout: the client gives up
@@ -52,11 +70,20 @@ def feed(req, n):
     if r < 0.05:
         return 200, {}, "<html>garbage</html>"
     if r < 0.10:
-        body = json.dumps({"data": [{"t": BASE + i * 1000, "v": i} for i in window]})
+        body = window(f, k)
         return 200, {}, body[: len(body) // 2]  # truncated
     with lock:
-        served.setdefault(f, set()).update(window)
-    return 200, {}, json.dumps({"data": [{"t": BASE + i * 1000, "v": i} for i in window]})
+        served.setdefault(f, set()).update(range(max(0, k - 5), k))
+    return 200, {}, window(f, k)
+
+
+pulse_on = threading.Event()
+pulse_on.set()
+
+
+def pulse(req, n):
+    # an observation at fetch time while on; nothing new while off
+    return (200, {}, '{"v": 10}') if pulse_on.is_set() else (503, {}, "paused")
 
 
 received = []
@@ -74,6 +101,7 @@ def hook(req, n):
 srv = httpd.Server()
 srv.httpd.RequestHandlerClass.do_POST = srv.httpd.RequestHandlerClass.do_GET
 srv.route("/f/*", feed)
+srv.route("/p/*", pulse)
 srv.route("/hook", hook)
 # Redis persists every write, so that a kill -9 loses nothing it acknowledged
 rds = redisd.Redis(extra=["--appendonly", "yes", "--appendfsync", "always"])
@@ -85,6 +113,7 @@ listen: off
 state_dir: {tmp}/state
 redis: {{url: '{rds.url}', max_queue: 2000}}
 log_level: info
+evaluate: 1s
 alerts: {{repeat: "off", digest: "off"}}
 feeds:
 """)
@@ -92,13 +121,19 @@ feeds:
         f.write(f"  - {{id: f{i}, url: '{srv.url}/f/{i}.json', every: 1s, timeout: 1s, "
                 f"records: '$.data[*]', time: '@.t', time_format: epoch_ms, "
                 f"series: {{s{i}: '@.v'}}}}\n")
-    # targets whose class changes as the data grows: at first no data in the
-    # period (no_data), then judged: notifications flow through the failing
-    # receiver
+    for i in range(PULSES):
+        f.write(f"  - {{id: p{i}, url: '{srv.url}/p/{i}.json', every: 1s, timeout: 1s, "
+                f"series: {{pulse{i}: '$.v'}}}}\n")
+    # three targets far off track on the soak's data, and the pulse
+    # targets: on track while their feed runs, no_data a few seconds after
+    # it stops (the default bound: 3x every for a 1 s feed)
     f.write("targets:\n")
     for i in range(3):
-        f.write(f"  - {{id: t{i}, series: s{i}, rule: 'latest >= 1000000', period: 2026, "
-                f"confirm: 1, stale_after: 1h}}\n")
+        f.write(f"  - {{id: t{i}, series: s{i}, rule: 'latest >= 1000000', period: {PERIOD}, "
+                f"confirm: 1}}\n")
+    for i in range(PULSES):
+        f.write(f"  - {{id: pt{i}, series: pulse{i}, rule: 'latest >= 1', baseline: 0, "
+                f"period: {PERIOD}, confirm: 1}}\n")
     f.write(f"receivers:\n  - {{id: hook, type: webhook, url: '{srv.url}/hook'}}\n")
 
 log = open(os.path.join(tmp, "daemon.log"), "w+")
@@ -120,73 +155,134 @@ def rss():
     return 0
 
 
+def pulse_classes():
+    try:
+        st = rds.cmd("HGETALL", "ind:status")
+    except OSError:
+        return {}
+    if not isinstance(st, list):
+        return {}
+    st = dict(zip(st[::2], st[1::2]))
+    return {st.get(f"pt{i}") for i in range(PULSES)}
+
+
+cycles = {"n": 0}
+stop_pulsing = threading.Event()
+
+
+def pulser():
+    # Each half-cycle lasts until the daemon has judged every pulse target
+    # accordingly: as fast as the daemon goes, however loaded the machine.
+    while not stop_pulsing.is_set():
+        pulse_on.set()
+        while not stop_pulsing.is_set() and pulse_classes() != {"on_track"}:
+            time.sleep(0.2)
+        stop_pulsing.wait(2)
+        if stop_pulsing.is_set():
+            return
+        pulse_on.clear()
+        while not stop_pulsing.is_set() and pulse_classes() != {"no_data"}:
+            time.sleep(0.2)
+        if not stop_pulsing.is_set():
+            cycles["n"] += 1
+
+
+def text():
+    log.flush()
+    with open(log.name) as f:
+        return f.read()
+
+
 try:
-    start = time.time()
+    threading.Thread(target=pulser, daemon=True).start()
+    start = time.monotonic()
     samples = []
     next_kill = start + 20
-    while time.time() - start < SECONDS:
+    while time.monotonic() - start < SECONDS and p.poll() is None:
         time.sleep(1)
-        samples.append((time.time() - start, rss()))
-        if time.time() >= next_kill and time.time() - start < SECONDS - 10:
+        samples.append((time.monotonic() - start, rss()))
+        if time.monotonic() >= next_kill and time.monotonic() - start < SECONDS - 10:
             rds.kill()
             time.sleep(2)
             rds.start()
-            next_kill = time.time() + 20
-    # stop new data; let the queue, the spool and the outbox drain
-    srv.routes["/f/*"] = lambda req, n: (503, {}, "stopped")
-    end = time.time() + 60
-    time.sleep(5)
-    while time.time() < end:
+            next_kill = time.monotonic() + 20
+    # Wind down: the pulse feeds run on, every feed serves its last points
+    # again and again (each gets more chances to arrive), then the queue,
+    # the spool and the outbox drain.
+    stop_pulsing.set()
+    pulse_on.set()
+    with lock:
+        frozen.update(range(FEEDS))
+        want = {fi: set(pts) for fi, pts in served.items()}
+
+    def stored(fi):
+        """Point indexes stored for feed fi, from their stream IDs; None for
+        an entry whose value is not the one served at that time."""
+        out = []
+        for e in rds.cmd("XRANGE", f"ind:s:s{fi}", "-", "+"):
+            i, off = divmod(int(e[0].split("-")[0]) - BASE, 1000)
+            out.append(i if off == 0 and e[1][1] == str(i) else None)
+        return out
+
+    def settled():
+        if p.poll() is not None:
+            return True  # nothing more will come
         try:
-            if rds.cmd("HLEN", "ind:outbox") == 0 and received:
-                break
+            return (all(set(stored(fi)) >= pts for fi, pts in want.items()) and
+                    pulse_classes() == {"on_track"} and
+                    rds.cmd("HLEN", "ind:outbox") == 0)
         except OSError:
-            pass
-        time.sleep(1)
-    time.sleep(2)
-    p.send_signal(signal.SIGTERM)
-    rc = p.wait(timeout=30)
-    log.seek(0)
-    text = log.read()
-    check("daemon exits 0", rc == 0, text[-1500:])
-    check("no sanitizer report", "Sanitizer" not in text and "runtime error" not in text,
-          text[-3000:])
+            return False
+    drained = tap.wait_for(settled, 180)
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=60)
+    log_text = text()
+    check("daemon exits 0", rc == 0, log_text[-1500:])
+    check("no sanitizer report", "Sanitizer" not in log_text and "runtime error" not in log_text,
+          log_text[-3000:])
+    with lock:
+        final = {fi: set(pts) for fi, pts in served.items()}
+    # Stream IDs are unique, so an observation stored twice shows as an
+    # entry at a time that was never served, or with another value.
     missing = extra = 0
-    for fi, pts in served.items():
-        ids = [e[0] for e in rds.cmd("XRANGE", f"ind:s:s{fi}", "-", "+")]
-        got = [int(x.split("-")[0]) for x in ids]
-        want = sorted(BASE + i * 1000 for i in pts)
-        if len(got) != len(set(got)):
-            extra += 1
-        missing += len(set(want) - set(got))
-    total = sum(len(v) for v in served.values())
-    print(f"# {total} observations served by {len(served)} feeds; "
-          f"{sum(counter.values())} requests")
+    for fi, pts in final.items():
+        got = stored(fi)
+        missing += len(pts - set(got))
+        extra += sum(1 for i in got if i not in pts) + len(got) - len(set(got))
+    total = sum(len(v) for v in final.values())
+    print(f"# {total} observations served by {len(final)} feeds; "
+          f"{sum(counter.values())} requests; drained: {drained}")
     check("every served observation is in Redis", missing == 0 and total > 0,
           f"{missing} missing")
-    check("no observation twice", extra == 0, f"{extra} series with duplicates")
+    check("no observation twice or unserved: stored = served, per feed",
+          extra == 0, f"{extra} entries not served as stored")
     warm = [r for t, r in samples if t >= SECONDS * 0.3]
     if len(warm) >= 4:
         first, last = max(warm[: len(warm) // 2]), max(warm[len(warm) // 2:])
         print(f"# RSS after warm-up: {first} kB then {last} kB")
         check("RSS does not grow after warm-up", last <= first * 1.25 + 4096,
               f"{first} -> {last} kB")
-    ev = rds.cmd("XRANGE", "ind:events", "-", "+") or []
-    notified = sum(1 for e in ev if "notified" in e[1])
     ids = [json.loads(b)["alerts"][0]["annotations"]["notification"] for b in received]
-    queued = text.count("alerts: open for target") + text.count("alerts: update for target") + \
-        text.count("alerts: resolved for target")
-    print(f"# notifications: {queued} queued, {len(ids)} received ({len(set(ids))} distinct)")
+    queued = log_text.count("alerts: open for target") + \
+        log_text.count("alerts: update for target") + \
+        log_text.count("alerts: resolved for target")
+    print(f"# notifications: {queued} queued, {len(ids)} received ({len(set(ids))} distinct); "
+          f"{cycles['n']} pulse cycles")
     if len(set(ids)) < queued:
-        print("#", [l for l in text.splitlines() if "alerts" in l][-25:])
+        print("#", [l for l in log_text.splitlines() if "alerts" in l][-25:])
         print("# received", ids)
+    resolved = sum(1 for b in received if json.loads(b).get("status") == "resolved")
+    check("notifications flowed: the pulse targets went no_data and back",
+          cycles["n"] >= 1 and resolved >= PULSES, f"{cycles['n']} cycles, {resolved} resolved")
     check("every notification delivered (the receiver fails half the time)",
-          queued > 0 and len(set(ids)) >= queued - 0 and
+          queued > 0 and len(set(ids)) >= queued and
           rds.cmd("HLEN", "ind:outbox") == 0, f"{len(set(ids))}/{queued}")
     dup = len(ids) - len(set(ids))
     check("at most one duplicate per notification", all(ids.count(i) <= 2 for i in set(ids)),
           str(dup))
 finally:
+    stop_pulsing.set()
     if p.poll() is None:
         p.kill()
     srv.close()
