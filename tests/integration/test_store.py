@@ -278,6 +278,73 @@ try:
     check(f"retention 1y trims {old7} and {old14}, keeps {recent11} and {recent1}",
           trimmed and [e[2] for e in s] == ["3", "4"], str(s))
 
+    # --- trajectory (ind:p): revisions rewrite the entry -------------------------------
+    # Evaluated by `once --now`; the dates follow today. The period has 200
+    # of its 365 days behind it; releases 60 and 30 days ago, then one
+    # yesterday. ind:p holds an entry at each evaluated observation time.
+    r.cmd("FLUSHALL")
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(
+        hour=9, minute=0, second=0, microsecond=0)
+    today = now.date()
+    d60, d30, d1 = (str(today - dt.timedelta(days=k)) for k in (60, 30, 1))
+
+    def write_days(points):
+        with open(DATA, "w") as f:
+            json.dump({"data": [{"d": d, "v": v} for d, v in points]}, f)
+
+    def day_end_ms(day):
+        y, m, d = map(int, day.split("-"))
+        nxt = dt.datetime(y, m, d, tzinfo=dt.timezone(dt.timedelta(hours=8))) + \
+            dt.timedelta(days=1)
+        return int(nxt.timestamp() * 1000) - 1
+    cfg = config("traj.yaml", r.url, extra=f"""targets:
+  - id: t
+    series: jobs
+    rule: total >= 1000
+    period: {{from: {today - dt.timedelta(days=200)}, to: {today + dt.timedelta(days=164)}}}
+    stale_after: 100d
+""", feeds=f"""  - id: hist
+    url: file://{DATA}
+    records: $.data[*]
+    time: "@.d"
+    time_format: "%Y-%m-%d"
+    series:
+      jobs: {{path: "@.v", kind: cumulative}}
+""")
+
+    def trajectory():
+        out = []
+        for e in r.cmd("XRANGE", "ind:p:t", "-", "+"):
+            f = dict(zip(e[1][::2], e[1][1::2]))
+            out.append((int(e[0].split("-")[0]), f.get("actual"), f.get("expected"),
+                        f.get("projected")))
+        return out
+
+    def once_at():
+        res = subprocess.run([BIN, "-c", cfg, "once", "--now", now.isoformat()],
+                             capture_output=True, text=True, env=ENV, timeout=120)
+        return res.returncode, res.stderr
+    write_days([(d60, 100), (d30, 200)])
+    rc, err = once_at()
+    p1 = trajectory()
+    check("ind:p: one entry at the latest observation, every field",
+          rc == 0 and len(p1) == 1 and p1[0][0] == day_end_ms(d30) and p1[0][1] == "200" and
+          all(p1[0][1:]), f"{p1} {err[-500:]}")
+    write_days([(d60, 100), (d30, 250)])
+    rc, err = once_at()
+    p2 = trajectory()
+    check("ind:p: a revised latest value rewrites its entry (actual, expected, projected)",
+          rc == 0 and len(p2) == 1 and p2[0][0] == day_end_ms(d30) and p2[0][1] == "250" and
+          p2[0][3] != p1[0][3] and all(p2[0][1:]), f"{p1} -> {p2} {err[-500:]}")
+    write_days([(d60, 100), (d30, 250), (d1, 300)])
+    rc, err = once_at()
+    p3 = trajectory()
+    check("ind:p: a new release adds an entry after the revised one",
+          rc == 0 and [e[0] for e in p3] == [day_end_ms(d30), day_end_ms(d1)] and
+          p3[0] == p2[0] and p3[1][1] == "300", f"{p3} {err[-500:]}")
+    rc, err = once_at()
+    check("ind:p: the same data again changes nothing", trajectory() == p3, str(trajectory()))
+
     # --- outage while observations flow -------------------------------------------
     # This Redis persists every write it acknowledges, as a production one
     # would: a restart of Redis itself loses nothing, so whatever is missing
