@@ -16,9 +16,11 @@ def check(name, cond, detail=""):
 
 
 def wait_for(pred, timeout=10.0):
-    """Polls pred until it is true or timeout seconds have passed."""
-    end = time.time() + timeout
-    while time.time() < end:
+    """Polls pred until it is true or timeout seconds have passed (on the
+    monotonic clock: the wall clock may be moved, see clock_ahead.py). The
+    deadline only decides when to give up on something that never came."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
         if pred():
             return True
         time.sleep(0.05)
