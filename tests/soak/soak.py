@@ -233,7 +233,9 @@ try:
                     rds.cmd("HLEN", "ind:outbox") == 0)
         except OSError:
             return False
+    t_drain = time.monotonic()
     drained = tap.wait_for(settled, 180)
+    print(f"# wound down in {time.monotonic() - t_drain:.1f} s (informational)")
     if p.poll() is None:
         p.send_signal(signal.SIGTERM)
     rc = p.wait(timeout=60)
