@@ -19,8 +19,10 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 BUILD = os.path.abspath(sys.argv[1])
@@ -36,8 +38,25 @@ else:
         at = at.replace(tzinfo=dt.timezone.utc)
     SHIFT = int(at.timestamp() - time.time())
 
-info = json.loads(subprocess.run(["ctest", "--test-dir", BUILD, "--show-only=json-v1"],
-                                 capture_output=True, text=True, check=True).stdout)
+
+def list_tests():
+    """ctest's list of tests, read from a copy of the build's test files:
+    ctest run on the build itself would rewrite Testing/Temporary/LastTest.log
+    while the ctest that runs this test is still writing it."""
+    with tempfile.TemporaryDirectory(prefix="indicatord-clock-") as copy:
+        for root, dirs, files in os.walk(BUILD):
+            dirs[:] = [d for d in dirs if d not in ("Testing", "CMakeFiles")]
+            if "CTestTestfile.cmake" in files:
+                dest = os.path.join(copy, os.path.relpath(root, BUILD))
+                os.makedirs(dest, exist_ok=True)
+                shutil.copy(os.path.join(root, "CTestTestfile.cmake"), dest)
+        out = subprocess.run(["ctest", "--test-dir", copy, "--show-only=json-v1"],
+                             capture_output=True, text=True, check=True).stdout
+        # the tests' default working directories are in the build
+        return json.loads(out.replace(copy, BUILD))
+
+
+info = list_tests()
 logdir = os.path.join(BUILD, "Testing", "clock_ahead")
 os.makedirs(logdir, exist_ok=True)
 

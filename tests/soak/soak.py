@@ -89,10 +89,14 @@ def pulse(req, n):
 received = []
 
 
+hook_failing = threading.Event()
+hook_failing.set()
+
+
 def hook(req, n):
     length = int(req.headers.get("Content-Length", 0))
     body = req.rfile.read(length).decode() if length else ""
-    if n % 2 == 0:
+    if n % 2 == 0 and hook_failing.is_set():
         return 500, {}, "down"
     received.append(body)
     return 200, {}, ""
@@ -207,10 +211,11 @@ try:
             rds.start()
             next_kill = time.monotonic() + 20
     # Wind down: the pulse feeds run on, every feed serves its last points
-    # again and again (each gets more chances to arrive), then the queue,
-    # the spool and the outbox drain.
+    # again and again (each gets more chances to arrive), the receiver stops
+    # failing, and the queue, the spool and the outbox drain.
     stop_pulsing.set()
     pulse_on.set()
+    hook_failing.clear()  # retries already scheduled still wait their backoff
     with lock:
         frozen.update(range(FEEDS))
         want = {fi: set(pts) for fi, pts in served.items()}
