@@ -496,6 +496,8 @@ void fetch_job_free(struct fetch_job *job) {
   strbuf_free(&job->body);
   free(job->etag);
   free(job->last_modified);
+  free(job->content_type);
+  job->content_type = NULL;
 }
 
 static void describe_error(struct fetch_job *job, CURLcode code,
@@ -546,9 +548,14 @@ static void finish(struct fetch_job *job, CURLcode code) {
   } else if (http == 304) {
     r.ok = r.not_modified = true;
   } else if (http == 0 || (http >= 200 && http < 300)) {
+    char *ct = NULL;
     r.ok = true;
     r.body = job->body.buf ? job->body.buf : "";
     r.len = job->body.len;
+    curl_easy_getinfo(cu->easy, CURLINFO_CONTENT_TYPE, &ct);
+    free(job->content_type);
+    job->content_type = ct ? xstrdup(ct) : NULL;
+    r.content_type = job->content_type;
     if (cu->resp_etag || cu->resp_last_modified) {
       free(job->etag);
       free(job->last_modified);
@@ -598,6 +605,7 @@ static void plain_done(struct http1_req *req, int rc,
       r.ok = true;
       r.body = job->body.buf ? job->body.buf : "";
       r.len = job->body.len;
+      r.content_type = resp->content_type;
       if (resp->etag || resp->last_modified) {
         free(job->etag);
         free(job->last_modified);

@@ -92,10 +92,10 @@ static void on_report(void *data, const struct feed *feed,
 }
 
 static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
-                     const char *error, const struct observation *obs,
-                     size_t n) {
+                     const char *error, const char *const *series_errors,
+                     const struct observation *obs, size_t n) {
   struct once *o = data;
-  store_feed_status(&o->store, feed, fetch_ms, error);
+  store_feed_status(&o->store, feed, fetch_ms, error, series_errors);
   if (n)
     store_observations(&o->store, feed, obs, n);
 }
@@ -285,6 +285,7 @@ int once_run(const struct config *cfg, const struct once_options *opt) {
     fprintf(stderr, "indicatord: %s\n", err);
     finish(&o, false);
   } else {
+    o.col.fixed_now = opt->now_ms;
     collector_run_once(&o.col, on_report, on_fetched_all);
   }
   rc = teardown(&loop);

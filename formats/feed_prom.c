@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PROM_MAX_LABELS 64
 
@@ -479,16 +480,49 @@ struct prom_state {
   size_t n;
 };
 
-static int extract(const struct feed *f, const void *state, const char *body,
-                   size_t len, int64_t fetch_ms, struct extract_out *out) {
+/* The dialect of a body: what its Content-Type says when it names one of
+ * the two exposition formats (a server may answer either, whatever was
+ * asked), else the configured format's. */
+static enum prom_dialect dialect_of(const char *content_type,
+                                    enum prom_dialect configured) {
+  const char *p = content_type, *semi;
+  size_t len;
+  if (!p)
+    return configured;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  semi = strchr(p, ';');
+  len = semi ? (size_t)(semi - p) : strlen(p);
+  while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+    len--;
+  if (len == 28 && strncasecmp(p, "application/openmetrics-text", len) == 0)
+    return PROM_OPENMETRICS;
+  /* Prometheus text names itself by its version; a bare text/plain (a
+   * file server, a proxy) says nothing. */
+  if (len == 10 && strncasecmp(p, "text/plain", len) == 0 && semi &&
+      strstr(semi, "version=0.0.4"))
+    return PROM_TEXT;
+  return configured;
+}
+
+static int extract_dialect(const struct feed *f, const void *state,
+                           const struct extract_body *b,
+                           enum prom_dialect configured,
+                           struct extract_out *out) {
   const struct prom_state *st = state;
   struct prom_found *found =
       xcalloc(f->nseries ? f->nseries : 1, sizeof(*found));
+  enum prom_dialect d = dialect_of(b->content_type, configured);
   char err[256];
-  int rc = feed_prom_scan(body, len, PROM_TEXT, st->sel, f->nseries, found, err,
+  int rc = feed_prom_scan(b->data, b->len, d, st->sel, f->nseries, found, err,
                           sizeof(err));
   if (rc < 0)
-    extract_error(out, NULL, "%s", err);
+    extract_error(out, NULL, "%s%s", err,
+                  d == configured ? ""
+                  : d == PROM_OPENMETRICS
+                      ? " (read as OpenMetrics: the Content-Type says so)"
+                      : " (read as Prometheus text: the Content-Type says "
+                        "so)");
   for (size_t i = 0; rc == 0 && i < f->nseries; i++) {
     const struct feed_series *s = &f->series[i];
     if (found[i].count == 0)
@@ -499,12 +533,26 @@ static int extract(const struct feed *f, const void *state, const char *body,
                     "series '%s' (%s): %zu samples match; the selector must "
                     "match exactly one",
                     s->id, s->path, found[i].count);
-    else
-      extract_add(out, s, found[i].has_ts ? found[i].ts_ms : fetch_ms,
+    else {
+      out->record = found[i].line;
+      extract_add(out, s, found[i].has_ts ? found[i].ts_ms : b->fetch_ms,
                   found[i].value);
+    }
   }
+  out->record = 0;
   free(found);
   return rc;
+}
+
+static int extract_text(const struct feed *f, const void *state,
+                        const struct extract_body *b, struct extract_out *out) {
+  return extract_dialect(f, state, b, PROM_TEXT, out);
+}
+
+static int extract_openmetrics(const struct feed *f, const void *state,
+                               const struct extract_body *b,
+                               struct extract_out *out) {
+  return extract_dialect(f, state, b, PROM_OPENMETRICS, out);
 }
 
 static void release(void *state) {
@@ -561,5 +609,14 @@ const struct feed_format feed_prom = {
     .check = check,
     .compile = compile,
     .free = release,
-    .extract = extract,
+    .extract = extract_text,
+};
+
+const struct feed_format feed_openmetrics = {
+    .name = "openmetrics",
+    .path_key = "metric",
+    .check = check,
+    .compile = compile,
+    .free = release,
+    .extract = extract_openmetrics,
 };

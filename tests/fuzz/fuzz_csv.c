@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (extract_new(&cfg->feeds[0], &ex, err, sizeof(err)) < 0)
     abort();
-  extract_run(ex, (const char *)data, size, 1795856400000, &out);
+  extract_run(ex, (const char *)data, size, 1795856400000, NULL, &out);
   extract_out_free(&out);
   extract_free(ex);
   return 0;

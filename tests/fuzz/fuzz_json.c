@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct extract_out out = {0};
     if (extract_new(&cfg->feeds[f], &ex, err, sizeof(err)) < 0)
       abort();
-    extract_run(ex, body, blen, 1795856400000, &out);
+    extract_run(ex, body, blen, 1795856400000, NULL, &out);
     extract_out_free(&out);
     extract_free(ex);
   }
