@@ -39,6 +39,30 @@ void extract_free(struct extractor *ex) {
   free(ex);
 }
 
+/* Local ISO 8601 with milliseconds when the time has them: two
+ * observations a millisecond apart must not read alike. */
+static void iso_ms(int64_t ms, char *buf, size_t len) {
+  int64_t frac = ms % 1000;
+  char whole[48];
+  const char *zone;
+  if (frac < 0)
+    frac += 1000;
+  timefmt_iso(ms - frac, whole, sizeof(whole));
+  if (!frac) {
+    snprintf(buf, len, "%s", whole);
+    return;
+  }
+  zone = whole + strlen(whole);
+  while (zone > whole && zone[-1] != 'Z' && zone[-1] != '+' && zone[-1] != '-')
+    zone--;
+  if (zone > whole && zone[-1] == 'Z')
+    zone--;
+  else if (zone > whole)
+    zone--;
+  snprintf(buf, len, "%.*s.%03d%s", (int)(zone - whole), whole, (int)frac,
+           zone);
+}
+
 static bool same_series(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
 }
@@ -133,7 +157,7 @@ static void drop_duplicates(struct extract_out *out) {
     if (e - g > 1) {
       char when[64], more[48] = "";
       size_t r1 = out->recs[key[g].i], r2 = out->recs[key[g + 1].i];
-      timefmt_iso(o->time_ms, when, sizeof(when));
+      iso_ms(o->time_ms, when, sizeof(when));
       if (e - g > 2)
         snprintf(more, sizeof(more), " (and %zu more)", e - g - 2);
       if (r1 && r2)
@@ -190,7 +214,7 @@ static void keep_newest(struct extract_out *out) {
     }
     gone[i] = true;
   }
-  timefmt_iso(from, when, sizeof(when));
+  iso_ms(from, when, sizeof(when));
   extract_error(out, NULL,
                 "%zu observations in one body; kept the newest %d (from %s "
                 "on)",

@@ -308,14 +308,19 @@ static bool name_matches(const struct prom_selector *sel, const char *name,
          families_has(counters, sel->name, sl);
 }
 
+/* Prometheus text timestamps below this (1973-03-03 as milliseconds) are
+ * seconds written by an OpenMetrics or hand-made exporter. */
+#define PROM_MS_FLOOR 100000000000LL
+
 /* The sample's own timestamp: integer milliseconds (Prometheus text) or
- * seconds with an optional fraction (OpenMetrics). */
-static bool parse_timestamp(const char *q, size_t tl, enum prom_dialect dialect,
-                            int64_t *out) {
+ * seconds with an optional fraction (OpenMetrics). 0, -1 when malformed,
+ * -2 when Prometheus text carries seconds. */
+static int parse_timestamp(const char *q, size_t tl, enum prom_dialect dialect,
+                           int64_t *out) {
   char tsbuf[40];
   char *e;
   if (tl == 0 || tl >= sizeof(tsbuf))
-    return false;
+    return -1;
   memcpy(tsbuf, q, tl);
   tsbuf[tl] = '\0';
   errno = 0;
@@ -323,15 +328,17 @@ static bool parse_timestamp(const char *q, size_t tl, enum prom_dialect dialect,
     double sec = strtod(tsbuf, &e);
     if (*e || errno == ERANGE || !isfinite(sec) || sec < -2208988800.0 ||
         sec > 253402300799.999)
-      return false;
+      return -1;
     *out = (int64_t)llround(sec * 1000.0);
-    return true;
+    return 0;
   } else {
     long long t = strtoll(tsbuf, &e, 10);
     if (*e || errno == ERANGE || t < -2208988800000LL || t > 253402300799999LL)
-      return false;
+      return -1;
+    if (t > 0 && t < PROM_MS_FLOOR)
+      return -2;
     *out = t;
-    return true;
+    return 0;
   }
 }
 
@@ -415,8 +422,16 @@ int feed_prom_scan(const char *body, size_t len, enum prom_dialect dialect,
       size_t tl = 0;
       while (q + tl < eol && q[tl] != ' ' && q[tl] != '\r' && q[tl] != '\t')
         tl++;
-      if (!parse_timestamp(q, tl, dialect, &ts)) {
+      int tsrc = parse_timestamp(q, tl, dialect, &ts);
+      if (tsrc == -2)
+        snprintf(err, errlen,
+                 "line %zu: timestamp %.*s is in seconds; Prometheus text "
+                 "writes milliseconds (an OpenMetrics body? use format: "
+                 "openmetrics)",
+                 line, (int)tl, q);
+      else if (tsrc < 0)
         snprintf(err, errlen, "line %zu: bad timestamp", line);
+      if (tsrc < 0) {
         free_labels(lab, nlab);
         rc = -EINVAL;
         break;
