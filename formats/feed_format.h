@@ -46,6 +46,9 @@ struct feed_format {
    * is needed (csv's wide layout picks rows by where: instead). */
   bool path_optional;
   bool takes_time; /* time: names something in the body */
+  /* What requests ask for in Accept (a feed's own Accept header wins);
+   * NULL: anything. Servers of these formats choose by it. */
+  const char *accept;
   /* The body carries unit multipliers and decimals: scale: auto applies
    * them. */
   bool scale_auto;

@@ -14,6 +14,7 @@ static int extract(const struct feed *f, const void *state,
 const struct feed_format feed_jsonstat = {
     .name = "json-stat",
     .path_key = "key",
+    .accept = "application/json,*/*;q=0.1",
     .path_is_map = true,
     .path_optional = true,
     .takes_time = true,

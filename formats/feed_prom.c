@@ -621,6 +621,7 @@ static void check(const struct feed *f, struct feed_check *chk) {
 const struct feed_format feed_prom = {
     .name = "prometheus",
     .path_key = "metric",
+    .accept = "text/plain;version=0.0.4;q=0.9,*/*;q=0.1",
     .check = check,
     .compile = compile,
     .free = release,
@@ -630,6 +631,10 @@ const struct feed_format feed_prom = {
 const struct feed_format feed_openmetrics = {
     .name = "openmetrics",
     .path_key = "metric",
+    /* What Prometheus itself asks; a server answering in text 0.0.4 says
+     * so in Content-Type and is read that way. */
+    .accept = "application/openmetrics-text;version=1.0.0,"
+              "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
     .check = check,
     .compile = compile,
     .free = release,

@@ -21,6 +21,9 @@ static int extract(const struct feed *f, const void *state,
 const struct feed_format feed_sdmx = {
     .name = "sdmx-json",
     .path_key = "key",
+    /* SDMX web services answer SDMX-ML unless asked for JSON. */
+    .accept = "application/vnd.sdmx.data+json,application/json;q=0.9,"
+              "*/*;q=0.1",
     .path_is_map = true,
     .path_optional = true,
     .scale_auto = true,
