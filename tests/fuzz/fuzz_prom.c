@@ -62,8 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
       if (extract_new(&cfg->feeds[f], &ex, err, sizeof(err)) < 0)
         abort();
-      extract_run(ex, nl ? nl + 1 : "", nl ? size - slen - 1 : 0,
-                  1795856400000, types[t], &out);
+      extract_run(ex, nl ? nl + 1 : "", nl ? size - slen - 1 : 0, 1795856400000,
+                  types[t], &out);
       extract_out_free(&out);
       extract_free(ex);
     }
