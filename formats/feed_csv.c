@@ -68,9 +68,10 @@ struct csv_ctx {
   struct extract_out *out;
   int64_t fetch_ms;
   struct row cur;
-  struct row header; /* owned copy of the header row */
-  size_t rows;       /* CSV rows seen, the header included */
-  bool failed;       /* the body is unusable (reported) */
+  struct row header;    /* owned copy of the header row */
+  size_t rows;          /* CSV rows seen, the header included */
+  bool failed;          /* the body is unusable (reported) */
+  size_t time_failures; /* rows skipped: their time did not parse */
   long time_col;
   struct series_plan *plan;
   /* layout: wide: which header columns are times, and which. */
@@ -310,6 +311,7 @@ static void long_row(struct csv_ctx *c, const struct row *row) {
       if (extract_time(c->f, tc->text, tc->len, &when, why, sizeof(why)) < 0) {
         extract_error(c->out, NULL, "row %zu: time '%s': %s", file_row(c),
                       shown(tc), why);
+        c->time_failures++;
         return;
       }
       have_time = true;
@@ -392,6 +394,12 @@ static void report_unfound(const struct csv_ctx *c) {
       extract_error(c->out, s->id,
                     "series '%s': its row has no value in any time column",
                     s->id);
+    else if (c->time_failures)
+      /* The rows were there; their times were not. */
+      extract_error(c->out, s->id,
+                    "series '%s': no value in column '%s' in a row whose time "
+                    "parsed (%zu rows' times did not)",
+                    s->id, s->path, c->time_failures);
     else
       extract_error(c->out, s->id,
                     "series '%s': no row with a value in column '%s'%s", s->id,

@@ -272,8 +272,9 @@ static int parse_yday(const char *p, const char *end, int y,
 }
 
 /* The period codes of statistics offices: after the year, "Q1"/"-Q1" and
- * the Nordic "K1" (quarter), "S1"/"-S1"/"-H1" (half), "M03"/"-M03" (SDMX,
- * PxWeb), "03" (NBS "202603"), SDMX's "-A1" (year), "-T1" (trimester),
+ * the Nordic "K1" and NBS "A".."D" (quarter), "S1"/"-S1"/"-H1" (half),
+ * "M03"/"-M03" (SDMX, PxWeb), "03" (NBS "202603"), SDMX's "-A1" (year), "-T1"
+ * (trimester),
  * "-W05" (ISO week), "-D032" (day of the year), and the Chinese labels
  * after "年". Returns 1 when text[p..] is none of them (an ISO date or time
  * follows). */
@@ -288,6 +289,11 @@ static int parse_code(const char *p, const char *end, int y,
   }
   if (p == end)
     return 1;
+  /* NBS quarterly databases: "2025A" to "2025D" are Q1 to Q4. */
+  if (!dash && p + 1 == end && *p >= 'A' && *p <= 'D') {
+    months(out, y, (*p - 'A') * 3 + 1, (*p - 'A') * 3 + 3);
+    return 0;
+  }
   switch (*p) {
   case 'Q':
   case 'q':

@@ -175,6 +175,23 @@ static void csv_wide_errors(void **state) {
   config_free(c);
 }
 
+static void csv_times_fail(void **state) {
+  struct config *c = csv_feed("    time: t\n", "      a: v\n");
+  struct extract_out out = {0};
+  static const char body[] = "t,v\nJan,1\nFeb,2\n";
+  (void)state;
+  /* The rows had values; what failed was their time: say that. */
+  run(c, body, strlen(body), 0, &out);
+  assert_int_equal(out.n, 0);
+  assert_true(test_has_error(&out, "row 2: time 'Jan': expected a 4-digit "
+                                   "year"));
+  assert_true(test_has_error(&out, "series 'a': no value in column 'v' in a "
+                                   "row whose time parsed (2 rows' times did "
+                                   "not)"));
+  extract_out_free(&out);
+  config_free(c);
+}
+
 /* ---- scale ---- */
 
 static void scale_is_decimal(void **state) {
@@ -321,6 +338,7 @@ int main(void) {
       cmocka_unit_test(csv_portal_long),
       cmocka_unit_test(csv_portal_wide),
       cmocka_unit_test(csv_wide_errors),
+      cmocka_unit_test(csv_times_fail),
       cmocka_unit_test(scale_is_decimal),
       cmocka_unit_test(scale_applies_before_max),
       cmocka_unit_test(not_after_drops_forecasts),

@@ -243,6 +243,10 @@ static const struct time_case time_cases[] = {
      MS(1773590399999)},
     /* Nordic quarters, SDMX years, trimesters, ISO weeks, days of the year */
     {SH, "2026K1", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2026A", ISO, NULL, 0, GRAIN_QUARTER, Q1_2026},
+    {SH, "2025D", ISO, NULL, 0, GRAIN_QUARTER, MS(1759248000000),
+     MS(1767196799999)},
+    {SH, "2026E", ISO, NULL, -EINVAL, 0, 0, 0},
     {SH, "2026-A1", ISO, NULL, 0, GRAIN_YEAR, YEAR_2026},
     {SH, "2026-T1", ISO, NULL, 0, GRAIN_MONTHS, MS(1767196800000),
      MS(1777564799999)},
