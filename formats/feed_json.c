@@ -68,14 +68,19 @@ static int time_of(const struct feed *f, const json_t *v,
     snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
     text = buf;
     len = strlen(buf);
-  } else if (json_is_number(v) && f->time_format == TIMEFMT_STRPTIME) {
-    /* A year written as a bare number (2026) under a "%Y" pattern. */
+  } else if (json_is_number(v) &&
+             (f->time_format == TIMEFMT_STRPTIME ||
+              (f->time_format == TIMEFMT_ISO8601 &&
+               json_number_value(v) == floor(json_number_value(v))))) {
+    /* A year or period code written as a bare number: 2026 under "%Y",
+     * 2026 or 202603 (NBS) for the default parser. */
     snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
     text = buf;
     len = strlen(buf);
   } else {
-    snprintf(err, errlen, "time is %s, not a %s", json_kind(v),
-             f->time_format == TIMEFMT_ISO8601 ? "string" : "string or number");
+    snprintf(err, errlen, "time is %s, not a string%s", json_kind(v),
+             f->time_format == TIMEFMT_ISO8601 ? " or a whole number"
+                                               : " or number");
     return -EINVAL;
   }
   return extract_time(f, text, len, out, err, errlen);

@@ -263,6 +263,33 @@ static void not_after_drops_forecasts(void **state) {
   free(body);
 }
 
+/* ---- JSON times written as numbers ---- */
+
+static void json_numeric_periods(void **state) {
+  struct config *c = test_config("timezone: Asia/Shanghai\n"
+                                 "feeds:\n"
+                                 "  - id: f\n"
+                                 "    url: http://127.0.0.1/x\n"
+                                 "    records: $[*]\n"
+                                 "    time: \"@.t\"\n"
+                                 "    series: {v: \"@.v\"}\n");
+  struct extract_out out = {0};
+  static const char body[] =
+      "[{\"t\": 2025, \"v\": 1}, {\"t\": 202603, \"v\": 2},"
+      " {\"t\": 1772373600, \"v\": 3}, {\"t\": 2026.5, \"v\": 4}]";
+  (void)state;
+  run(c, body, strlen(body), 0, &out);
+  assert_int_equal(out.n, 2);
+  assert_int_equal(out.obs[0].time_ms, INT64_C(1735660800000)); /* 2025 */
+  assert_int_equal(out.obs[1].time_ms, INT64_C(1772294400000)); /* 2026-03 */
+  /* an epoch number is not a period: an error, never a misread time */
+  assert_true(test_has_error(&out, "record 3: time @.t:"));
+  assert_true(test_has_error(&out, "record 4: time @.t: time is a number, "
+                                   "not a string or a whole number"));
+  extract_out_free(&out);
+  config_free(c);
+}
+
 /* ---- cubes ---- */
 
 static void jsonstat_time_dimension(void **state) {
@@ -342,6 +369,7 @@ int main(void) {
       cmocka_unit_test(scale_is_decimal),
       cmocka_unit_test(scale_applies_before_max),
       cmocka_unit_test(not_after_drops_forecasts),
+      cmocka_unit_test(json_numeric_periods),
       cmocka_unit_test(jsonstat_time_dimension),
       cmocka_unit_test(sdmx_v2_scale_auto),
   };
