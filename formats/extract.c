@@ -192,7 +192,6 @@ static void keep_newest(struct extract_out *out) {
   int64_t *times, from;
   size_t above = 0, equal_room;
   bool *gone;
-  char when[64];
   if (out->n <= EXTRACT_MAX_OBS)
     return;
   times = xmalloc(out->n * sizeof(*times));
@@ -214,11 +213,12 @@ static void keep_newest(struct extract_out *out) {
     }
     gone[i] = true;
   }
-  iso_ms(from, when, sizeof(when));
+  /* The same words every poll: a long history that keeps growing is
+   * logged once, not once per fetch. */
   extract_error(out, NULL,
-                "%zu observations in one body; kept the newest %d (from %s "
-                "on)",
-                out->n, EXTRACT_MAX_OBS, when);
+                "more than %d observations in one body: the newest %d are "
+                "kept, the older ones are not stored",
+                EXTRACT_MAX_OBS, EXTRACT_MAX_OBS);
   drop(out, gone);
   free(gone);
   free(times);

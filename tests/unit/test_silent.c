@@ -390,8 +390,8 @@ static void csv_keeps_newest(void **state) {
     assert_int_equal(out.n, EXTRACT_MAX_OBS);
     /* One message, not one per row beyond the bound. */
     assert_int_equal(extract_error_count(&out), 1);
-    assert_true(test_has_error(&out, "200010 observations in one body; kept "
-                                     "the newest 200000"));
+    assert_true(test_has_error(&out, "more than 200000 observations in one "
+                                     "body: the newest 200000 are kept"));
     for (size_t i = 0; i < out.n; i++)
       assert_true(out.obs[i].value >= 10);
     extract_out_free(&out);
