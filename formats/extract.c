@@ -163,10 +163,11 @@ static void drop_duplicates(struct extract_out *out) {
       if (r1 && r2)
         extract_error(out, o->series,
                       "series '%s': %ss %zu and %zu%s both give a value at "
-                      "%s; none is stored (one %s per time: filter the "
-                      "others out)",
+                      "%s; none is stored%s",
                       o->series, out->record_noun, r1, r2, more, when,
-                      out->record_noun);
+                      strcmp(out->record_noun, "record") == 0
+                          ? " (one record per time: filter the others out)"
+                          : "");
       else
         extract_error(out, o->series,
                       "series '%s': %zu values at %s; none is stored",
