@@ -128,11 +128,35 @@ static void log_series_errors(struct feed_state *fs,
   fs->last_series_errors = now;
 }
 
+static int64_t fetch_time(const struct collector *c) {
+  return c->fixed_now ? c->fixed_now : clock_wall_ms();
+}
+
+static void free_series_errors(struct feed_state *fs) {
+  if (!fs->series_errors)
+    return;
+  for (size_t i = 0; i < fs->nseries_errors; i++)
+    free(fs->series_errors[i]);
+  free(fs->series_errors);
+  fs->series_errors = NULL;
+  fs->nseries_errors = 0;
+}
+
+/* Keeps what the body said about each series, for the store. */
+static void keep_series_errors(struct feed_state *fs,
+                               const struct extract_out *out) {
+  free_series_errors(fs);
+  fs->series_errors = xcalloc(fs->feed->nseries + 1, sizeof(char *));
+  fs->nseries_errors = fs->feed->nseries;
+  for (size_t i = 0; i < fs->feed->nseries; i++)
+    fs->series_errors[i] = extract_errors_of(out, &fs->feed->series[i]);
+}
+
 static void fail(struct feed_state *fs, const char *why) {
   struct collector *c = fs->col;
   fs->stats.failures++;
   if (c->sink)
-    c->sink(c->data, fs->feed, clock_wall_ms(), why, NULL, 0);
+    c->sink(c->data, fs->feed, fetch_time(c), why, NULL, NULL, 0);
   if (!fs->failing)
     log_warn("feed %s: failing: %s", fs->feed->id, why);
   else
@@ -173,22 +197,28 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
     fail(fs, res->error);
   } else if (res->not_modified) {
     fs->stats.not_modified++;
+    /* The body is the one read before: so are its problems. */
     if (c->sink)
-      c->sink(c->data, fs->feed, clock_wall_ms(), NULL, NULL, 0);
+      c->sink(c->data, fs->feed, fetch_time(c), NULL,
+              (const char *const *)fs->series_errors, NULL, 0);
     log_debug("feed %s: not modified", fs->feed->id);
     succeed(fs);
   } else {
-    rc = extract_run(fs->ex, res->body, res->len, clock_wall_ms(), &out);
+    rc = extract_run(fs->ex, res->body, res->len, fetch_time(c),
+                     res->content_type, &out);
     if (rc < 0) {
       char why[300];
       snprintf(why, sizeof(why), "unusable body: %s",
                out.nerrs ? out.errs[0].msg : "unknown problem");
       fail(fs, why);
     } else {
-      fs->stats.series_errors += out.nerrs;
+      fs->stats.body_errors = extract_error_count(&out);
+      fs->stats.series_errors += fs->stats.body_errors;
       log_series_errors(fs, &out);
+      keep_series_errors(fs, &out);
       if (c->sink)
-        c->sink(c->data, fs->feed, clock_wall_ms(), NULL, out.obs, out.n);
+        c->sink(c->data, fs->feed, fetch_time(c), NULL,
+                (const char *const *)fs->series_errors, out.obs, out.n);
       fs->stats.observations += out.n;
       log_debug("feed %s: %zu observations", fs->feed->id, out.n);
       succeed(fs);
@@ -227,6 +257,7 @@ static void release(struct feed_state *fs) {
   fetch_job_free(&fs->job);
   extract_free(fs->ex);
   free(fs->last_series_errors);
+  free_series_errors(fs);
   free(fs);
 }
 

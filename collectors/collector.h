@@ -24,7 +24,8 @@ struct feed_stats {
   uint64_t failures;      /* fetches that failed (transport, HTTP, body) */
   uint64_t not_modified;  /* 304 answers */
   uint64_t observations;  /* observations handed to the sink */
-  uint64_t series_errors; /* series that yielded nothing or a bad value */
+  uint64_t series_errors; /* problems with series or observations, summed */
+  uint64_t body_errors;   /* gauge: problems in the last body read */
   uint64_t skipped;       /* due while the previous fetch still ran */
   uint64_t latency[COLLECTOR_LATENCY_BUCKETS + 1];
   double latency_sum;
@@ -40,15 +41,22 @@ struct feed_state {
   unsigned backoff;            /* consecutive failures */
   bool failing;
   char *last_series_errors; /* to log series problems once per change */
+  /* The last body's problems per series (feed->series[i]; NULL: none),
+   * kept for the store across 304 answers. */
+  char **series_errors;
+  size_t nseries_errors;
   struct feed_stats stats;
   uint32_t rng;
 };
 
 /* Receives the outcome of every fetch: its wall-clock time, the reason it
- * failed (NULL on success, including 304) and the observations of the body
- * (borrowed for the call). */
+ * failed (NULL on success, including 304), the problems of each series in
+ * the last body read (series_errors[i] for feed->series[i], NULL entries
+ * for none; NULL when the fetch failed) and the observations of the body
+ * (all borrowed for the call). */
 typedef void (*collector_sink)(void *data, const struct feed *feed,
                                int64_t fetch_ms, const char *error,
+                               const char *const *series_errors,
                                const struct observation *obs, size_t n);
 /* Receives the outcome of each feed in once mode. */
 typedef void (*collector_report)(void *data, const struct feed *feed,
@@ -72,6 +80,8 @@ struct collector {
   collector_report report;
   void *data;
   bool once;
+  int64_t fixed_now; /* the fetch time of every fetch (once --now); 0: the
+                      * wall clock */
   size_t once_pending;
   void (*once_done)(struct collector *c);
   int pending_closes; /* the schedule and the engine, until closed */

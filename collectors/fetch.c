@@ -1,5 +1,6 @@
 #include "fetch.h"
 
+#include "feed_format.h"
 #include "log.h"
 #include "version.h"
 
@@ -320,8 +321,10 @@ static bool plain_prepare(struct fetch_job *job) {
               query ? query : "", host);
   if (strcmp(port, "80") != 0)
     strbuf_addf(&sb, ":%s", port);
-  strbuf_adds(&sb, "\r\nUser-Agent: indicatord/" INDICATORD_VERSION
-                   "\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n");
+  strbuf_addf(&sb,
+              "\r\nUser-Agent: indicatord/" INDICATORD_VERSION
+              "\r\nAccept: %s\r\nAccept-Encoding: gzip, deflate\r\n",
+              f->format->accept ? f->format->accept : "*/*");
   if (f->basic_user) {
     char *pair = xasprintf("%s:%s", f->basic_user,
                            f->basic_password ? f->basic_password : "");
@@ -378,10 +381,20 @@ int fetch_job_init(struct fetch_job *job, struct fetch_engine *e,
 static int build_headers(struct fetch_job *job) {
   const struct feed *f = job->feed;
   struct curl_slist *list = NULL, *tmp;
+  bool accept = false;
   curl_slist_free_all(job->curl->headers);
   job->curl->headers = NULL;
   for (size_t i = 0; i < f->nheaders; i++) {
     char *h = xasprintf("%s: %s", f->headers[i].key, f->headers[i].value);
+    accept = accept || strcasecmp(f->headers[i].key, "Accept") == 0;
+    tmp = curl_slist_append(list, h);
+    free(h);
+    if (!tmp)
+      goto oom;
+    list = tmp;
+  }
+  if (!accept && f->format->accept) {
+    char *h = xasprintf("Accept: %s", f->format->accept);
     tmp = curl_slist_append(list, h);
     free(h);
     if (!tmp)
@@ -426,7 +439,8 @@ static int curl_start(struct fetch_job *job) {
   int rc;
   struct fetch_curl *cu = job->curl;
   cu->too_big = false;
-  if (job->feed->nheaders || job->etag || job->last_modified || cu->headers) {
+  if (job->feed->nheaders || job->feed->format->accept || job->etag ||
+      job->last_modified || cu->headers) {
     rc = build_headers(job);
     if (rc < 0)
       return rc;
@@ -496,6 +510,8 @@ void fetch_job_free(struct fetch_job *job) {
   strbuf_free(&job->body);
   free(job->etag);
   free(job->last_modified);
+  free(job->content_type);
+  job->content_type = NULL;
 }
 
 static void describe_error(struct fetch_job *job, CURLcode code,
@@ -546,9 +562,14 @@ static void finish(struct fetch_job *job, CURLcode code) {
   } else if (http == 304) {
     r.ok = r.not_modified = true;
   } else if (http == 0 || (http >= 200 && http < 300)) {
+    char *ct = NULL;
     r.ok = true;
     r.body = job->body.buf ? job->body.buf : "";
     r.len = job->body.len;
+    curl_easy_getinfo(cu->easy, CURLINFO_CONTENT_TYPE, &ct);
+    free(job->content_type);
+    job->content_type = ct ? xstrdup(ct) : NULL;
+    r.content_type = job->content_type;
     if (cu->resp_etag || cu->resp_last_modified) {
       free(job->etag);
       free(job->last_modified);
@@ -598,6 +619,7 @@ static void plain_done(struct http1_req *req, int rc,
       r.ok = true;
       r.body = job->body.buf ? job->body.buf : "";
       r.len = job->body.len;
+      r.content_type = resp->content_type;
       if (resp->etag || resp->last_modified) {
         free(job->etag);
         free(job->last_modified);

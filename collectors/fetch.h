@@ -36,8 +36,10 @@ struct fetch_result {
   long http_code;         /* 0 for file:// */
   const char *body;       /* borrowed; valid until the callback returns */
   size_t len;
-  double seconds;  /* total transfer time */
-  char error[256]; /* the reason when !ok; no secrets */
+  const char *content_type; /* the response's Content-Type, or NULL;
+                             * borrowed like body */
+  double seconds;           /* total transfer time */
+  char error[256];          /* the reason when !ok; no secrets */
 };
 
 /* What CURLOPT_PRIVATE points at: the first member of every transfer. */
@@ -65,6 +67,7 @@ struct fetch_job {
   bool ready; /* prepared: fetch_job_init succeeded */
   bool active;
   char *etag, *last_modified; /* remembered from the last 200 */
+  char *content_type;         /* of the response being delivered */
   fetch_done_cb cb;
   void *data;
 };

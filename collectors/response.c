@@ -41,7 +41,8 @@ void response_init(struct response *r, struct strbuf *body, size_t max_body) {
 void response_free(struct response *r) {
   free(r->etag);
   free(r->last_modified);
-  r->etag = r->last_modified = NULL;
+  free(r->content_type);
+  r->etag = r->last_modified = r->content_type = NULL;
   strbuf_free(&r->line);
   if (r->z_active)
     inflateEnd(&r->z);
@@ -216,6 +217,9 @@ static int parse_header(struct response *r, const char *s, size_t len) {
   } else if (token_is(s, nlen, "last-modified")) {
     free(r->last_modified);
     r->last_modified = vlen ? xstrndup(v, vlen) : NULL;
+  } else if (token_is(s, nlen, "content-type")) {
+    free(r->content_type);
+    r->content_type = vlen ? xstrndup(v, vlen) : NULL;
   } else if (token_is(s, nlen, "location")) {
     r->has_location = vlen > 0;
   }
@@ -230,7 +234,8 @@ static int end_of_head(struct response *r) {
     /* An interim answer (100 Continue): the real one follows. */
     free(r->etag);
     free(r->last_modified);
-    r->etag = r->last_modified = NULL;
+    free(r->content_type);
+    r->etag = r->last_modified = r->content_type = NULL;
     r->content_length = -1;
     r->head_flags = 0;
     r->state = ST_STATUS;

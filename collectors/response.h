@@ -18,6 +18,7 @@ struct response {
   int status;
   bool keep_alive;
   char *etag, *last_modified; /* owned; NULL when absent */
+  char *content_type;         /* owned; NULL when absent */
   bool has_location;
   /* Where the decoded body goes. */
   struct strbuf *body;

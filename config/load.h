@@ -112,6 +112,7 @@ char *load_path(struct loader *L, const char *name, bool creds);
 /* Defaults (load_defaults.c): set before the file is read. */
 void load_defaults(struct config *cfg);
 void load_feed_defaults(struct feed *f);
+void load_series_defaults(struct feed_series *s);
 /* A feed's timeout unless given: every, at most 30 s. */
 int64_t load_feed_timeout(int64_t every_ms);
 void load_target_defaults(struct target *t);

@@ -43,6 +43,10 @@ void load_feed_defaults(struct feed *f) {
   f->format = feed_formats[0];
 }
 
+void load_series_defaults(struct feed_series *s) {
+  s->scale = 1;
+}
+
 int64_t load_feed_timeout(int64_t every_ms) {
   return every_ms < 30 * MS_PER_SECOND ? every_ms : 30 * MS_PER_SECOND;
 }

@@ -188,8 +188,9 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
     f->time_pos = load_text_pos(L, v, f->time);
     if (!f->format->takes_time)
       load_error(L, ydoc_key(n, "time"),
-                 "%s feeds carry no time field (prometheus uses the sample "
-                 "timestamp; otherwise the fetch time is used)",
+                 "%s feeds carry no time field (prometheus and openmetrics "
+                 "use the sample timestamp, sdmx-json its TIME_PERIOD; "
+                 "otherwise the fetch time is used)",
                  f->format->name);
   }
   v = ydoc_get(n, "time_format");
@@ -217,6 +218,21 @@ void load_feed(struct loader *L, const struct ydoc_node *n) {
       if (!f->time)
         load_error(L, ydoc_key(n, "time_format"),
                    "time_format without time: say where the time is");
+    }
+    free(s);
+  }
+
+  v = ydoc_get(n, "not_after");
+  if (v) {
+    char *s = NULL;
+    if (load_nonempty(L, v, "not_after", &s)) {
+      if (strcmp(s, "now") == 0)
+        f->not_after_now = true;
+      else
+        load_error(L, v,
+                   "not_after must be now (observations dated after the "
+                   "fetch are dropped), not '%s'",
+                   s);
     }
     free(s);
   }

@@ -149,7 +149,7 @@ key_list(const char *const *before,
     xgrow((void **)&out, &cap, n + 2, sizeof(*out));
     out[n++] = before[i];
   }
-  for (size_t f = 0; feed_formats[f]; f++) {
+  for (size_t f = 0; keys_of && feed_formats[f]; f++) {
     size_t nk;
     const char *const *keys = keys_of(feed_formats[f], &nk);
     for (size_t i = 0; i < nk; i++)
@@ -191,18 +191,24 @@ static const char *const *series_keys_of(const struct feed_format *f,
 
 const char *const *load_feed_keys(struct loader *L) {
   static const char *const before[] = {
-      "id",  "url",      "url_file", "every", "timeout",     "headers", "auth",
-      "tls", "max_body", "format",   "time",  "time_format", NULL};
+      "id",      "url",         "url_file",  "every",    "timeout",
+      "headers", "auth",        "tls",       "max_body", "format",
+      "time",    "time_format", "not_after", NULL};
   static const char *const after[] = {"series", NULL};
   if (!L->feed_keys)
     L->feed_keys = key_list(before, feed_keys_of, after);
   return L->feed_keys;
 }
 
+/* Keys of a feed's series that every format takes, besides the metadata. */
+static const char *const extract_keys[] = {"scale", NULL};
+
 static const char *const *series_keys(struct loader *L) {
   if (!L->series_keys) {
     const char **paths = key_list(NULL, path_keys_of, NULL);
-    L->series_keys = key_list(paths, series_keys_of, meta_keys);
+    const char **keys = key_list(paths, series_keys_of, extract_keys);
+    L->series_keys = key_list(keys, NULL, meta_keys);
+    free(keys);
     free(paths);
   }
   return L->series_keys;
@@ -221,6 +227,16 @@ static char *formats_taking(
     if (listed(keys, nk, key))
       names[n++] = feed_formats[f]->name;
   }
+  return load_join(names, n, " and ");
+}
+
+/* The formats whose bodies carry unit multipliers. Caller frees. */
+static char *formats_scaling(void) {
+  const char *names[16];
+  size_t n = 0;
+  for (size_t f = 0; feed_formats[f] && n < ARRAY_SIZE(names); f++)
+    if (feed_formats[f]->scale_auto)
+      names[n++] = feed_formats[f]->name;
   return load_join(names, n, " and ");
 }
 
@@ -265,6 +281,55 @@ void load_feed_options(struct loader *L, struct feed *f,
 
 /* ---- a feed's series ---- */
 
+/* scale: a multiplier, or auto for formats that publish their own. */
+static void load_scale(struct loader *L, const struct feed *f,
+                       struct feed_series *s, const struct ydoc_node *n) {
+  char *text = NULL;
+  if (!n || !load_nonempty(L, n, "scale", &text)) {
+    free(text);
+    return;
+  }
+  if (strcmp(text, "auto") == 0) {
+    if (f->format->scale_auto) {
+      s->scale_auto = true;
+    } else {
+      char *names = formats_scaling();
+      load_error(L, n,
+                 "scale: auto applies the unit multiplier that %s bodies "
+                 "carry; %s feeds need a number (10000 for data in 万)",
+                 names, f->format->name);
+      free(names);
+    }
+  } else if (load_number(L, n, "scale", &s->scale) && s->scale == 0) {
+    load_error(L, n, "scale must not be 0");
+    s->scale = 1;
+  }
+  free(text);
+}
+
+/* The map a path key takes (key: {DIM: code}), copied into the series'
+ * options under that key. */
+static void load_path_map(struct loader *L, const struct feed_format *fmt,
+                          struct feed_series *s, const struct ydoc_node *key,
+                          const struct ydoc_node *node) {
+  struct ydoc_node *copy;
+  if (ydoc_is_null(node))
+    return;
+  if (node->kind != YDOC_MAP) {
+    load_error(L, node,
+               "%s must be a mapping of dimension to code, as in "
+               "{REF_AREA: CN}, not %s",
+               fmt->path_key, ydoc_kind_name(node->kind));
+    return;
+  }
+  copy = load_copy(L, node);
+  if (!copy)
+    return;
+  if (!s->options)
+    s->options = ydoc_map_new(node->line, node->col);
+  ydoc_map_add(s->options, key, copy);
+}
+
 void load_feed_series(struct loader *L, struct feed *f,
                       const struct ydoc_node *n) {
   const struct feed_format *fmt = f->format;
@@ -287,13 +352,17 @@ void load_feed_series(struct loader *L, struct feed *f,
       continue;
     }
     s->pos = load_pos(L, k);
+    load_series_defaults(s);
     f->nseries++;
     if (ydoc_is_null(v)) {
-      if (fmt->path_key)
+      if (fmt->path_key && !fmt->path_optional)
         load_error(L, v, "series '%s' needs a %s", s->id, want_key);
       continue;
     }
-    if (v->kind == YDOC_SCALAR) {
+    if (v->kind == YDOC_SCALAR && fmt->path_is_map) {
+      load_error(L, v, "series '%s' needs %s: {DIM: code, ...} in an object",
+                 s->id, want_key);
+    } else if (v->kind == YDOC_SCALAR) {
       pathnode = v;
     } else if (load_want(L, v, YDOC_MAP, "a series")) {
       const char *const *keys = series_keys(L);
@@ -314,10 +383,13 @@ void load_feed_series(struct loader *L, struct feed *f,
         else if (strcmp(pk, want_key) != 0)
           load_error(L, node, "%s feeds take '%s', not '%s'", fmt->name,
                      want_key, pk);
+        else if (fmt->path_is_map)
+          load_path_map(L, fmt, s, node, ydoc_get(v, pk));
         else
           pathnode = ydoc_get(v, pk);
       }
       load_options(L, f, v, series_keys_of, &s->options);
+      load_scale(L, f, s, ydoc_get(v, "scale"));
       load_meta(L, v, &s->meta, &set);
       /* One key in both places would leave the reader guessing which wins. */
       {
@@ -328,7 +400,7 @@ void load_feed_series(struct loader *L, struct feed *f,
                        "'%s' of series '%s' is also given in series: at %s:%d",
                        meta_keys[b], s->id, e->pos.file, e->pos.line);
       }
-      if (!pathnode && fmt->path_key)
+      if (!pathnode && fmt->path_key && !fmt->path_optional)
         load_error(L, v, "series '%s' needs a %s", s->id, want_key);
     }
     if (pathnode) {

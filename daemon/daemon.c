@@ -28,10 +28,10 @@ static void on_close_noop(uv_handle_t *handle) {
 /* ---- the pipeline ---- */
 
 static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
-                     const char *error, const struct observation *obs,
-                     size_t n) {
+                     const char *error, const char *const *series_errors,
+                     const struct observation *obs, size_t n) {
   struct daemon *dm = data;
-  store_feed_status(&dm->store, feed, fetch_ms, error);
+  store_feed_status(&dm->store, feed, fetch_ms, error, series_errors);
   if (n) {
     store_observations(&dm->store, feed, obs, n);
     targets_data_changed(&dm->tg, feed);

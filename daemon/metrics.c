@@ -27,7 +27,7 @@ static void feeds(struct strbuf *o, const struct collector *c) {
       {"indicatord_feed_observations_total", "Observations parsed per feed.",
        offsetof(struct feed_stats, observations)},
       {"indicatord_feed_series_errors_total",
-       "Series that yielded nothing or a rejected value, per feed.",
+       "Problems with series or observations in the bodies read, per feed.",
        offsetof(struct feed_stats, series_errors)},
       {"indicatord_feed_skipped_total",
        "Scheduled fetches skipped because the previous one still ran.",
@@ -48,6 +48,13 @@ static void feeds(struct strbuf *o, const struct collector *c) {
   for (size_t i = 0; i < c->nfeeds; i++)
     strbuf_addf(o, "indicatord_feed_up{feed=\"%s\"} %d\n",
                 c->feeds[i]->feed->id, c->feeds[i]->failing ? 0 : 1);
+  head(o, "indicatord_feed_body_errors", "gauge",
+       "Problems in the feed's last body: series without an observation, "
+       "observations dropped (time, range, min/max, duplicates); 0: clean.");
+  for (size_t i = 0; i < c->nfeeds; i++)
+    strbuf_addf(o, "indicatord_feed_body_errors{feed=\"%s\"} %llu\n",
+                c->feeds[i]->feed->id,
+                (unsigned long long)c->feeds[i]->stats.body_errors);
   head(o, "indicatord_feed_last_success_timestamp_seconds", "gauge",
        "Wall-clock time of the feed's last successful fetch (0: never).");
   for (size_t i = 0; i < c->nfeeds; i++)

@@ -56,12 +56,17 @@ static void on_report(void *data, const struct feed *feed,
   json_object_set_new(fo, "error",
                       feed_error ? json_string(feed_error) : json_null());
   json_object_set_new(fo, "not_modified", json_boolean(res->not_modified));
+  /* Problems in the body beyond its being unusable: the feed's health. */
+  json_object_set_new(
+      fo, "body_errors",
+      json_integer(feed_error ? 0 : (json_int_t)extract_error_count(out)));
   for (size_t i = 0; i < feed->nseries; i++) {
     const struct feed_series *s = &feed->series[i];
     json_t *so = json_object();
     size_t count = 0;
     const struct observation *latest = NULL;
-    const char *err = feed_error;
+    char *problems = feed_error ? NULL : extract_errors_of(out, s);
+    const char *err = feed_error ? feed_error : problems;
     for (size_t k = 0; k < out->n; k++) {
       if (out->obs[k].series != s->id)
         continue;
@@ -69,9 +74,6 @@ static void on_report(void *data, const struct feed *feed,
       if (!latest || out->obs[k].time_ms >= latest->time_ms)
         latest = &out->obs[k];
     }
-    for (size_t k = 0; !err && k < out->nerrs; k++)
-      if (out->errs[k].series == s->id || (!count && !out->errs[k].series))
-        err = out->errs[k].msg;
     json_object_set_new(so, "id", json_string(s->id));
     json_object_set_new(so, "observations", json_integer((json_int_t)count));
     if (latest) {
@@ -87,15 +89,16 @@ static void on_report(void *data, const struct feed *feed,
       err = "not modified since the last fetch";
     json_object_set_new(so, "error", err ? json_string(err) : json_null());
     json_array_append_new(series, so);
+    free(problems);
   }
   json_object_set_new(fo, "series", series);
 }
 
 static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
-                     const char *error, const struct observation *obs,
-                     size_t n) {
+                     const char *error, const char *const *series_errors,
+                     const struct observation *obs, size_t n) {
   struct once *o = data;
-  store_feed_status(&o->store, feed, fetch_ms, error);
+  store_feed_status(&o->store, feed, fetch_ms, error, series_errors);
   if (n)
     store_observations(&o->store, feed, obs, n);
 }
@@ -285,6 +288,7 @@ int once_run(const struct config *cfg, const struct once_options *opt) {
     fprintf(stderr, "indicatord: %s\n", err);
     finish(&o, false);
   } else {
+    o.col.fixed_now = opt->now_ms;
     collector_run_once(&o.col, on_report, on_fetched_all);
   }
   rc = teardown(&loop);

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct feed_format *const feed_formats[] = {&feed_json, &feed_csv,
-                                                  &feed_prom, &feed_text, NULL};
+const struct feed_format *const feed_formats[] = {
+    &feed_json, &feed_csv,      &feed_prom, &feed_openmetrics,
+    &feed_sdmx, &feed_jsonstat, &feed_text, NULL};
 
 const struct feed_format *feed_format_find(const char *name) {
   for (size_t i = 0; feed_formats[i]; i++)

@@ -35,11 +35,23 @@ struct feed_check {
 struct feed_format {
   const char *name; /* the value of format: */
   /* The series key that says what to read (a JSONPath, a column, a
-   * selector): NULL when the body is the value itself, with no_path
-   * saying so ("the body is one number"). */
+   * selector, a cube key): NULL when the body is the value itself, with
+   * no_path saying so ("the body is one number"). */
   const char *path_key;
   const char *no_path;
+  /* The path key takes a mapping ({DIM: code, ...}): the loader copies it
+   * into series->options under path_key and leaves series->path NULL. */
+  bool path_is_map;
+  /* A series may leave the path key out; the format's check says when it
+   * is needed (csv's wide layout picks rows by where: instead). */
+  bool path_optional;
   bool takes_time; /* time: names something in the body */
+  /* What requests ask for in Accept (a feed's own Accept header wins);
+   * NULL: anything. Servers of these formats choose by it. */
+  const char *accept;
+  /* The body carries unit multipliers and decimals: scale: auto applies
+   * them. */
+  bool scale_auto;
   /* The format's own keys on a feed and on a series (NULL-terminated;
    * NULL for none). */
   const char *const *feed_keys;
@@ -53,14 +65,15 @@ struct feed_format {
    * reason in err. NULL: no state. */
   int (*compile)(const struct feed *f, void **state, char *err, size_t errlen);
   void (*free)(void *state);
-  /* Reads body[0..len), fetched at fetch_ms, into out: 0 when the body
-   * could be read (series-level problems in out->errs), -EINVAL when it
-   * could not (the reason in out->errs[0], with series NULL). */
-  int (*extract)(const struct feed *f, const void *state, const char *body,
-                 size_t len, int64_t fetch_ms, struct extract_out *out);
+  /* Reads the body into out: 0 when the body could be read (series-level
+   * problems in out->errs), -EINVAL when it could not (the reason in
+   * out->errs[0], with series NULL). */
+  int (*extract)(const struct feed *f, const void *state,
+                 const struct extract_body *body, struct extract_out *out);
 };
 
-extern const struct feed_format feed_json, feed_csv, feed_prom, feed_text;
+extern const struct feed_format feed_json, feed_csv, feed_prom,
+    feed_openmetrics, feed_sdmx, feed_jsonstat, feed_text;
 
 /* Every format, in the order the documentation lists them; the first is
  * the default. NULL-terminated. */

@@ -68,14 +68,19 @@ static int time_of(const struct feed *f, const json_t *v,
     snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
     text = buf;
     len = strlen(buf);
-  } else if (json_is_number(v) && f->time_format == TIMEFMT_STRPTIME) {
-    /* A year written as a bare number (2026) under a "%Y" pattern. */
+  } else if (json_is_number(v) &&
+             (f->time_format == TIMEFMT_STRPTIME ||
+              (f->time_format == TIMEFMT_ISO8601 &&
+               json_number_value(v) == floor(json_number_value(v))))) {
+    /* A year or period code written as a bare number: 2026 under "%Y",
+     * 2026 or 202603 (NBS) for the default parser. */
     snprintf(buf, sizeof(buf), "%.17g", json_number_value(v));
     text = buf;
     len = strlen(buf);
   } else {
-    snprintf(err, errlen, "time is %s, not a %s", json_kind(v),
-             f->time_format == TIMEFMT_ISO8601 ? "string" : "string or number");
+    snprintf(err, errlen, "time is %s, not a string%s", json_kind(v),
+             f->time_format == TIMEFMT_ISO8601 ? " or a whole number"
+                                               : " or number");
     return -EINVAL;
   }
   return extract_time(f, text, len, out, err, errlen);
@@ -92,13 +97,36 @@ static void add_value(struct extract_out *out, const struct feed_series *s,
                       json_t *v, int64_t time_ms, const char *where) {
   double x;
   if (!json_number_of(v, &x)) {
-    extract_error(out, s->id,
-                  "series '%s' (%s)%s: selected %s, not a "
-                  "number",
-                  s->id, s->path, where, json_kind(v));
+    if (json_is_string(v))
+      extract_error(out, s->id,
+                    "series '%s' (%s)%s: selected the string \"%.40s\", not "
+                    "a number",
+                    s->id, s->path, where, json_string_value(v));
+    else
+      extract_error(out, s->id, "series '%s' (%s)%s: selected %s, not a number",
+                    s->id, s->path, where, json_kind(v));
     return;
   }
   extract_add(out, s, time_ms, x);
+}
+
+/* A value that says it is not there: null, an empty string, or a member of
+ * an object marked "hasdata": false (NBS easyquery writes 0 for a month
+ * without data). */
+static const char *gap_of(json_t *v, json_t *parent) {
+  if (json_is_null(v))
+    return "null";
+  if (json_is_object(parent) &&
+      json_is_false(json_object_get(parent, "hasdata")))
+    return "hasdata: false";
+  if (json_is_string(v)) {
+    const char *p = json_string_value(v);
+    while (*p == ' ')
+      p++;
+    if (!*p)
+      return "an empty string";
+  }
+  return NULL;
 }
 
 static int one_shot(const struct feed *f, const struct json_state *st,
@@ -121,8 +149,9 @@ static int one_shot(const struct feed *f, const struct json_state *st,
   }
   for (size_t i = 0; i < f->nseries; i++) {
     const struct feed_series *s = &f->series[i];
-    json_t *v[2] = {NULL, NULL};
-    size_t n = jsonpath_eval(st->paths[i], root, v, 2);
+    json_t *v[2] = {NULL, NULL}, *parent[2] = {NULL, NULL};
+    size_t n = jsonpath_eval_parents(st->paths[i], root, v, parent, 2);
+    const char *gap;
     if (n == 0) {
       extract_error(out, s->id, "series '%s' (%s): selected nothing", s->id,
                     s->path);
@@ -135,9 +164,10 @@ static int one_shot(const struct feed *f, const struct json_state *st,
                     s->id, s->path, n);
       continue;
     }
-    if (json_is_null(v[0])) {
-      extract_error(out, s->id, "series '%s' (%s): value is null", s->id,
-                    s->path);
+    gap = gap_of(v[0], parent[0]);
+    if (gap) {
+      extract_error(out, s->id, "series '%s' (%s): no value (%s)", s->id,
+                    s->path, gap);
       continue;
     }
     add_value(out, s, v[0], extract_place(&t, &s->meta), "");
@@ -145,27 +175,60 @@ static int one_shot(const struct feed *f, const struct json_state *st,
   return 0;
 }
 
+/* What each series met in the records. */
+struct tally {
+  size_t found; /* records that had a value (or several) */
+  size_t gaps;  /* records whose value was a gap */
+};
+
+static void say_what_was_missing(const struct feed *f,
+                                 const struct tally *tally, size_t n,
+                                 size_t timed, struct extract_out *out) {
+  for (size_t i = 0; i < f->nseries; i++) {
+    const struct feed_series *s = &f->series[i];
+    /* With no time parsed, the time errors already say why. */
+    if (tally[i].found || timed == 0)
+      continue;
+    if (tally[i].gaps)
+      extract_error(out, s->id,
+                    "series '%s' (%s): no value: a gap (null, \"\" or "
+                    "hasdata: false) in all %zu records%s",
+                    s->id, s->path, tally[i].gaps,
+                    timed < n ? " whose time parsed" : "");
+    else if (timed < n)
+      extract_error(out, s->id,
+                    "series '%s' (%s): selected nothing in the %zu of %zu "
+                    "records whose time parsed",
+                    s->id, s->path, timed, n);
+    else
+      extract_error(out, s->id,
+                    "series '%s' (%s): selected nothing in any of %zu records",
+                    s->id, s->path, n);
+  }
+}
+
 static int per_record(const struct feed *f, const struct json_state *st,
                       json_t *root, int64_t fetch_ms, struct extract_out *out) {
-  size_t n = jsonpath_eval(st->records, root, NULL, 0);
+  size_t n = jsonpath_eval(st->records, root, NULL, 0), timed = 0;
   json_t **recs;
-  size_t *found;
+  struct tally *tally;
   if (n == 0) {
     extract_error(out, NULL, "records %s selected nothing", records_of(f));
     return 0;
   }
-  if (n > EXTRACT_MAX_OBS) {
+  if (n > EXTRACT_HARD_MAX_OBS) {
     extract_error(out, NULL, "records %s selected %zu elements (at most %d)",
-                  records_of(f), n, EXTRACT_MAX_OBS);
+                  records_of(f), n, EXTRACT_HARD_MAX_OBS);
     return -EINVAL;
   }
   recs = xcalloc(n, sizeof(*recs));
-  found = xcalloc(f->nseries, sizeof(*found));
+  tally = xcalloc(f->nseries + 1, sizeof(*tally));
   jsonpath_eval(st->records, root, recs, n);
   for (size_t r = 0; r < n; r++) {
     struct timefmt_value t;
     char where[48];
     snprintf(where, sizeof(where), " in record %zu", r + 1);
+    out->record = r + 1;
     extract_time_now(fetch_ms, &t);
     if (st->time) {
       json_t *v = NULL;
@@ -182,44 +245,47 @@ static int per_record(const struct feed *f, const struct json_state *st,
         continue;
       }
     }
+    timed++;
     for (size_t i = 0; i < f->nseries; i++) {
       const struct feed_series *s = &f->series[i];
       const struct jsonpath *p = st->paths[i];
-      json_t *v[2] = {NULL, NULL};
-      size_t k =
-          jsonpath_eval(p, jsonpath_is_relative(p) ? recs[r] : root, v, 2);
-      /* A record without this series (or null) is a gap, not an error. */
-      if (k == 0 || json_is_null(v[0]))
+      json_t *v[2] = {NULL, NULL}, *parent[2] = {NULL, NULL};
+      size_t k = jsonpath_eval_parents(
+          p, jsonpath_is_relative(p) ? recs[r] : root, v, parent, 2);
+      /* A record without this series is not about it. */
+      if (k == 0)
         continue;
-      found[i]++;
       if (k > 1) {
+        tally[i].found++;
         extract_error(out, s->id,
                       "series '%s' (%s)%s: selected %zu values; the path "
                       "must select exactly one",
                       s->id, s->path, where, k);
         continue;
       }
+      if (gap_of(v[0], parent[0])) {
+        tally[i].gaps++;
+        continue;
+      }
+      tally[i].found++;
       add_value(out, s, v[0], extract_place(&t, &s->meta), where);
     }
   }
-  for (size_t i = 0; i < f->nseries; i++)
-    if (!found[i])
-      extract_error(out, f->series[i].id,
-                    "series '%s' (%s): selected nothing in any of %zu records",
-                    f->series[i].id, f->series[i].path, n);
-  free(found);
+  out->record = 0;
+  say_what_was_missing(f, tally, n, timed, out);
+  free(tally);
   free(recs);
   return 0;
 }
 
-static int extract(const struct feed *f, const void *state, const char *body,
-                   size_t len, int64_t fetch_ms, struct extract_out *out) {
+static int extract(const struct feed *f, const void *state,
+                   const struct extract_body *b, struct extract_out *out) {
   const struct json_state *st = state;
   json_error_t jerr;
   json_t *root;
   int rc;
   /* Integers as reals: a feed's 20-digit number is still a number. */
-  root = json_loadb(body, len,
+  root = json_loadb(b->data, b->len,
                     JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL |
                         JSON_REJECT_DUPLICATES,
                     &jerr);
@@ -228,8 +294,8 @@ static int extract(const struct feed *f, const void *state, const char *body,
                   jerr.column, jerr.text);
     return -EINVAL;
   }
-  rc = st->records ? per_record(f, st, root, fetch_ms, out)
-                   : one_shot(f, st, root, fetch_ms, out);
+  rc = st->records ? per_record(f, st, root, b->fetch_ms, out)
+                   : one_shot(f, st, root, b->fetch_ms, out);
   json_decref(root);
   return rc;
 }
@@ -288,6 +354,11 @@ static int compile(const struct feed *f, void **state, char *err,
              f->time);
     rc = -EINVAL;
   }
+  if (rc == 0 && st->records && !st->time) {
+    snprintf(err, errlen, "records %s needs time: (the time of each record)",
+             records);
+    rc = -EINVAL;
+  }
   if (rc < 0) {
     release(st);
     return rc;
@@ -315,6 +386,20 @@ static void check_path(struct feed_check *chk, const struct feed *f,
   jsonpath_free(jp);
 }
 
+/* The records path, compiled as compile will. */
+static void check_records(struct feed_check *chk, const struct ydoc_node *r) {
+  struct jsonpath *jp = NULL;
+  struct config_pos at = feed_check_pos(chk, r);
+  char why[128];
+  size_t off = 0;
+  /* The option is a copy (${} expanded): the position is the value's,
+   * the offending character is named. */
+  if (jsonpath_compile(r->value, &jp, why, sizeof(why), &off) < 0)
+    feed_check_error(chk, &at, -1, "records JSONPath: %s at character %zu", why,
+                     off + 1);
+  jsonpath_free(jp);
+}
+
 static void check(const struct feed *f, struct feed_check *chk) {
   const struct ydoc_node *r = feed_option(f->options, "records");
   if (r) {
@@ -328,6 +413,14 @@ static void check(const struct feed *f, struct feed_check *chk) {
       feed_check_error(chk, &at, -1,
                        "records must be a JSONPath starting with '$' "
                        "(as in $.data[*])");
+    else
+      check_records(chk, r);
+    /* Without a time every record would stand at the fetch time, one
+     * overwriting the other. */
+    if (!f->time)
+      feed_check_error(chk, &at, -1,
+                       "records needs time: on the feed (the JSONPath of "
+                       "each record's time, as in \"@.date\")");
   }
   if (f->time)
     check_path(chk, f, f->time, &f->time_pos);

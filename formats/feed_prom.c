@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PROM_MAX_LABELS 64
 
@@ -307,14 +308,19 @@ static bool name_matches(const struct prom_selector *sel, const char *name,
          families_has(counters, sel->name, sl);
 }
 
+/* Prometheus text timestamps below this (1973-03-03 as milliseconds) are
+ * seconds written by an OpenMetrics or hand-made exporter. */
+#define PROM_MS_FLOOR 100000000000LL
+
 /* The sample's own timestamp: integer milliseconds (Prometheus text) or
- * seconds with an optional fraction (OpenMetrics). */
-static bool parse_timestamp(const char *q, size_t tl, enum prom_dialect dialect,
-                            int64_t *out) {
+ * seconds with an optional fraction (OpenMetrics). 0, -1 when malformed,
+ * -2 when Prometheus text carries seconds. */
+static int parse_timestamp(const char *q, size_t tl, enum prom_dialect dialect,
+                           int64_t *out) {
   char tsbuf[40];
   char *e;
   if (tl == 0 || tl >= sizeof(tsbuf))
-    return false;
+    return -1;
   memcpy(tsbuf, q, tl);
   tsbuf[tl] = '\0';
   errno = 0;
@@ -322,15 +328,17 @@ static bool parse_timestamp(const char *q, size_t tl, enum prom_dialect dialect,
     double sec = strtod(tsbuf, &e);
     if (*e || errno == ERANGE || !isfinite(sec) || sec < -2208988800.0 ||
         sec > 253402300799.999)
-      return false;
+      return -1;
     *out = (int64_t)llround(sec * 1000.0);
-    return true;
+    return 0;
   } else {
     long long t = strtoll(tsbuf, &e, 10);
     if (*e || errno == ERANGE || t < -2208988800000LL || t > 253402300799999LL)
-      return false;
+      return -1;
+    if (t > 0 && t < PROM_MS_FLOOR)
+      return -2;
     *out = t;
-    return true;
+    return 0;
   }
 }
 
@@ -414,8 +422,16 @@ int feed_prom_scan(const char *body, size_t len, enum prom_dialect dialect,
       size_t tl = 0;
       while (q + tl < eol && q[tl] != ' ' && q[tl] != '\r' && q[tl] != '\t')
         tl++;
-      if (!parse_timestamp(q, tl, dialect, &ts)) {
+      int tsrc = parse_timestamp(q, tl, dialect, &ts);
+      if (tsrc == -2)
+        snprintf(err, errlen,
+                 "line %zu: timestamp %.*s is in seconds; Prometheus text "
+                 "writes milliseconds (an OpenMetrics body? use format: "
+                 "openmetrics)",
+                 line, (int)tl, q);
+      else if (tsrc < 0)
         snprintf(err, errlen, "line %zu: bad timestamp", line);
+      if (tsrc < 0) {
         free_labels(lab, nlab);
         rc = -EINVAL;
         break;
@@ -479,16 +495,49 @@ struct prom_state {
   size_t n;
 };
 
-static int extract(const struct feed *f, const void *state, const char *body,
-                   size_t len, int64_t fetch_ms, struct extract_out *out) {
+/* The dialect of a body: what its Content-Type says when it names one of
+ * the two exposition formats (a server may answer either, whatever was
+ * asked), else the configured format's. */
+static enum prom_dialect dialect_of(const char *content_type,
+                                    enum prom_dialect configured) {
+  const char *p = content_type, *semi;
+  size_t len;
+  if (!p)
+    return configured;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  semi = strchr(p, ';');
+  len = semi ? (size_t)(semi - p) : strlen(p);
+  while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+    len--;
+  if (len == 28 && strncasecmp(p, "application/openmetrics-text", len) == 0)
+    return PROM_OPENMETRICS;
+  /* Prometheus text names itself by its version; a bare text/plain (a
+   * file server, a proxy) says nothing. */
+  if (len == 10 && strncasecmp(p, "text/plain", len) == 0 && semi &&
+      strstr(semi, "version=0.0.4"))
+    return PROM_TEXT;
+  return configured;
+}
+
+static int extract_dialect(const struct feed *f, const void *state,
+                           const struct extract_body *b,
+                           enum prom_dialect configured,
+                           struct extract_out *out) {
   const struct prom_state *st = state;
   struct prom_found *found =
       xcalloc(f->nseries ? f->nseries : 1, sizeof(*found));
+  enum prom_dialect d = dialect_of(b->content_type, configured);
   char err[256];
-  int rc = feed_prom_scan(body, len, PROM_TEXT, st->sel, f->nseries, found, err,
+  int rc = feed_prom_scan(b->data, b->len, d, st->sel, f->nseries, found, err,
                           sizeof(err));
   if (rc < 0)
-    extract_error(out, NULL, "%s", err);
+    extract_error(out, NULL, "%s%s", err,
+                  d == configured ? ""
+                  : d == PROM_OPENMETRICS
+                      ? " (read as OpenMetrics: the Content-Type says so)"
+                      : " (read as Prometheus text: the Content-Type says "
+                        "so)");
   for (size_t i = 0; rc == 0 && i < f->nseries; i++) {
     const struct feed_series *s = &f->series[i];
     if (found[i].count == 0)
@@ -499,12 +548,26 @@ static int extract(const struct feed *f, const void *state, const char *body,
                     "series '%s' (%s): %zu samples match; the selector must "
                     "match exactly one",
                     s->id, s->path, found[i].count);
-    else
-      extract_add(out, s, found[i].has_ts ? found[i].ts_ms : fetch_ms,
+    else {
+      out->record = found[i].line;
+      extract_add(out, s, found[i].has_ts ? found[i].ts_ms : b->fetch_ms,
                   found[i].value);
+    }
   }
+  out->record = 0;
   free(found);
   return rc;
+}
+
+static int extract_text(const struct feed *f, const void *state,
+                        const struct extract_body *b, struct extract_out *out) {
+  return extract_dialect(f, state, b, PROM_TEXT, out);
+}
+
+static int extract_openmetrics(const struct feed *f, const void *state,
+                               const struct extract_body *b,
+                               struct extract_out *out) {
+  return extract_dialect(f, state, b, PROM_OPENMETRICS, out);
 }
 
 static void release(void *state) {
@@ -558,8 +621,22 @@ static void check(const struct feed *f, struct feed_check *chk) {
 const struct feed_format feed_prom = {
     .name = "prometheus",
     .path_key = "metric",
+    .accept = "text/plain;version=0.0.4;q=0.9,*/*;q=0.1",
     .check = check,
     .compile = compile,
     .free = release,
-    .extract = extract,
+    .extract = extract_text,
+};
+
+const struct feed_format feed_openmetrics = {
+    .name = "openmetrics",
+    .path_key = "metric",
+    /* What Prometheus itself asks; a server answering in text 0.0.4 says
+     * so in Content-Type and is read that way. */
+    .accept = "application/openmetrics-text;version=1.0.0,"
+              "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    .check = check,
+    .compile = compile,
+    .free = release,
+    .extract = extract_openmetrics,
 };

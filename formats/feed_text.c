@@ -4,21 +4,21 @@
 
 #include <errno.h>
 
-static int extract(const struct feed *f, const void *state, const char *body,
-                   size_t len, int64_t fetch_ms, struct extract_out *out) {
+static int extract(const struct feed *f, const void *state,
+                   const struct extract_body *b, struct extract_out *out) {
   double v;
-  long bad = extract_utf8_invalid_at(body, len);
+  long bad = extract_utf8_invalid_at(b->data, b->len);
   (void)state;
   if (bad >= 0) {
     extract_error(out, NULL, "body is not UTF-8 (byte %ld)", bad + 1);
     return -EINVAL;
   }
-  if (!extract_number(body, len, &v)) {
-    extract_error(out, NULL, "body is not one number (%zu bytes)", len);
+  if (!extract_number(b->data, b->len, &v)) {
+    extract_error(out, NULL, "body is not one number (%zu bytes)", b->len);
     return -EINVAL;
   }
   for (size_t i = 0; i < f->nseries; i++)
-    extract_add(out, &f->series[i], fetch_ms, v);
+    extract_add(out, &f->series[i], b->fetch_ms, v);
   return 0;
 }
 

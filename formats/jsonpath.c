@@ -13,17 +13,27 @@
 
 enum step_kind { STEP_KEY, STEP_INDEX, STEP_WILD, STEP_FILTER };
 enum filter_op { F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE };
+enum expr_kind { E_OR, E_AND, E_NOT, E_CMP, E_EXISTS };
+
+/* One side of a comparison: a path below @, or a literal. */
+struct operand {
+  struct jsonpath *path;
+  json_t *lit;
+};
+
+/* A filter expression: || of && of (! | ( ) | comparison | existence). */
+struct expr {
+  enum expr_kind kind;
+  struct expr *a, *b; /* E_OR, E_AND: both; E_NOT: a */
+  enum filter_op op;  /* E_CMP */
+  struct operand l, r;
+};
 
 struct step {
   enum step_kind kind;
-  char *key;       /* STEP_KEY */
-  long long index; /* STEP_INDEX */
-  /* STEP_FILTER */
-  struct jsonpath *lhs; /* relative path below @ */
-  enum filter_op op;
-  bool lit_is_str;
-  char *lit_str;
-  double lit_num;
+  char *key;         /* STEP_KEY */
+  long long index;   /* STEP_INDEX */
+  struct expr *test; /* STEP_FILTER */
 };
 
 struct jsonpath {
@@ -32,8 +42,13 @@ struct jsonpath {
   size_t n;
 };
 
+/* Nesting of ( ) and ! in a filter, bounded so that no input can exhaust
+ * the stack. */
+#define JSONPATH_MAX_NESTING 32
+
 struct parser {
   const char *start, *p;
+  int depth;
   char *err;
   size_t errlen;
   size_t *at;
@@ -72,11 +87,22 @@ static int parse_quoted(struct parser *ps, char **out) {
 
 static int parse_path(struct parser *ps, struct jsonpath *jp, bool in_filter);
 
+static void expr_free(struct expr *e) {
+  if (!e)
+    return;
+  expr_free(e->a);
+  expr_free(e->b);
+  jsonpath_free(e->l.path);
+  jsonpath_free(e->r.path);
+  json_decref(e->l.lit);
+  json_decref(e->r.lit);
+  free(e);
+}
+
 static void path_clear(struct jsonpath *p) {
   for (size_t i = 0; i < p->n; i++) {
     free(p->steps[i].key);
-    free(p->steps[i].lit_str);
-    jsonpath_free(p->steps[i].lhs);
+    expr_free(p->steps[i].test);
   }
   free(p->steps);
   p->steps = NULL;
@@ -92,60 +118,177 @@ static struct step *add_step(struct jsonpath *jp, enum step_kind kind) {
   return s;
 }
 
-static bool key_char(char c) {
+static bool key_char(char c, bool in_filter) {
+  if (in_filter && (c == '&' || c == '|'))
+    return false;
   return c && c != '.' && c != '[' && c != ']' && c != ' ' && c != '(' &&
          c != ')' && c != '=' && c != '!' && c != '<' && c != '>' &&
          c != '\'' && c != '"';
 }
 
-static int parse_filter(struct parser *ps, struct step *s) {
+static bool word(struct parser *ps, const char *w) {
+  size_t n = strlen(w);
+  if (strncmp(ps->p, w, n) != 0 || isalnum((unsigned char)ps->p[n]) ||
+      ps->p[n] == '_')
+    return false;
+  ps->p += n;
+  return true;
+}
+
+static int parse_operand(struct parser *ps, struct operand *o) {
+  skip_ws(ps);
+  if (*ps->p == '@') {
+    o->path = xcalloc(1, sizeof(*o->path));
+    o->path->relative = true;
+    ps->p++;
+    return parse_path(ps, o->path, true);
+  }
+  if (*ps->p == '\'' || *ps->p == '"') {
+    char *str = NULL;
+    int rc = parse_quoted(ps, &str);
+    if (rc < 0)
+      return rc;
+    o->lit = json_string(str);
+    free(str);
+    /* Not UTF-8: a string no member can equal. */
+    if (!o->lit)
+      return fail(ps, "string literal is not UTF-8");
+    return 0;
+  }
+  if (word(ps, "true")) {
+    o->lit = json_true();
+    return 0;
+  }
+  if (word(ps, "false")) {
+    o->lit = json_false();
+    return 0;
+  }
+  if (word(ps, "null")) {
+    o->lit = json_null();
+    return 0;
+  }
+  if (*ps->p == '-' || *ps->p == '+' || *ps->p == '.' ||
+      isdigit((unsigned char)*ps->p)) {
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(ps->p, &end);
+    if (end != ps->p && errno != ERANGE && isfinite(v)) {
+      ps->p = end;
+      o->lit = json_real(v);
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
+static int parse_or(struct parser *ps, struct expr **out);
+
+static int parse_unary(struct parser *ps, struct expr **out) {
   static const struct {
     const char *t;
     enum filter_op op;
   } ops[] = {{"==", F_EQ}, {"!=", F_NE}, {"<=", F_LE},
              {">=", F_GE}, {"<", F_LT},  {">", F_GT}};
-  bool found = false;
+  struct expr *e;
   int rc;
-  /* at "?(" */
-  ps->p += 2;
   skip_ws(ps);
-  if (*ps->p != '@')
-    return fail(ps, "a filter starts with @ (as in [?(@.name=='x')])");
-  s->lhs = xcalloc(1, sizeof(*s->lhs));
-  s->lhs->relative = true;
-  ps->p++;
-  rc = parse_path(ps, s->lhs, true);
+  if (++ps->depth > JSONPATH_MAX_NESTING)
+    return fail(ps, "filter nested too deeply");
+  if (*ps->p == '(') {
+    ps->p++;
+    rc = parse_or(ps, out);
+    ps->depth--;
+    if (rc < 0)
+      return rc;
+    skip_ws(ps);
+    if (*ps->p != ')')
+      return fail(ps, "expected ) to close the parenthesis");
+    ps->p++;
+    return 0;
+  }
+  e = xcalloc(1, sizeof(*e));
+  *out = e;
+  if (*ps->p == '!' && ps->p[1] != '=') {
+    ps->p++;
+    e->kind = E_NOT;
+    rc = parse_unary(ps, &e->a);
+    ps->depth--;
+    return rc;
+  }
+  ps->depth--;
+  rc = parse_operand(ps, &e->l);
+  if (rc == -ENOENT)
+    return fail(ps, "expected @.member or a literal (a filter starts with @, "
+                    "as in [?(@.name=='x')])");
   if (rc < 0)
     return rc;
   skip_ws(ps);
   for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
     size_t l = strlen(ops[i].t);
     if (strncmp(ps->p, ops[i].t, l) == 0) {
-      s->op = ops[i].op;
+      e->kind = E_CMP;
+      e->op = ops[i].op;
       ps->p += l;
-      found = true;
-      break;
+      rc = parse_operand(ps, &e->r);
+      if (rc == -ENOENT)
+        return fail(ps, "expected @.member or a string, number, true, false "
+                        "or null literal");
+      return rc;
     }
   }
-  if (!found)
-    return fail(ps, "expected a comparison: == != < <= > >=");
-  skip_ws(ps);
-  if (*ps->p == '\'' || *ps->p == '"') {
-    s->lit_is_str = true;
-    rc = parse_quoted(ps, &s->lit_str);
-    if (rc < 0)
-      return rc;
-  } else {
-    char *end;
-    errno = 0;
-    s->lit_num = strtod(ps->p, &end);
-    if (end == ps->p || errno == ERANGE || !isfinite(s->lit_num))
-      return fail(ps, "expected a string or number literal");
-    ps->p = end;
+  if (!e->l.path)
+    return fail(ps, "expected a comparison: == != < <= > >= after the "
+                    "literal");
+  e->kind = E_EXISTS;
+  return 0;
+}
+
+static int parse_and(struct parser *ps, struct expr **out) {
+  int rc = parse_unary(ps, out);
+  while (rc == 0) {
+    struct expr *e;
+    skip_ws(ps);
+    if (strncmp(ps->p, "&&", 2) != 0)
+      break;
+    ps->p += 2;
+    e = xcalloc(1, sizeof(*e));
+    e->kind = E_AND;
+    e->a = *out;
+    *out = e;
+    rc = parse_unary(ps, &e->b);
   }
+  return rc;
+}
+
+static int parse_or(struct parser *ps, struct expr **out) {
+  int rc = parse_and(ps, out);
+  while (rc == 0) {
+    struct expr *e;
+    skip_ws(ps);
+    if (strncmp(ps->p, "||", 2) != 0)
+      break;
+    ps->p += 2;
+    e = xcalloc(1, sizeof(*e));
+    e->kind = E_OR;
+    e->a = *out;
+    *out = e;
+    rc = parse_and(ps, &e->b);
+  }
+  return rc;
+}
+
+static int parse_filter(struct parser *ps, struct step *s) {
+  int rc;
+  /* at "?(" */
+  ps->p += 2;
+  rc = parse_or(ps, &s->test);
+  if (rc < 0)
+    return rc;
   skip_ws(ps);
   if (ps->p[0] != ')' || ps->p[1] != ']')
-    return fail(ps, "expected )] to close the filter");
+    return fail(ps, "expected )] to close the filter, or a comparison (== "
+                    "!= < <= > >=), && or ||");
   ps->p += 2;
   return 0;
 }
@@ -198,7 +341,7 @@ static int parse_path(struct parser *ps, struct jsonpath *jp, bool in_filter) {
       if (*ps->p == '.')
         return fail(ps, "recursive descent (..) is not supported");
       k = ps->p;
-      while (key_char(*ps->p))
+      while (key_char(*ps->p, in_filter))
         ps->p++;
       if (ps->p == k)
         return fail(ps, "expected a member name after '.'");
@@ -220,7 +363,7 @@ static int parse_path(struct parser *ps, struct jsonpath *jp, bool in_filter) {
 
 int jsonpath_compile(const char *text, struct jsonpath **out, char *err,
                      size_t errlen, size_t *at) {
-  struct parser ps = {text, text, err, errlen, at};
+  struct parser ps = {text, text, 0, err, errlen, at};
   struct jsonpath *jp = xcalloc(1, sizeof(*jp));
   int rc;
   if (*text == '$') {
@@ -253,69 +396,85 @@ bool jsonpath_is_relative(const struct jsonpath *p) {
 }
 
 struct sel {
-  json_t **out;
+  json_t **out, **parents;
   size_t max, n;
 };
 
-static void emit(struct sel *s, json_t *v) {
-  if (s->n < s->max)
+static void emit(struct sel *s, json_t *v, json_t *parent) {
+  if (s->n < s->max) {
     s->out[s->n] = v;
+    if (s->parents)
+      s->parents[s->n] = parent;
+  }
   s->n++;
 }
 
-static bool filter_match(const struct step *st, json_t *elem) {
+/* The value an operand stands for in elem: the literal, or what its path
+ * selects when that is exactly one value; NULL for nothing. */
+static json_t *operand_value(const struct operand *o, json_t *elem) {
   json_t *v = NULL;
-  /* The member must select exactly one value to be compared. */
-  size_t n = jsonpath_eval(st->lhs, elem, &v, 1);
-  if (n != 1 || !v)
+  if (o->lit)
+    return o->lit;
+  return jsonpath_eval(o->path, elem, &v, 1) == 1 ? v : NULL;
+}
+
+/* RFC 9535 comparisons: equal when both are nothing or of one type with one
+ * value; < only between two numbers or two strings. */
+static bool values_equal(json_t *a, json_t *b) {
+  if (!a || !b)
+    return a == b;
+  if (json_is_number(a) && json_is_number(b))
+    return json_number_value(a) == json_number_value(b);
+  return json_equal(a, b);
+}
+
+static bool values_less(json_t *a, json_t *b) {
+  if (!a || !b)
     return false;
-  if (st->lit_is_str) {
-    int c;
-    if (!json_is_string(v))
-      return false;
-    c = strcmp(json_string_value(v), st->lit_str);
-    switch (st->op) {
+  if (json_is_number(a) && json_is_number(b))
+    return json_number_value(a) < json_number_value(b);
+  if (json_is_string(a) && json_is_string(b))
+    return strcmp(json_string_value(a), json_string_value(b)) < 0;
+  return false;
+}
+
+static bool test(const struct expr *e, json_t *elem) {
+  json_t *l, *r, *v = NULL;
+  switch (e->kind) {
+  case E_OR:
+    return test(e->a, elem) || test(e->b, elem);
+  case E_AND:
+    return test(e->a, elem) && test(e->b, elem);
+  case E_NOT:
+    return !test(e->a, elem);
+  case E_EXISTS:
+    return jsonpath_eval(e->l.path, elem, &v, 1) > 0;
+  case E_CMP:
+    l = operand_value(&e->l, elem);
+    r = operand_value(&e->r, elem);
+    switch (e->op) {
     case F_EQ:
-      return c == 0;
+      return values_equal(l, r);
     case F_NE:
-      return c != 0;
+      return !values_equal(l, r);
     case F_LT:
-      return c < 0;
+      return values_less(l, r);
     case F_LE:
-      return c <= 0;
+      return values_less(l, r) || values_equal(l, r);
     case F_GT:
-      return c > 0;
+      return values_less(r, l);
     case F_GE:
-      return c >= 0;
-    }
-    return false;
-  }
-  if (!json_is_number(v))
-    return st->op == F_NE;
-  {
-    double x = json_number_value(v);
-    switch (st->op) {
-    case F_EQ:
-      return x == st->lit_num;
-    case F_NE:
-      return x != st->lit_num;
-    case F_LT:
-      return x < st->lit_num;
-    case F_LE:
-      return x <= st->lit_num;
-    case F_GT:
-      return x > st->lit_num;
-    case F_GE:
-      return x >= st->lit_num;
+      return values_less(r, l) || values_equal(l, r);
     }
   }
   return false;
 }
 
-static void walk(const struct jsonpath *p, size_t i, json_t *v, struct sel *s) {
+static void walk(const struct jsonpath *p, size_t i, json_t *v, json_t *parent,
+                 struct sel *s) {
   const struct step *st;
   if (i == p->n) {
-    emit(s, v);
+    emit(s, v, parent);
     return;
   }
   st = &p->steps[i];
@@ -323,7 +482,7 @@ static void walk(const struct jsonpath *p, size_t i, json_t *v, struct sel *s) {
   case STEP_KEY: {
     json_t *c = json_is_object(v) ? json_object_get(v, st->key) : NULL;
     if (c)
-      walk(p, i + 1, c, s);
+      walk(p, i + 1, c, v, s);
     break;
   }
   case STEP_INDEX: {
@@ -334,32 +493,32 @@ static void walk(const struct jsonpath *p, size_t i, json_t *v, struct sel *s) {
     if (idx < 0)
       idx += n;
     if (idx >= 0 && idx < n)
-      walk(p, i + 1, json_array_get(v, (size_t)idx), s);
+      walk(p, i + 1, json_array_get(v, (size_t)idx), v, s);
     break;
   }
   case STEP_WILD:
     if (json_is_array(v)) {
       for (size_t k = 0; k < json_array_size(v); k++)
-        walk(p, i + 1, json_array_get(v, k), s);
+        walk(p, i + 1, json_array_get(v, k), v, s);
     } else if (json_is_object(v)) {
       const char *key;
       json_t *c;
-      json_object_foreach(v, key, c) walk(p, i + 1, c, s);
+      json_object_foreach(v, key, c) walk(p, i + 1, c, v, s);
     }
     break;
   case STEP_FILTER:
     if (json_is_array(v)) {
       for (size_t k = 0; k < json_array_size(v); k++) {
         json_t *c = json_array_get(v, k);
-        if (filter_match(st, c))
-          walk(p, i + 1, c, s);
+        if (test(st->test, c))
+          walk(p, i + 1, c, v, s);
       }
     } else if (json_is_object(v)) {
       const char *key;
       json_t *c;
       json_object_foreach(v, key, c) {
-        if (filter_match(st, c))
-          walk(p, i + 1, c, s);
+        if (test(st->test, c))
+          walk(p, i + 1, c, v, s);
       }
     }
     break;
@@ -368,8 +527,13 @@ static void walk(const struct jsonpath *p, size_t i, json_t *v, struct sel *s) {
 
 size_t jsonpath_eval(const struct jsonpath *p, json_t *root, json_t **out,
                      size_t max) {
-  struct sel s = {out, max, 0};
+  return jsonpath_eval_parents(p, root, out, NULL, max);
+}
+
+size_t jsonpath_eval_parents(const struct jsonpath *p, json_t *root,
+                             json_t **out, json_t **parents, size_t max) {
+  struct sel s = {out, parents, max, 0};
   if (root)
-    walk(p, 0, root, &s);
+    walk(p, 0, root, NULL, &s);
   return s.n;
 }

@@ -3,8 +3,12 @@
  *   .key ['key'] ["key"]   a member
  *   [n] [-1]          an array element (negative counts from the end)
  *   [*] .*            every element or member
- *   [?(@.k OP lit)]   elements whose member k (a relative path) compares
- *                     with a string or number literal; OP is == != < <= > >=
+ *   [?(expr)]         elements for which expr holds: comparisons
+ *                     @.k OP v (OP is == != < <= > >=; either side a path
+ *                     below @ or a string, number, true, false or null
+ *                     literal), existence (@.k), !, ( ), && and ||
+ * Comparisons follow RFC 9535: values of different types are never equal
+ * or ordered, a path that selects nothing equals only another such path.
  * Compiled once (at config load), evaluated per body. */
 #ifndef INDICATORD_JSONPATH_H
 #define INDICATORD_JSONPATH_H
@@ -28,5 +32,9 @@ bool jsonpath_is_relative(const struct jsonpath *p);
  * at max (further matches are counted but not stored). */
 size_t jsonpath_eval(const struct jsonpath *p, json_t *root, json_t **out,
                      size_t max);
+/* The same, also storing in parents[i] the array or object that holds
+ * out[i] (NULL for root itself). */
+size_t jsonpath_eval_parents(const struct jsonpath *p, json_t *root,
+                             json_t **out, json_t **parents, size_t max);
 
 #endif

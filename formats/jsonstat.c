@@ -324,6 +324,15 @@ static int check_root(struct js_reader *r) {
   return 0;
 }
 
+int jsonstat_check(const json_t *doc, char *err, size_t errlen) {
+  struct js_reader r = {.ds = doc, .err = err, .errlen = errlen};
+  int rc = check_root(&r);
+  if (rc == 0 && (!json_is_array(json_object_get(doc, "id")) ||
+                  !json_is_array(json_object_get(doc, "size"))))
+    rc = reject(&r, "not a JSON-stat 2.0 dataset: no id and size arrays");
+  return rc;
+}
+
 int jsonstat_read(const json_t *doc, const struct cube_key *key,
                   const char *time_dim, struct cube_points *out, char *err,
                   size_t errlen) {

@@ -24,5 +24,9 @@
 int jsonstat_read(const json_t *doc, const struct cube_key *key,
                   const char *time_dim, struct cube_points *out, char *err,
                   size_t errlen);
+/* Whether doc is a JSON-stat 2.0 dataset at all: 0, or -EINVAL with the
+ * reason (an error response, a 1.x bundle, another class, no id and
+ * size). */
+int jsonstat_check(const json_t *doc, char *err, size_t errlen);
 
 #endif

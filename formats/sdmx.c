@@ -425,21 +425,17 @@ static int message_errors(const json_t *errors, char *err, size_t errlen) {
   return -EINVAL;
 }
 
-int sdmx_read(const json_t *doc, const struct cube_key *key,
-              struct cube_points *out, char *err, size_t errlen) {
-  struct sdmx_reader r = {.err = err, .errlen = errlen};
+/* Where the message keeps its parts: data (1.0, 2.0) or the top (before
+ * 1.0). */
+static const json_t *data_of(const json_t *doc) {
   const json_t *data = json_object_get(doc, "data");
-  const json_t *structures, *single, *datasets, *ds;
-  size_t i, from_dataset = SIZE_MAX;
-  int rc = 0;
+  return json_is_object(data) ? data : doc;
+}
 
-  out->n = 0;
-  if (!json_is_object(data))
-    data = doc; /* before 1.0: structure and dataSets at the top */
-  structures = json_object_get(data, "structures");
-  single = json_object_get(data, "structure");
-  datasets = json_object_get(data, "dataSets");
-  if (!json_is_array(structures) && !json_is_object(single)) {
+int sdmx_check(const json_t *doc, char *err, size_t errlen) {
+  const json_t *data = data_of(doc);
+  if (!json_is_array(json_object_get(data, "structures")) &&
+      !json_is_object(json_object_get(data, "structure"))) {
     if (json_array_size(json_object_get(doc, "errors")) > 0)
       return message_errors(json_object_get(doc, "errors"), err, errlen);
     snprintf(err, errlen,
@@ -447,10 +443,28 @@ int sdmx_read(const json_t *doc, const struct cube_key *key,
              "(data.structure or data.structures)");
     return -EINVAL;
   }
-  if (!json_is_array(datasets)) {
+  if (!json_is_array(json_object_get(data, "dataSets"))) {
     snprintf(err, errlen, "not an SDMX-JSON data message: no dataSets array");
     return -EINVAL;
   }
+  return 0;
+}
+
+int sdmx_read(const json_t *doc, const struct cube_key *key,
+              struct cube_points *out, char *err, size_t errlen) {
+  struct sdmx_reader r = {.err = err, .errlen = errlen};
+  const json_t *data = data_of(doc);
+  const json_t *structures, *single, *datasets, *ds;
+  size_t i, from_dataset = SIZE_MAX;
+  int rc;
+
+  out->n = 0;
+  rc = sdmx_check(doc, err, errlen);
+  if (rc < 0)
+    return rc;
+  structures = json_object_get(data, "structures");
+  single = json_object_get(data, "structure");
+  datasets = json_object_get(data, "dataSets");
   json_array_foreach(datasets, i, ds) {
     const json_t *action = json_object_get(ds, "action");
     size_t before = out->n;

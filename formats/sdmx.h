@@ -22,5 +22,8 @@
  * are borrowed from doc. */
 int sdmx_read(const json_t *doc, const struct cube_key *key,
               struct cube_points *out, char *err, size_t errlen);
+/* Whether doc is an SDMX-JSON data message at all: 0, or -EINVAL with the
+ * reason (no structure or dataSets, or the message's own errors). */
+int sdmx_check(const json_t *doc, char *err, size_t errlen);
 
 #endif

@@ -199,10 +199,85 @@ static int parse_month(const char *p, const char *end, int y,
   return 0;
 }
 
-/* The period codes of statistics offices: after the year, "Q1"/"-Q1"
- * (quarter), "S1"/"-S1"/"-H1" (half), "M03"/"-M03" (SDMX, PxWeb), "03"
- * (NBS "202603") and the Chinese labels after "年". Returns 1 when text[p..]
- * is none of them (an ISO date or time follows). */
+/* SDMX's "A1": the year. */
+static int parse_annual(const char *p, const char *end, int y,
+                        struct timefmt_value *out, char *err, size_t errlen) {
+  if (!(p + 1 == end && *p == '1')) {
+    snprintf(err, errlen, "expected the year as A1");
+    return -EINVAL;
+  }
+  months(out, y, 1, 12);
+  return 0;
+}
+
+/* SDMX's trimesters: "T1" is January to April. */
+static int parse_trimester(const char *p, const char *end, int y,
+                           struct timefmt_value *out, char *err,
+                           size_t errlen) {
+  int t;
+  if (num(&p, end, 1, &t) || t < 1 || t > 3 || p != end) {
+    snprintf(err, errlen, "expected a trimester T1..T3");
+    return -EINVAL;
+  }
+  months(out, y, t * 4 - 3, t * 4);
+  return 0;
+}
+
+/* Days as a run: the first and the last of them. */
+static void days(struct timefmt_value *out, enum timefmt_grain grain,
+                 int64_t first, int64_t last) {
+  struct civil a = {0}, b = {0};
+  tz_civil_from_days(first, &a.year, &a.month, &a.day);
+  tz_civil_from_days(last + 1, &b.year, &b.month, &b.day);
+  out->grain = grain;
+  out->start_ms = tz_local_to_ms(&a);
+  out->last_ms = tz_local_to_ms(&b) - 1;
+}
+
+/* ISO 8601 weeks ("W05"): Monday to Sunday, week 1 holding January 4. */
+static int parse_week(const char *p, const char *end, int y,
+                      struct timefmt_value *out, char *err, size_t errlen) {
+  int w, y2, m2, d2;
+  int64_t jan4, monday;
+  if (num(&p, end, 2, &w) || w < 1 || w > 53 || p != end) {
+    snprintf(err, errlen, "expected an ISO week W01..W53");
+    return -EINVAL;
+  }
+  jan4 = tz_days_from_civil(y, 1, 4);
+  /* Day 0, 1970-01-01, was a Thursday: Monday is 0 here. */
+  monday = jan4 - ((jan4 % 7 + 7 + 3) % 7) + (int64_t)(w - 1) * 7;
+  /* A week belongs to the year of its Thursday: week 53 only some years. */
+  tz_civil_from_days(monday + 3, &y2, &m2, &d2);
+  if (y2 != y) {
+    snprintf(err, errlen, "%d has no week %02d", y, w);
+    return -EINVAL;
+  }
+  days(out, GRAIN_WEEK, monday, monday + 6);
+  return 0;
+}
+
+/* SDMX's days of the year: "D032" is February 1. */
+static int parse_yday(const char *p, const char *end, int y,
+                      struct timefmt_value *out, char *err, size_t errlen) {
+  int d;
+  if (num(&p, end, 3, &d) || d < 1 || d > (tz_is_leap(y) ? 366 : 365) ||
+      p != end) {
+    snprintf(err, errlen, "expected a day of the year D001..D%d",
+             tz_is_leap(y) ? 366 : 365);
+    return -EINVAL;
+  }
+  days(out, GRAIN_DAY, tz_days_from_civil(y, 1, 1) + d - 1,
+       tz_days_from_civil(y, 1, 1) + d - 1);
+  return 0;
+}
+
+/* The period codes of statistics offices: after the year, "Q1"/"-Q1" and
+ * the Nordic "K1" and NBS "A".."D" (quarter), "S1"/"-S1"/"-H1" (half),
+ * "M03"/"-M03" (SDMX, PxWeb), "03" (NBS "202603"), SDMX's "-A1" (year), "-T1"
+ * (trimester),
+ * "-W05" (ISO week), "-D032" (day of the year), and the Chinese labels
+ * after "年". Returns 1 when text[p..] is none of them (an ISO date or time
+ * follows). */
 static int parse_code(const char *p, const char *end, int y,
                       struct timefmt_value *out, char *err, size_t errlen) {
   bool dash = false;
@@ -214,9 +289,16 @@ static int parse_code(const char *p, const char *end, int y,
   }
   if (p == end)
     return 1;
+  /* NBS quarterly databases: "2025A" to "2025D" are Q1 to Q4. */
+  if (!dash && p + 1 == end && *p >= 'A' && *p <= 'D') {
+    months(out, y, (*p - 'A') * 3 + 1, (*p - 'A') * 3 + 3);
+    return 0;
+  }
   switch (*p) {
   case 'Q':
   case 'q':
+  case 'K':
+  case 'k':
     return parse_quarter(p + 1, end, y, out, err, errlen);
   case 'S':
   case 's':
@@ -226,6 +308,18 @@ static int parse_code(const char *p, const char *end, int y,
   case 'M':
   case 'm':
     return parse_month(p + 1, end, y, out, err, errlen);
+  case 'A':
+  case 'a':
+    return parse_annual(p + 1, end, y, out, err, errlen);
+  case 'T':
+  case 't':
+    return parse_trimester(p + 1, end, y, out, err, errlen);
+  case 'W':
+  case 'w':
+    return parse_week(p + 1, end, y, out, err, errlen);
+  case 'D':
+  case 'd':
+    return parse_yday(p + 1, end, y, out, err, errlen);
   default:
     break;
   }
@@ -472,6 +566,7 @@ static int parse_pattern(const char *s, const char *pattern,
     period_bounds(out, c.year, c.month, c.month, 1,
                   tz_days_in_month(c.year, c.month));
     break;
+  case GRAIN_WEEK: /* week numbers are refused by the pattern check */
   case GRAIN_DAY:
     period_bounds(out, c.year, c.month, c.month, c.day, c.day);
     break;

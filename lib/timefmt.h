@@ -1,9 +1,10 @@
 /* Observation times as feeds write them: ISO 8601 (with or without offset;
  * date-only, "YYYY-MM", "YYYY-Qn" and "YYYY" label periods) and the period
- * codes of statistics offices ("2026Q1", "2026-S1", "2026M03", "202603",
- * "2026年1-3月", "2026年一季度", "2026年上半年"), Unix epoch seconds or
- * milliseconds, or a strptime(3) pattern. Times without an offset are local
- * to the installed zone (tz_set). */
+ * codes of statistics offices ("2026Q1", "2026K1", "2026-S1", "2026M03",
+ * "202603", NBS's "2026A" (Q1), SDMX's "2026-A1", "2026-T1", "2026-W05",
+ * "2026-D032", "2026年1-3月", "2026年一季度", "2026年上半年"), Unix epoch
+ * seconds or milliseconds, or a strptime(3) pattern. Times without an offset
+ * are local to the installed zone (tz_set). */
 #ifndef INDICATORD_TIMEFMT_H
 #define INDICATORD_TIMEFMT_H
 
@@ -23,6 +24,7 @@ enum timefmt_kind {
 enum timefmt_grain {
   GRAIN_INSTANT,
   GRAIN_DAY,
+  GRAIN_WEEK, /* ISO 8601 week: "2026-W05" */
   GRAIN_MONTH,
   GRAIN_MONTHS, /* a run of months: "2026年1-3月", "2026年前三季度" */
   GRAIN_QUARTER,

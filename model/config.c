@@ -119,13 +119,15 @@ bool config_feed_equal(const struct feed *a, const struct feed *b) {
       !str_eq(a->key_file, b->key_file) || !str_eq(a->time, b->time) ||
       a->time_format != b->time_format ||
       !str_eq(a->time_pattern, b->time_pattern) ||
-      !ydoc_node_equal(a->options, b->options) || a->nseries != b->nseries)
+      !ydoc_node_equal(a->options, b->options) ||
+      a->not_after_now != b->not_after_now || a->nseries != b->nseries)
     return false;
   for (size_t i = 0; i < a->nseries; i++) {
     const struct feed_series *x = &a->series[i], *y = &b->series[i];
     if (!str_eq(x->id, y->id) || !str_eq(x->path, y->path) ||
         !ydoc_node_equal(x->options, y->options) ||
-        !meta_eq(&x->meta, &y->meta))
+        !meta_eq(&x->meta, &y->meta) || x->scale != y->scale ||
+        x->scale_auto != y->scale_auto)
       return false;
   }
   return true;

@@ -57,6 +57,11 @@ struct feed_series {
    * ${}-expanded: a map node, or NULL when none is given. */
   struct ydoc_node *options;
   struct series_meta meta; /* merged with the top-level series: section */
+  /* scale: every value is multiplied by it (1 when not given), exactly in
+   * decimal; scale_auto: the publication's own unit multiplier and
+   * decimals apply instead (formats that publish them). */
+  double scale;
+  bool scale_auto;
   struct config_pos pos;
 };
 
@@ -80,6 +85,9 @@ struct feed {
   /* The format's own feed keys (feed_format.feed_keys) as written,
    * ${}-expanded: a map node, or NULL when none is given. */
   struct ydoc_node *options;
+  /* not_after: now: observations dated after the fetch (forecasts) are
+   * dropped. */
+  bool not_after_now;
   struct feed_series *series;
   size_t nseries;
   struct config_pos pos;

@@ -367,9 +367,9 @@ static void index_series(struct store *s) {
   }
   s->trimmed_at = xcalloc(total + 1, sizeof(*s->trimmed_at));
   free(s->status_at);
-  free(s->status_failed);
+  free(s->status_errors);
   s->status_at = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_at));
-  s->status_failed = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_failed));
+  s->status_errors = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_errors));
 }
 
 /* Trims a series to its retention at most every TRIM_EVERY_MS: XTRIM MINID
@@ -536,26 +536,52 @@ void store_observations(struct store *s, const struct feed *feed,
   free(set);
 }
 
+/* FNV-1a over the errors a status carries; 0 when there are none. */
+static uint64_t errors_print(const struct feed *feed, const char *error,
+                             const char *const *series_errors) {
+  uint64_t h = 14695981039346656037ull;
+  bool any = false;
+  for (size_t i = 0; i <= feed->nseries; i++) {
+    const char *e = i == 0                    ? error
+                    : series_errors && !error ? series_errors[i - 1]
+                                              : NULL;
+    if (!e)
+      continue;
+    any = true;
+    for (const char *p = e; *p; p++) {
+      h ^= (unsigned char)*p;
+      h *= 1099511628211ull;
+    }
+    h ^= i + 1;
+    h *= 1099511628211ull;
+  }
+  return any ? (h ? h : 1) : 0;
+}
+
 void store_feed_status(struct store *s, const struct feed *feed,
-                       int64_t fetch_ms, const char *error) {
+                       int64_t fetch_ms, const char *error,
+                       const char *const *series_errors) {
   char when[40];
   size_t fi = (size_t)(feed - s->cfg->feeds);
   /* last_fetch moves on every fetch; writing it at most once a minute
-   * (and at once when the feed starts or stops failing) saves a write per
-   * observation at high rates. */
+   * (and at once when the errors change: a feed or series starts or stops
+   * failing) saves a write per observation at high rates. */
   if (fi < s->cfg->nfeeds) {
     uint64_t now = uv_now(s->loop);
-    bool failed = error != NULL;
+    uint64_t print = errors_print(feed, error, series_errors);
     if (s->status_at[fi] && now - s->status_at[fi] < STATUS_EVERY_MS &&
-        failed == s->status_failed[fi])
+        print == s->status_errors[fi])
       return;
     s->status_at[fi] = now ? now : 1;
-    s->status_failed[fi] = failed;
+    s->status_errors[fi] = print;
   }
   timefmt_iso(fetch_ms, when, sizeof(when));
   for (size_t i = 0; i < feed->nseries; i++) {
     const struct feed_series *fs = &feed->series[i];
     char *meta = store_key(s, "m", fs->id);
+    const char *why = error                               ? error
+                      : series_errors && series_errors[i] ? series_errors[i]
+                                                          : "";
     const char *argv[] = {
         "HSET",       meta,
         "title",      fs->meta.title ? fs->meta.title : fs->id,
@@ -563,7 +589,7 @@ void store_feed_status(struct store *s, const struct feed *feed,
         "kind",       config_kind_name(fs->meta.kind),
         "feed",       feed->id,
         "last_fetch", when,
-        "last_error", error ? error : ""};
+        "last_error", why};
     store_command(s, 14, argv, NULL);
     free(meta);
   }
@@ -695,11 +721,11 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
   free(s->trimmed_at);
   free(s->feed_base);
   free(s->status_at);
-  free(s->status_failed);
+  free(s->status_errors);
   s->trimmed_at = NULL;
   s->feed_base = NULL;
   s->status_at = NULL;
-  s->status_failed = NULL;
+  s->status_errors = NULL;
   uv_close((uv_handle_t *)&s->timer, on_timer_closed);
   rlink_close(&s->link, on_link_closed);
 }

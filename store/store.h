@@ -63,9 +63,10 @@ struct store {
    * last trimmed to its retention, loop time. */
   uint64_t *trimmed_at;
   size_t *feed_base;
-  /* Per feed: when its status was last written, and whether it failed. */
+  /* Per feed: when its status was last written, and a fingerprint of the
+   * errors it wrote (0: none). */
   uint64_t *status_at;
-  bool *status_failed;
+  uint64_t *status_errors;
   bool spool_full_logged;
   struct store_stats stats;
   bool closing;       /* store_close was called */
@@ -88,10 +89,13 @@ char *store_key(const struct store *s, const char *kind, const char *id);
 /* Queues the observations of one fetch of feed. */
 void store_observations(struct store *s, const struct feed *feed,
                         const struct observation *obs, size_t n);
-/* Queues the per-fetch metadata of every series of feed (last_fetch,
- * last_error; NULL error clears it). */
+/* Queues the per-fetch metadata of every series of feed: last_fetch, and
+ * last_error: the feed's error when the fetch failed, else the series' own
+ * (series_errors[i] for feed->series[i], NULL or a NULL entry for none);
+ * an empty last_error means the fetch gave the series no problem. */
 void store_feed_status(struct store *s, const struct feed *feed,
-                       int64_t fetch_ms, const char *error);
+                       int64_t fetch_ms, const char *error,
+                       const char *const *series_errors);
 /* Queues an upsert of one entry at ID <ms>-0 of stream key with the given
  * numeric fields (same semantics as observations: identical = no write). */
 void store_upsert(struct store *s, const char *key, int64_t ms,

@@ -37,7 +37,14 @@ static struct config *load(void) {
       "    records: $.data[*]\n"
       "    time: '@.m'\n"
       "    time_format: '%Y-%m'\n"
-      "    series: {z: {path: '@.v', kind: cumulative, min: 0}}\n";
+      "    series: {z: {path: '@.v', kind: cumulative, min: 0}}\n"
+      "  - id: c\n"
+      "    url: http://127.0.0.1/c\n"
+      "    records: \"$.returndata.datanodes[?(@.wds[0].valuecode=='A' && "
+      "(@.data.hasdata==true || !@.x) && @.n != null)]\"\n"
+      "    time: '@.wds[1].valuecode'\n"
+      "    not_after: now\n"
+      "    series: {w: {path: '@.data.data', scale: 10000}}\n";
   struct diag d = {0};
   struct config *c =
       config_load_text("/nonexistent/f.yaml", yaml, sizeof(yaml) - 1, &d);
@@ -76,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct extract_out out = {0};
     if (extract_new(&cfg->feeds[f], &ex, err, sizeof(err)) < 0)
       abort();
-    extract_run(ex, body, blen, 1795856400000, &out);
+    extract_run(ex, body, blen, 1795856400000, NULL, &out);
     extract_out_free(&out);
     extract_free(ex);
   }

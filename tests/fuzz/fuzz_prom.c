@@ -29,7 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       "  - id: a\n"
       "    url: http://127.0.0.1/a\n"
       "    format: prometheus\n"
-      "    series: {x: 'm{k=\"v\"}', y: up, z: 'n{a=\"\"}'}\n";
+      "    series: {x: 'm{k=\"v\"}', y: up, z: 'n{a=\"\"}'}\n"
+      "  - id: b\n"
+      "    url: http://127.0.0.1/b\n"
+      "    format: openmetrics\n"
+      "    series: {u: 'm{k=\"v\"}', v: c, w: {metric: up, scale: 2}}\n";
+  /* Each body also as the server may label it. */
+  static const char *const types[] = {
+      NULL, "application/openmetrics-text; version=1.0.0",
+      "text/plain; version=0.0.4"};
   const char *text = (const char *)data;
   const char *nl = memchr(text, '\n', size);
   size_t slen = nl ? (size_t)(nl - text) : size;
@@ -50,11 +58,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       feed_prom_selector_parse(sel_text, &sel, err, sizeof(err), &at) == 0)
     feed_prom_selector_free(sel);
   free(sel_text);
-  if (extract_new(&cfg->feeds[0], &ex, err, sizeof(err)) < 0)
-    abort();
-  extract_run(ex, nl ? nl + 1 : "", nl ? size - slen - 1 : 0, 1795856400000,
-              &out);
-  extract_out_free(&out);
-  extract_free(ex);
+  for (size_t f = 0; f < cfg->nfeeds; f++)
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+      if (extract_new(&cfg->feeds[f], &ex, err, sizeof(err)) < 0)
+        abort();
+      extract_run(ex, nl ? nl + 1 : "", nl ? size - slen - 1 : 0, 1795856400000,
+                  types[t], &out);
+      extract_out_free(&out);
+      extract_free(ex);
+    }
   return 0;
 }

@@ -4,12 +4,53 @@
 #include "cube.h"
 #include "sdmx.h"
 
+#include "config.h"
+#include "config_load.h"
+#include "extract.h"
+#include "tz.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct config *cfg;
+
+/* The body also goes through the sdmx-json format of the table, as a feed
+ * reads it. */
+static void through_format(const char *body, size_t len) {
+  static const char yaml[] =
+      "timezone: Europe/Oslo\n"
+      "feeds:\n"
+      "  - id: a\n"
+      "    url: http://127.0.0.1/a\n"
+      "    format: sdmx-json\n"
+      "    not_after: now\n"
+      "    series:\n"
+      "      x: {key: {REF_AREA: CHN}, scale: auto, kind: cumulative}\n"
+      "      y: {key: {REF_AREA: USA, UNIT_MEASURE: PC}, scale: 100}\n"
+      "      z: ~\n";
+  if (!cfg) {
+    struct diag d = {0};
+    cfg = config_load_text("/nonexistent/f.yaml", yaml, sizeof(yaml) - 1, &d);
+    diag_free(&d);
+    if (!cfg)
+      abort();
+    tz_set(cfg->timezone);
+  }
+  for (size_t f = 0; f < cfg->nfeeds; f++) {
+    struct extractor *ex = NULL;
+    struct extract_out out = {0};
+    char err[128];
+    if (extract_new(&cfg->feeds[f], &ex, err, sizeof(err)) < 0)
+      abort();
+    extract_run(ex, body, len, 1795856400000, NULL, &out);
+    extract_out_free(&out);
+    extract_free(ex);
+  }
+}
 
 #define MAX_PARTS 8
 
@@ -50,5 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cube_points_free(&pts);
   json_decref(doc);
   free(keytext);
+  if (nl)
+    through_format(nl + 1, size - klen - 1);
   return 0;
 }

@@ -89,9 +89,10 @@ static void selects(void **state) {
 
 /* Filters: every comparison operator against strings, numbers and values
  * of the other type, each compared on the whole list of matches (in order),
- * not just their number. A string literal compares strings only (byte
- * order); a number literal compares numbers, and `!=` holds for any value
- * that is not a number; a record without the member never matches. */
+ * not just their number. RFC 9535 semantics: < <= > >= compare two strings
+ * (byte order) or two numbers and are false otherwise; == holds for one type
+ * with one value; != is its negation, so it holds for a value of another
+ * type and for a record without the member. */
 static const char rows[] = "{\"rows\": ["
                            "{\"id\": \"a\", \"code\": \"b\", \"n\": 1},"
                            "{\"id\": \"b\", \"code\": \"a\", \"n\": 2.5},"
@@ -106,7 +107,7 @@ static const struct {
   const char *ids; /* JSON array of the matching rows' ids, in order */
 } filter_cases[] = {
     {"@.code=='b'", "[\"a\"]"},
-    {"@.code!='b'", "[\"b\", \"c\", \"f\"]"},
+    {"@.code!='b'", "[\"b\", \"c\", \"d\", \"e\", \"f\", \"g\"]"},
     {"@.code<'b'", "[\"b\", \"f\"]"},
     {"@.code<='b'", "[\"a\", \"b\", \"f\"]"},
     {"@.code>'b'", "[\"c\"]"},
@@ -115,9 +116,9 @@ static const struct {
     {"@.code>'a'", "[\"a\", \"c\", \"f\"]"},
     {"@.code=='5'", "[]"},
     {"@.code==5", "[\"e\"]"},
-    {"@.code!=5", "[\"a\", \"b\", \"c\", \"f\"]"},
+    {"@.code!=5", "[\"a\", \"b\", \"c\", \"d\", \"f\", \"g\"]"},
     {"@.n==2.5", "[\"b\"]"},
-    {"@.n!=1", "[\"b\", \"c\", \"d\", \"e\", \"f\"]"},
+    {"@.n!=1", "[\"b\", \"c\", \"d\", \"e\", \"f\", \"g\"]"},
     {"@.n<2", "[\"a\", \"e\"]"},
     {"@.n<=2.5", "[\"a\", \"b\", \"e\"]"},
     {"@.n>1", "[\"b\"]"},
@@ -195,6 +196,12 @@ static void compile_errors(void **state) {
       {"$.a[?(@.k==)]", 11, "literal"},
       {"$x", 1, "expected '.' or '['"},
       {"$.a[99999999999]", 4, "array index"},
+      {"$.a[?(@.k==1 &&)]", 15, "starts with @"},
+      {"$.a[?(1)]", 7, "comparison"},
+      {"$.a[?(@.k==tru)]", 11, "literal"},
+      {"$.a[?((@.k==1)]", 14, "expected )]"},
+      {"$.a[?((@.k==1]", 13, "expected ) to close"},
+      {"$.a[?(@.k==1 | @.j)]", 13, "expected )]"},
   };
   (void)state;
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -206,6 +213,84 @@ static void compile_errors(void **state) {
       fprintf(stderr, "%s: rc %d at %zu err '%s'\n", bad[i].path, rc, at, err);
       fail();
     }
+  }
+}
+
+/* Filters with true, false and null, &&, ||, !, parentheses and
+ * existence, over an NBS-like document. */
+static void filter_logic(void **state) {
+  static const char nodes[] =
+      "{\"nodes\": ["
+      "{\"zb\": \"A\", \"data\": {\"hasdata\": true, \"v\": 1}, \"tag\": "
+      "null},"
+      "{\"zb\": \"A\", \"data\": {\"hasdata\": false, \"v\": 0}},"
+      "{\"zb\": \"B\", \"data\": {\"hasdata\": true, \"v\": 2}, \"tag\": "
+      "\"x\"},"
+      "{\"zb\": \"B\", \"data\": {\"hasdata\": true, \"v\": 3}, \"flag\": "
+      "false}]}";
+  static const struct sel_case logic[] = {
+      {"$.nodes[?(@.data.hasdata==true)].data.v", 3, "1"},
+      {"$.nodes[?(@.data.hasdata == false)].data.v", 1, "0"},
+      {"$.nodes[?(@.zb=='A' && @.data.hasdata==true)].data.v", 1, "1"},
+      {"$.nodes[?(@.zb=='A'&&@.data.v>0)].data.v", 1, "1"},
+      {"$.nodes[?(@.zb=='A' || @.data.v>=3)].data.v", 3, "1"},
+      /* null is a value; a member left out is nothing */
+      {"$.nodes[?(@.tag==null)].data.v", 1, "1"},
+      {"$.nodes[?(@.tag!=null)].data.v", 3, "0"},
+      {"$.nodes[?(@.tag)].data.v", 2, "1"},
+      {"$.nodes[?(!@.tag)].data.v", 2, "0"},
+      {"$.nodes[?(@.flag==false)].data.v", 1, "3"},
+      {"$.nodes[?((@.zb=='A' || @.zb=='B') && !(@.data.v<2))].data.v", 2, "2"},
+      /* types never mix: true is not 1 */
+      {"$.nodes[?(@.data.hasdata==1)].data.v", 0, NULL},
+      {"$.nodes[?('A'==@.zb)].data.v", 2, "1"},
+      {"$.nodes[?(@.zb==@.zb)].data.v", 4, "1"},
+  };
+  json_error_t e;
+  json_t *root = json_loads(nodes, 0, &e);
+  (void)state;
+  assert_non_null(root);
+  for (size_t i = 0; i < ARRAY_SIZE(logic); i++) {
+    struct jsonpath *p = NULL;
+    json_t *out[4] = {NULL};
+    char err[128];
+    size_t at = 0, n;
+    if (jsonpath_compile(logic[i].path, &p, err, sizeof(err), &at) < 0) {
+      fprintf(stderr, "%s: %s at %zu\n", logic[i].path, err, at);
+      fail();
+    }
+    n = jsonpath_eval(p, root, out, 4);
+    if (n != logic[i].count) {
+      fprintf(stderr, "%s: %zu matches, want %zu\n", logic[i].path, n,
+              logic[i].count);
+      fail();
+    }
+    if (logic[i].first) {
+      char *text = json_dumps(out[0], JSON_ENCODE_ANY);
+      if (strcmp(text, logic[i].first) != 0) {
+        fprintf(stderr, "%s: first %s, want %s\n", logic[i].path, text,
+                logic[i].first);
+        fail();
+      }
+      free(text);
+    }
+    jsonpath_free(p);
+  }
+  json_decref(root);
+  {
+    /* nesting is bounded, not the stack */
+    struct strbuf sb = {0};
+    struct jsonpath *p = NULL;
+    char err[128];
+    size_t at;
+    strbuf_adds(&sb, "$.a[?(");
+    for (int i = 0; i < 100; i++)
+      strbuf_adds(&sb, "!(");
+    strbuf_adds(&sb, "@.k");
+    assert_int_equal(jsonpath_compile(sb.buf, &p, err, sizeof(err), &at),
+                     -EINVAL);
+    assert_non_null(strstr(err, "nested too deeply"));
+    strbuf_free(&sb);
   }
 }
 
@@ -240,9 +325,9 @@ static void deep_and_wide(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(selects),       cmocka_unit_test(filters_every_match),
-      cmocka_unit_test(relative),      cmocka_unit_test(compile_errors),
-      cmocka_unit_test(deep_and_wide),
+      cmocka_unit_test(selects),      cmocka_unit_test(filters_every_match),
+      cmocka_unit_test(relative),     cmocka_unit_test(compile_errors),
+      cmocka_unit_test(filter_logic), cmocka_unit_test(deep_and_wide),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,7 @@ static inline int test_extract(const struct config *cfg, const char *body,
     fprintf(stderr, "extract_new: %s\n", err);
     return -999;
   }
-  rc = extract_run(ex, body, len, fetch_ms, out);
+  rc = extract_run(ex, body, len, fetch_ms, NULL, out);
   extract_free(ex);
   return rc;
 }

@@ -1,0 +1,377 @@
+/* The official-statistics formats and options (contract §3) through the
+ * real loader and extractor, on the recordings of conf/examples and on
+ * edge cases: CSV encoding, skip_rows, missing, thousands, the wide
+ * layout; scale (exact in decimal); not_after: now; json-stat's time
+ * dimension; SDMX-JSON 2.0 with scale: auto. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include <errno.h>
+#include <math.h>
+
+#define FETCH_MS INT64_C(1776650400000) /* 2026-04-20T10:00:00+08:00 */
+
+static char *read_example(const char *rel, size_t *len) {
+  const char *dir = getenv("EXAMPLES_DIR");
+  char *path = xasprintf("%s/%s", dir ? dir : "conf/examples", rel);
+  FILE *f = fopen(path, "rb");
+  struct strbuf sb = {0};
+  char buf[4096];
+  size_t n;
+  assert_non_null(f);
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    strbuf_add(&sb, buf, n);
+  fclose(f);
+  free(path);
+  *len = sb.len;
+  return strbuf_take(&sb);
+}
+
+static struct config *csv_feed(const char *options, const char *series) {
+  char *yaml = xasprintf("timezone: Asia/Shanghai\n"
+                         "feeds:\n"
+                         "  - id: f\n"
+                         "    url: http://127.0.0.1/x\n"
+                         "    format: csv\n"
+                         "%s"
+                         "    series:\n%s",
+                         options, series);
+  struct config *c = test_config(yaml);
+  free(yaml);
+  assert_non_null(c);
+  return c;
+}
+
+static void run_at(const struct config *c, const char *body, size_t len,
+                   int64_t fetch_ms, int want, struct extract_out *out) {
+  int rc = test_extract(c, body, len, fetch_ms, out);
+  if (rc != want)
+    for (size_t i = 0; i < out->nerrs; i++)
+      fprintf(stderr, "  error: %s\n", out->errs[i].msg);
+  assert_int_equal(rc, want);
+}
+
+static void run(const struct config *c, const char *body, size_t len, int want,
+                struct extract_out *out) {
+  run_at(c, body, len, FETCH_MS, want, out);
+}
+
+/* ---- CSV ---- */
+
+static void csv_portal_long(void **state) {
+  size_t len;
+  char *body = read_example("portal-csv/jobs.csv", &len);
+  static const char series[] =
+      "      jobs: {column: \"城镇新增就业(人)\", kind: cumulative}\n";
+  struct config *full = csv_feed("    encoding: gbk\n"
+                                 "    skip_rows: 2\n"
+                                 "    missing: [\"—\", \"-\", \"…\", \"\"]\n"
+                                 "    thousands: \",\"\n"
+                                 "    time: 统计时间\n",
+                                 series);
+  struct config *no_enc =
+      csv_feed("    skip_rows: 2\n    time: 统计时间\n", series);
+  struct config *no_missing = csv_feed("    encoding: gbk\n"
+                                       "    skip_rows: 2\n"
+                                       "    thousands: \",\"\n"
+                                       "    time: 统计时间\n",
+                                       series);
+  struct config *no_thousands = csv_feed("    encoding: gb18030\n"
+                                         "    skip_rows: 2\n"
+                                         "    missing: \"—\"\n"
+                                         "    time: 统计时间\n",
+                                         series);
+  struct extract_out out = {0};
+  (void)state;
+  run(full, body, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  assert_int_equal(out.n, 3);
+  assert_int_equal(out.obs[0].time_ms, INT64_C(1767196799999)); /* 2025 */
+  assert_true(out.obs[0].value == 453218);
+  assert_int_equal(out.obs[2].time_ms, INT64_C(1774972799999)); /* 1-3月 */
+  assert_true(out.obs[2].value == 118540);
+  extract_out_free(&out);
+  /* The bytes of GBK are not UTF-8: the error says what to set. */
+  run(no_enc, body, len, -EINVAL, &out);
+  assert_true(test_has_error(&out, "body is not UTF-8 (byte 1); a Chinese "
+                                   "portal's file may need encoding: gbk"));
+  extract_out_free(&out);
+  run(no_missing, body, len, 0, &out);
+  assert_int_equal(out.n, 3);
+  assert_true(test_has_error(&out, "series 'jobs': row 7 column "
+                                   "'城镇新增就业(人)': '—' is not a number "
+                                   "(list it in missing: if it marks a gap)"));
+  extract_out_free(&out);
+  run(no_thousands, body, len, 0, &out);
+  assert_int_equal(out.n, 0);
+  assert_true(test_has_error(&out, "'453,218' is not a number"));
+  extract_out_free(&out);
+  config_free(full);
+  config_free(no_enc);
+  config_free(no_missing);
+  config_free(no_thousands);
+  free(body);
+}
+
+static void csv_portal_wide(void **state) {
+  size_t len;
+  char *body = read_example("portal-csv/indicators.csv", &len);
+  static const char options[] = "    encoding: gbk\n"
+                                "    skip_rows: 2\n"
+                                "    missing: [\"—\", \"…\"]\n"
+                                "    thousands: \",\"\n"
+                                "    layout: wide\n";
+  struct config *c = csv_feed(
+      options, "      retail: {where: {指标: \"社会消费品零售总额(亿元)\"}, "
+               "kind: cumulative, scale: 100000000}\n"
+               "      fai: {where: {指标: \"固定资产投资增速(%)\"}, at: end}\n"
+               "      none: {where: {指标: 不存在}}\n");
+  struct extract_out out = {0};
+  (void)state;
+  run(c, body, len, 0, &out);
+  assert_int_equal(out.n, 4);
+  assert_string_equal(out.obs[0].series, "retail");
+  assert_int_equal(out.obs[0].time_ms, INT64_C(1772294399999)); /* 1-2月 */
+  /* exact in decimal: 1689.5 x 1e8 */
+  assert_true(out.obs[0].value == 168950000000.0);
+  assert_true(out.obs[1].value == 250370000000.0);
+  assert_string_equal(out.obs[2].series, "fai");
+  assert_true(out.obs[3].value == 4.1);
+  assert_int_equal(out.nerrs, 1);
+  assert_true(test_has_error(&out, "series 'none': no row matches where:"));
+  extract_out_free(&out);
+  config_free(c);
+  free(body);
+}
+
+static void csv_wide_errors(void **state) {
+  struct config *c =
+      csv_feed("    layout: wide\n", "      a: {where: {name: a}}\n");
+  struct extract_out out = {0};
+  static const char no_times[] = "name,x,y\na,1,2\n";
+  static const char twice[] = "name,2026-01,2026-02\na,1,2\na,3,4\nb,5,6\n";
+  static const char bad_head[] = "name,2026-01,2026年13月\na,1,2\n";
+  (void)state;
+  run(c, no_times, strlen(no_times), -EINVAL, &out);
+  assert_true(test_has_error(&out, "layout: wide, but no column of the "
+                                   "header row is a time"));
+  extract_out_free(&out);
+  /* where: picking two rows gives two values per time: none is stored. */
+  run(c, twice, strlen(twice), 0, &out);
+  assert_int_equal(out.n, 0);
+  assert_true(test_has_error(&out, "series 'a': rows 2 and 3 both give a "
+                                   "value at 2026-01-01T00:00:00+08:00"));
+  extract_out_free(&out);
+  run(c, bad_head, strlen(bad_head), 0, &out);
+  assert_int_equal(out.n, 1);
+  assert_true(test_has_error(&out, "header column 3 '2026年13月' is not a "
+                                   "time"));
+  extract_out_free(&out);
+  config_free(c);
+}
+
+static void csv_times_fail(void **state) {
+  struct config *c = csv_feed("    time: t\n", "      a: v\n");
+  struct extract_out out = {0};
+  static const char body[] = "t,v\nJan,1\nFeb,2\n";
+  (void)state;
+  /* The rows had values; what failed was their time: say that. */
+  run(c, body, strlen(body), 0, &out);
+  assert_int_equal(out.n, 0);
+  assert_true(test_has_error(&out, "row 2: time 'Jan': expected a 4-digit "
+                                   "year"));
+  assert_true(test_has_error(&out, "series 'a': no value in column 'v' in a "
+                                   "row whose time parsed (2 rows' times did "
+                                   "not)"));
+  extract_out_free(&out);
+  config_free(c);
+}
+
+/* ---- scale ---- */
+
+static void scale_is_decimal(void **state) {
+  (void)state;
+  assert_true(extract_scale(2503.7, 1e8) == 250370000000.0);
+  assert_true(2503.7 * 1e8 != 250370000000.0); /* why it matters */
+  assert_true(extract_scale(0.1, 3) == 0.3);
+  assert_true(extract_scale(-1.5, 10000) == -15000);
+  assert_true(extract_scale(1e-5, 1e5) == 1);
+  assert_true(extract_scale(123456789.123, 1000) == 123456789123.0);
+  assert_true(extract_scale(4.1, 0.01) == 0.041);
+  assert_true(extract_scale(0, 1e8) == 0);
+  assert_true(extract_scale(7, 1) == 7);
+}
+
+static void scale_applies_before_max(void **state) {
+  struct config *c = test_config("feeds:\n"
+                                 "  - id: f\n"
+                                 "    url: http://127.0.0.1/x\n"
+                                 "    series:\n"
+                                 "      a: {path: $.a, scale: 10000, max: "
+                                 "50000}\n"
+                                 "      b: {path: $.b, scale: -1}\n");
+  struct extract_out out = {0};
+  static const char body[] = "{\"a\": 6.1, \"b\": \"2.5\"}";
+  (void)state;
+  assert_non_null(c);
+  run(c, body, strlen(body), 0, &out);
+  assert_int_equal(out.n, 1);
+  assert_true(out.obs[0].value == -2.5);
+  assert_true(test_has_error(&out, "value 61000 is above max 50000"));
+  extract_out_free(&out);
+  config_free(c);
+}
+
+/* ---- not_after ---- */
+
+static void not_after_drops_forecasts(void **state) {
+  size_t len;
+  char *body = read_example("waqi/feed.json", &len);
+  static const char feed[] = "timezone: Asia/Shanghai\n"
+                             "feeds:\n"
+                             "  - id: f\n"
+                             "    url: http://127.0.0.1/x\n"
+                             "    records: $.data.forecast.daily.pm25[*]\n"
+                             "    time: \"@.day\"\n"
+                             "%s"
+                             "    series: {aqi: \"@.avg\"}\n";
+  char *yaml = xasprintf(feed, "    not_after: now\n");
+  struct config *c = test_config(yaml);
+  char *plain_yaml = xasprintf(feed, "");
+  struct config *plain = test_config(plain_yaml);
+  struct extract_out out = {0};
+  int64_t fetch = INT64_C(1772348700000); /* 2026-03-01T15:05:00+08:00 */
+  (void)state;
+  run_at(c, body, len, fetch, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  assert_int_equal(out.n, 3); /* Feb 27, Feb 28, Mar 1 (today, at 00:00) */
+  for (size_t i = 0; i < out.n; i++)
+    assert_true(out.obs[i].time_ms <= fetch);
+  extract_out_free(&out);
+  run_at(plain, body, len, fetch, 0, &out);
+  assert_int_equal(out.n, 7);
+  extract_out_free(&out);
+  config_free(c);
+  config_free(plain);
+  free(yaml);
+  free(plain_yaml);
+  free(body);
+}
+
+/* ---- JSON times written as numbers ---- */
+
+static void json_numeric_periods(void **state) {
+  struct config *c = test_config("timezone: Asia/Shanghai\n"
+                                 "feeds:\n"
+                                 "  - id: f\n"
+                                 "    url: http://127.0.0.1/x\n"
+                                 "    records: $[*]\n"
+                                 "    time: \"@.t\"\n"
+                                 "    series: {v: \"@.v\"}\n");
+  struct extract_out out = {0};
+  static const char body[] =
+      "[{\"t\": 2025, \"v\": 1}, {\"t\": 202603, \"v\": 2},"
+      " {\"t\": 1772373600, \"v\": 3}, {\"t\": 2026.5, \"v\": 4}]";
+  (void)state;
+  run(c, body, strlen(body), 0, &out);
+  assert_int_equal(out.n, 2);
+  assert_int_equal(out.obs[0].time_ms, INT64_C(1735660800000)); /* 2025 */
+  assert_int_equal(out.obs[1].time_ms, INT64_C(1772294400000)); /* 2026-03 */
+  /* an epoch number is not a period: an error, never a misread time */
+  assert_true(test_has_error(&out, "record 3: time @.t:"));
+  assert_true(test_has_error(&out, "record 4: time @.t: time is a number, "
+                                   "not a string or a whole number"));
+  extract_out_free(&out);
+  config_free(c);
+}
+
+/* ---- cubes ---- */
+
+static void jsonstat_time_dimension(void **state) {
+  size_t len;
+  char *body = read_example("jsonstat/ssb-cpi.json", &len);
+  static const char feed[] = "timezone: Europe/Oslo\n"
+                             "feeds:\n"
+                             "  - id: f\n"
+                             "    url: http://127.0.0.1/x\n"
+                             "    format: json-stat\n"
+                             "    time: %s\n"
+                             "    series:\n"
+                             "      cpi: {key: {ContentsCode: KpiIndMnd}, "
+                             "scale: auto}\n";
+  char *good_yaml = xasprintf(feed, "Tid");
+  char *bad_yaml = xasprintf(feed, "Month");
+  struct config *good = test_config(good_yaml);
+  struct config *bad = test_config(bad_yaml);
+  struct extract_out out = {0};
+  (void)state;
+  run(good, body, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  assert_int_equal(out.n, 3);
+  assert_true(out.obs[2].value == 137.8);
+  extract_out_free(&out);
+  run(bad, body, len, 0, &out);
+  assert_int_equal(out.n, 0);
+  assert_true(test_has_error(&out, "series 'cpi' (key {ContentsCode: "
+                                   "KpiIndMnd}): no dimension Month for the "
+                                   "time"));
+  extract_out_free(&out);
+  config_free(good);
+  config_free(bad);
+  free(good_yaml);
+  free(bad_yaml);
+  free(body);
+}
+
+static void sdmx_v2_scale_auto(void **state) {
+  size_t len;
+  char *body = read_example("sdmx/oecd-cpi-v2.json", &len);
+  struct config *c = test_config("timezone: Asia/Shanghai\n"
+                                 "feeds:\n"
+                                 "  - id: f\n"
+                                 "    url: http://127.0.0.1/x\n"
+                                 "    format: sdmx-json\n"
+                                 "    series:\n"
+                                 "      cn: {key: {REF_AREA: CHN}, scale: "
+                                 "auto}\n"
+                                 "      xx: {key: {REF_AREA: XXX}}\n");
+  struct extract_out out = {0};
+  static const char not_sdmx[] = "{\"errors\": [{\"code\": 404, \"title\": "
+                                 "\"NoResultsFound\"}]}";
+  (void)state;
+  run(c, body, len, 0, &out);
+  assert_int_equal(out.n, 4);
+  assert_int_equal(out.obs[0].time_ms, INT64_C(1761926400000)); /* 2025-11 */
+  assert_true(out.obs[3].value == 0.9);
+  assert_true(test_has_error(&out, "series 'xx' (key {REF_AREA: XXX}): key: "
+                                   "dimension REF_AREA has no code XXX"));
+  extract_out_free(&out);
+  /* A message that is not data fails the body, not each series. */
+  run(c, not_sdmx, strlen(not_sdmx), -EINVAL, &out);
+  assert_true(test_has_error(&out, "the message reports an error: "
+                                   "NoResultsFound"));
+  extract_out_free(&out);
+  config_free(c);
+  free(body);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(csv_portal_long),
+      cmocka_unit_test(csv_portal_wide),
+      cmocka_unit_test(csv_wide_errors),
+      cmocka_unit_test(csv_times_fail),
+      cmocka_unit_test(scale_is_decimal),
+      cmocka_unit_test(scale_applies_before_max),
+      cmocka_unit_test(not_after_drops_forecasts),
+      cmocka_unit_test(json_numeric_periods),
+      cmocka_unit_test(jsonstat_time_dimension),
+      cmocka_unit_test(sdmx_v2_scale_auto),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
