@@ -115,6 +115,9 @@ static void log_series_errors(struct feed_state *fs,
                               const struct extract_out *out) {
   struct strbuf sb = {0};
   char *now;
+  /* The common case, clean now and before, allocates nothing. */
+  if (!out->nerrs && (!fs->last_series_errors || !*fs->last_series_errors))
+    return;
   for (size_t i = 0; i < out->nerrs; i++)
     strbuf_addf(&sb, "%s\n", out->errs[i].msg);
   now = strbuf_take(&sb);

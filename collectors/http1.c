@@ -217,10 +217,17 @@ static void send_request(struct http1_conn *conn) {
   int rc;
   strbuf_reset(out);
   strbuf_add(out, req->head, req->head_len);
-  if (req->if_none_match)
-    strbuf_addf(out, "If-None-Match: %s\r\n", req->if_none_match);
-  if (req->if_modified_since)
-    strbuf_addf(out, "If-Modified-Since: %s\r\n", req->if_modified_since);
+  /* Appended, not formatted: this runs for every fetch. */
+  if (req->if_none_match) {
+    strbuf_adds(out, "If-None-Match: ");
+    strbuf_adds(out, req->if_none_match);
+    strbuf_add(out, "\r\n", 2);
+  }
+  if (req->if_modified_since) {
+    strbuf_adds(out, "If-Modified-Since: ");
+    strbuf_adds(out, req->if_modified_since);
+    strbuf_add(out, "\r\n", 2);
+  }
   strbuf_add(out, "\r\n", 2);
   /* Almost always the whole request fits the socket buffer: written at
    * once, no write request, no epoll change when it completes. */

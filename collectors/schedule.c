@@ -5,37 +5,37 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-static void place(struct schedule *s, size_t i, struct schedule_entry *e) {
-  s->heap[i] = e;
-  e->index = i;
+static void place(struct schedule *s, size_t i, struct schedule_slot slot) {
+  s->heap[i] = slot;
+  slot.entry->index = i;
 }
 
 static void sift_up(struct schedule *s, size_t i) {
-  struct schedule_entry *e = s->heap[i];
+  struct schedule_slot slot = s->heap[i];
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (s->heap[parent]->due <= e->due)
+    if (s->heap[parent].due <= slot.due)
       break;
     place(s, i, s->heap[parent]);
     i = parent;
   }
-  place(s, i, e);
+  place(s, i, slot);
 }
 
 static void sift_down(struct schedule *s, size_t i) {
-  struct schedule_entry *e = s->heap[i];
+  struct schedule_slot slot = s->heap[i];
   for (;;) {
     size_t child = 2 * i + 1;
     if (child >= s->n)
       break;
-    if (child + 1 < s->n && s->heap[child + 1]->due < s->heap[child]->due)
+    if (child + 1 < s->n && s->heap[child + 1].due < s->heap[child].due)
       child++;
-    if (e->due <= s->heap[child]->due)
+    if (slot.due <= s->heap[child].due)
       break;
     place(s, i, s->heap[child]);
     i = child;
   }
-  place(s, i, e);
+  place(s, i, slot);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -47,15 +47,15 @@ static void arm(struct schedule *s) {
     return;
   }
   uv_timer_start(&s->timer, on_timer,
-                 s->heap[0]->due > now ? s->heap[0]->due - now : 0, 0);
+                 s->heap[0].due > now ? s->heap[0].due - now : 0, 0);
 }
 
 static void remove_at(struct schedule *s, size_t i) {
-  struct schedule_entry *e = s->heap[i];
+  struct schedule_entry *e = s->heap[i].entry;
   s->n--;
   if (i != s->n) {
     place(s, i, s->heap[s->n]);
-    if (i > 0 && s->heap[(i - 1) / 2]->due > s->heap[i]->due)
+    if (i > 0 && s->heap[(i - 1) / 2].due > s->heap[i].due)
       sift_up(s, i);
     else
       sift_down(s, i);
@@ -67,8 +67,8 @@ static void on_timer(uv_timer_t *t) {
   struct schedule *s = t->data;
   uint64_t now = uv_now(s->loop);
   s->firing = true;
-  while (s->n && s->heap[0]->due <= now) {
-    struct schedule_entry *e = s->heap[0];
+  while (s->n && s->heap[0].due <= now) {
+    struct schedule_entry *e = s->heap[0].entry;
     remove_at(s, 0);
     s->fire(s, e);
   }
@@ -94,7 +94,7 @@ void schedule_entry_init(struct schedule_entry *e) {
 }
 
 void schedule_at(struct schedule *s, struct schedule_entry *e, uint64_t due) {
-  bool was_first = s->n && s->heap[0] == e;
+  bool was_first = s->n && s->heap[0].entry == e;
   /* From within fire, "now" means the next turn: the firing loop must
    * end. */
   if (s->firing && due <= uv_now(s->loop))
@@ -103,11 +103,11 @@ void schedule_at(struct schedule *s, struct schedule_entry *e, uint64_t due) {
     remove_at(s, e->index);
   e->due = due;
   xgrow((void **)&s->heap, &s->cap, s->n + 1, sizeof(*s->heap));
-  place(s, s->n, e);
+  place(s, s->n, (struct schedule_slot){due, e});
   s->n++;
   sift_up(s, e->index);
   /* The timer only moves when the earliest entry changed. */
-  if (!s->firing && (was_first || s->heap[0] == e))
+  if (!s->firing && (was_first || s->heap[0].entry == e))
     arm(s);
 }
 
@@ -132,7 +132,7 @@ static void on_closed(uv_handle_t *h) {
 
 void schedule_close(struct schedule *s, void (*closed)(struct schedule *s)) {
   for (size_t i = 0; i < s->n; i++)
-    s->heap[i]->index = SCHEDULE_IDLE;
+    s->heap[i].entry->index = SCHEDULE_IDLE;
   s->n = 0;
   s->on_closed = closed;
   uv_close((uv_handle_t *)&s->timer, on_closed);

@@ -19,10 +19,18 @@ struct schedule_entry {
 struct schedule;
 typedef void (*schedule_fire_cb)(struct schedule *s, struct schedule_entry *e);
 
+/* The due time is kept next to the pointer: comparisons walk the array
+ * only, not the entries spread over the feeds' states (a cache miss per
+ * level showed in perf at 1,000 feeds). */
+struct schedule_slot {
+  uint64_t due;
+  struct schedule_entry *entry;
+};
+
 struct schedule {
   uv_loop_t *loop;
   uv_timer_t timer;
-  struct schedule_entry **heap;
+  struct schedule_slot *heap;
   size_t n, cap;
   schedule_fire_cb fire;
   bool firing;

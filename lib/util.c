@@ -85,13 +85,20 @@ void strbuf_adds(struct strbuf *sb, const char *s) {
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap) {
   va_list ap2;
   int n;
+  /* Formatted once into the room there is, and again only when it did not
+   * fit: measuring first doubled the cost of every key and message. */
+  strbuf_reserve(sb, 0);
   va_copy(ap2, ap);
-  n = vsnprintf(NULL, 0, fmt, ap2);
+  n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap2);
   va_end(ap2);
-  if (n < 0)
+  if (n < 0) {
+    sb->buf[sb->len] = '\0';
     return;
-  strbuf_reserve(sb, (size_t)n);
-  vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+  }
+  if ((size_t)n >= sb->cap - sb->len) {
+    strbuf_reserve(sb, (size_t)n);
+    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+  }
   sb->len += (size_t)n;
 }
 

@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "redis_uv.h"
+#include "resp.h"
 #include "rng.h"
 #include "util.h"
 
@@ -336,12 +337,21 @@ bool rlink_is_up(const struct rlink *link) {
 
 int rlink_command(struct rlink *link, redisCallbackFn *cb, void *privdata,
                   int argc, const char **argv, const size_t *argvlen) {
+  /* Most commands fit: formatted on the stack, then copied once into
+   * hiredis's output buffer. */
+  char stack[2048], *cmd;
+  size_t len;
+  int rc = 0;
   if (!rlink_is_up(link))
     return -ENOTCONN;
-  if (redisAsyncCommandArgv(link->ac, cb, privdata, argc, argv, argvlen) !=
-      REDIS_OK)
-    return -EIO;
-  return 0;
+  len = resp_command_len(argc, argv, argvlen);
+  cmd = len < sizeof(stack) ? stack : xmalloc(len + 1);
+  resp_command_write(cmd, argc, argv, argvlen);
+  if (redisAsyncFormattedCommand(link->ac, cb, privdata, cmd, len) != REDIS_OK)
+    rc = -EIO;
+  if (cmd != stack)
+    free(cmd);
+  return rc;
 }
 
 static void on_handle_closed(uv_handle_t *h) {

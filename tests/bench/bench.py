@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
 """Runs indicatord and then collectd on the same loopback feeds and prints
-their figures side by side (see tests/bench/run)."""
+their figures side by side, measured two ways (see tests/bench/README.md):
+
+- whole run: CPU from process start to the end of the run, divided by what
+  Redis holds at the end (start-up included);
+- steady state: after a warm-up (BENCH_WARMUP, default 5 s), CPU sampled
+  from /proc/PID/stat at the window's start and end, divided by the
+  observations Redis gained over the same window.
+
+usage: bench.py BINARY N INTERVAL SECONDS   (see tests/bench/run)
+"""
 import os
 import shutil
 import socket
@@ -11,7 +20,11 @@ import time
 import urllib.request
 
 BIN, N, INTERVAL, SECONDS = os.path.abspath(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+WARMUP = float(os.environ.get("BENCH_WARMUP", "5"))
+if WARMUP >= SECONDS:
+    sys.exit(f"bench.py: the run ({SECONDS} s) must be longer than the warm-up ({WARMUP:g} s)")
 TICKS = os.sysconf("SC_CLK_TCK")
+NAN = float("nan")
 
 
 def free_port():
@@ -23,9 +36,18 @@ def free_port():
 
 
 def cpu_seconds(pid):
+    """utime + stime of every thread of pid."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return sum(v[:8]) - idle, sum(v[:8])
 
 
 def peak_rss_mib(pid):
@@ -39,6 +61,10 @@ def peak_rss_mib(pid):
 def redis_cli(port, *args):
     return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True,
                           text=True).stdout.strip()
+
+
+def ratio(a, b):
+    return a / b if b and b == b and a == a else NAN
 
 
 tmp = tempfile.mkdtemp(prefix="indicatord-bench-")
@@ -76,14 +102,55 @@ http {{
         procs.append(p)
         for _ in range(100):
             if redis_cli(port, "ping") == "PONG":
-                return port
+                return port, p.pid
             time.sleep(0.05)
         raise RuntimeError("redis did not start")
+
+    def measure(p, redis_pid, count, window_started=None, window_ended=None):
+        """Samples p from its start: the warm-up, the window, the end. Returns
+        the figures both ways; p is still running."""
+        t_start = time.monotonic()
+        time.sleep(max(0.0, t_start + WARMUP - time.monotonic()))
+        if window_started:
+            window_started()
+        # Redis's own CPU leaves out the counting queries: count before the
+        # window's first CPU sample and after its last one.
+        stored0 = count()
+        rcpu0 = cpu_seconds(redis_pid)
+        cpu0 = cpu_seconds(p.pid)
+        busy0 = machine_busy()
+        t0 = time.monotonic()
+        time.sleep(max(0.0, t_start + SECONDS - time.monotonic()))
+        if window_ended:
+            window_ended()
+        t1 = time.monotonic()
+        cpu1 = cpu_seconds(p.pid)
+        rcpu1 = cpu_seconds(redis_pid)
+        busy1 = machine_busy()
+        stored1 = count()
+        window = t1 - t0
+        d = stored1 - stored0
+        hz_window = (busy1[1] - busy0[1]) or 1
+        return {
+            "rss": peak_rss_mib(p.pid),
+            # whole run: from the process start, start-up included
+            "stored": stored1, "rate": stored1 / SECONDS, "cpu": cpu1,
+            "cpu_ms": 1000 * cpu1 / stored1 if stored1 else NAN,
+            "redis_ms": 1000 * rcpu1 / stored1 if stored1 else NAN,
+            # steady state: the window after the warm-up only
+            "w_stored": d, "w_rate": d / window, "w_cpu": cpu1 - cpu0,
+            "w_cpu_ms": 1000 * (cpu1 - cpu0) / d if d else NAN,
+            "w_redis_ms": 1000 * (rcpu1 - rcpu0) / d if d else NAN,
+            "w_window": window,
+            # the machine's load over the window, in cores (all processes)
+            "w_machine": (busy1[0] - busy0[0]) / hz_window * os.cpu_count(),
+            "w_self": (cpu1 - cpu0 + rcpu1 - rcpu0) / window,
+        }
 
     results = {}
 
     # --- indicatord ---------------------------------------------------------
-    rport = start_redis()
+    rport, rpid = start_redis()
     every = f"{int(INTERVAL * 1000)}ms"
     cfg = os.path.join(tmp, "ind.yaml")
     with open(cfg, "w") as f:
@@ -93,23 +160,51 @@ http {{
             f.write(f"  - {{id: f{i}, url: 'http://127.0.0.1:{http}/f/{i}.json', every: {every}, "
                     f"series: {{s{i}: $.v}}}}\n")
     metrics_port = int(open(cfg).read().split("listen: 127.0.0.1:")[1].split()[0])
-    p = subprocess.Popen([BIN, "-c", cfg, "run"], stdout=subprocess.DEVNULL,
+    wrap = []
+    callgrind = os.environ.get("BENCH_CALLGRIND")
+    if callgrind:
+        # Instructions over the window only: instrumentation is switched on
+        # when the window starts and the profile dumped (to FILE.1) when it
+        # ends.
+        callgrind = os.path.abspath(callgrind)
+        for old in (callgrind, callgrind + ".1"):
+            if os.path.exists(old):
+                os.unlink(old)
+        wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                f"--callgrind-out-file={callgrind}"]
+    p = subprocess.Popen([*wrap, BIN, "-c", cfg, "run"], stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(tmp, "ind.log"), "w"))
     prof = None
-    if os.environ.get("BENCH_PERF"):
-        time.sleep(2)
-        prof = subprocess.Popen(["perf", "record", *os.environ.get("BENCH_PERF_ARGS", "-g").split(), "-o", os.environ["BENCH_PERF"],
-                                 "-p", str(p.pid), "--", "sleep", str(SECONDS - 4)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(SECONDS)
+
+    def window_started():
+        global prof
+        if os.environ.get("BENCH_PERF"):
+            prof = subprocess.Popen(["perf", "record", *os.environ.get("BENCH_PERF_ARGS", "-g").split(),
+                                     "-o", os.environ["BENCH_PERF"], "-p", str(p.pid), "--",
+                                     "sleep", str(SECONDS - WARMUP)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if callgrind:
+            for cmd in (["-i", "on"], ["-z"]):
+                subprocess.run(["callgrind_control", *cmd, str(p.pid)], check=True,
+                               stdout=subprocess.DEVNULL)
+
+    def count_ind():
+        return int(redis_cli(rport, "EVAL",
+                             "local t=0 for _,k in ipairs(redis.call('KEYS','ind:s:*')) do "
+                             "t=t+redis.call('XLEN',k) end return t", "0") or 0)
+
+    def window_ended():
+        if callgrind:
+            subprocess.run(["callgrind_control", "-d", str(p.pid)], check=True,
+                           stdout=subprocess.DEVNULL)
+
+    r = measure(p, rpid, count_ind, window_started, window_ended)
     if prof:
         prof.wait()
-    cpu = cpu_seconds(p.pid)
-    rss = peak_rss_mib(p.pid)
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as r:
-        metrics = r.read().decode()
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as resp:
+        metrics = resp.read().decode()
     p.terminate()
-    p.wait(timeout=30)
+    p.wait(timeout=60)
     lag = {}
     counters = {"fetches": 0, "failures": 0, "skipped": 0}
     for line in metrics.splitlines():
@@ -125,26 +220,23 @@ http {{
         for le in sorted(lag):
             if lag[le] >= q * total:
                 return le
-        return float("nan")
-    stored = int(redis_cli(rport, "EVAL",
-                           "local t=0 for _,k in ipairs(redis.call('KEYS','ind:s:*')) do "
-                           "t=t+redis.call('XLEN',k) end return t", "0") or 0)
-    results["indicatord"] = {"stored": stored, "cpu": cpu, "rss": rss,
-                             "lag50": quantile(0.5), "lag99": quantile(0.99),
-                             **counters}
+        return NAN
+    r.update(lag50=quantile(0.5), lag99=quantile(0.99), **counters)
+    if callgrind:
+        ir = 0
+        with open(callgrind + ".1") as f:
+            for line in f:
+                if line.startswith("summary:"):
+                    ir = int(line.split()[1])
+        r["ir_obs"] = ir / r["w_stored"] if r["w_stored"] else NAN
+    results["indicatord"] = r
 
     # --- collectd -------------------------------------------------------------
-    if os.environ.get("BENCH_ONLY") == "indicatord":
-        r = results["indicatord"]
-        print(f"indicatord N={N}: {r['stored'] / SECONDS:.0f} obs/s of {N / INTERVAL:.0f}, "
-              f"{1000 * r['cpu'] / max(r['stored'], 1):.4f} CPU ms/obs, {r['cpu']:.2f} CPU s, "
-              f"peak RSS {r['rss']:.1f} MiB, lag p50 {r['lag50']:g} p99 {r['lag99']:g}; "
-              f"fetches {r['fetches']}, failed {r['failures']}, skipped {r['skipped']}")
-        sys.exit(0)
-    cport = start_redis()
-    ccfg = os.path.join(tmp, "collectd.conf")
-    with open(ccfg, "w") as f:
-        f.write(f"""Hostname "bench"
+    if os.environ.get("BENCH_ONLY") != "indicatord":
+        cport, cpid = start_redis()
+        ccfg = os.path.join(tmp, "collectd.conf")
+        with open(ccfg, "w") as f:
+            f.write(f"""Hostname "bench"
 FQDNLookup false
 Interval {INTERVAL}
 ReadThreads 5
@@ -162,8 +254,8 @@ LoadPlugin write_redis
 </Plugin>
 <Plugin curl_json>
 """)
-        for i in range(N):
-            f.write(f"""  <URL "http://127.0.0.1:{http}/f/{i}.json">
+            for i in range(N):
+                f.write(f"""  <URL "http://127.0.0.1:{http}/f/{i}.json">
     Instance "f{i}"
     Interval {INTERVAL}
     <Key "v">
@@ -171,43 +263,57 @@ LoadPlugin write_redis
     </Key>
   </URL>
 """)
-        f.write("</Plugin>\n")
-    if not os.path.exists("/usr/share/collectd/types.db"):
-        shutil.copy("/dev/null", "/usr/share/collectd/types.db")
-    p = subprocess.Popen(["collectd", "-f", "-C", ccfg], stdout=subprocess.DEVNULL,
-                         stderr=open(os.path.join(tmp, "collectd.log"), "w"))
-    time.sleep(SECONDS)
-    cpu = cpu_seconds(p.pid)
-    rss = peak_rss_mib(p.pid)
-    p.terminate()
-    p.wait(timeout=30)
-    stored = int(redis_cli(cport, "EVAL",
-                           "local t=0 for _,k in ipairs(redis.call('SMEMBERS','collectd/values')) do "
-                           "t=t+redis.call('ZCARD','collectd/'..k) end return t", "0") or 0)
-    results["collectd"] = {"stored": stored, "cpu": cpu, "rss": rss,
-                           "lag50": float("nan"), "lag99": float("nan")}
+            f.write("</Plugin>\n")
+        if not os.path.exists("/usr/share/collectd/types.db"):
+            shutil.copy("/dev/null", "/usr/share/collectd/types.db")
+        p = subprocess.Popen(["collectd", "-f", "-C", ccfg], stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(tmp, "collectd.log"), "w"))
 
+        def count_collectd():
+            return int(redis_cli(cport, "EVAL",
+                                 "local t=0 for _,k in ipairs(redis.call('SMEMBERS','collectd/values')) do "
+                                 "t=t+redis.call('ZCARD','collectd/'..k) end return t", "0") or 0)
+        r = measure(p, cpid, count_collectd)
+        p.terminate()
+        p.wait(timeout=60)
+        r.update(lag50=NAN, lag99=NAN)
+        results["collectd"] = r
+
+    # --- report ---------------------------------------------------------------
     sched = N / INTERVAL
-    print(f"\nN={N} feeds, interval {INTERVAL:g}s, {SECONDS}s each, scheduled {sched:.0f} obs/s"
-          f" (2-core machine, nproc={os.cpu_count()})\n")
-    print(f"{'':28}{'indicatord':>14}{'collectd':>14}{'ratio':>10}")
-    rows = []
-    for name, r in results.items():
-        r["rate"] = r["stored"] / SECONDS
-        r["cpu_ms"] = 1000 * r["cpu"] / r["stored"] if r["stored"] else float("nan")
-    a, b = results["indicatord"], results["collectd"]
+    names = list(results)
+    a = results["indicatord"]
+    b = results.get("collectd")
+    print(f"\nN={N} feeds, interval {INTERVAL:g}s, {SECONDS}s each, scheduled {sched:.0f} obs/s; "
+          f"steady state over {SECONDS - WARMUP:g}s after a {WARMUP:g}s warm-up "
+          f"(nproc={os.cpu_count()})\n")
+    print(f"{'':34}" + "".join(f"{n:>14}" for n in names) + (f"{'ratio':>10}" if b else ""))
 
     def row(label, key, fmt):
-        ra = a[key] / b[key] if b[key] and b[key] == b[key] else float("nan")
-        print(f"{label:28}{format(a[key], fmt):>14}{format(b[key], fmt):>14}{ra:>10.2f}")
-    row("stored obs/s", "rate", ".0f")
-    row("CPU ms per observation", "cpu_ms", ".4f")
-    row("CPU seconds", "cpu", ".2f")
+        line = f"{label:34}" + "".join(f"{format(results[n].get(key, NAN), fmt):>14}" for n in names)
+        if b:
+            line += f"{ratio(a[key], b[key]):>10.2f}"
+        print(line)
+    print("whole run (process start included)")
+    row("  stored obs/s", "rate", ".0f")
+    row("  CPU ms per observation", "cpu_ms", ".4f")
+    row("  CPU seconds", "cpu", ".2f")
+    row("  Redis CPU ms per observation", "redis_ms", ".4f")
+    print(f"steady state ({WARMUP:g}-{SECONDS:g} s)")
+    row("  stored obs/s", "w_rate", ".0f")
+    row("  CPU ms per observation", "w_cpu_ms", ".4f")
+    row("  CPU seconds", "w_cpu", ".2f")
+    row("  Redis CPU ms per observation", "w_redis_ms", ".4f")
+    row("  machine busy, cores (all procs)", "w_machine", ".2f")
+    row("  of which this system + its Redis", "w_self", ".2f")
+    if callgrind:
+        print(f"{'  instructions per observation':34}{a['ir_obs']:>14.0f}   (callgrind: {callgrind}.1)")
     row("peak RSS MiB", "rss", ".1f")
-    print(f"{'schedule lag p50 / p99 s':28}{a['lag50']:>7g} /{a['lag99']:>5g}{'n/a':>14}")
+    print(f"{'schedule lag p50 / p99 s':34}{a['lag50']:>7g} /{a['lag99']:>5g}")
     print(f"indicatord fetches {a['fetches']}, failed {a['failures']}, skipped (still "
           f"running when due) {a['skipped']}")
-    print(f"\nkept up: indicatord {a['rate'] / sched:.0%} of schedule, collectd {b['rate'] / sched:.0%}")
+    print("\nkept up (steady state): " + ", ".join(
+        f"{n} {results[n]['w_rate'] / sched:.0%} of schedule" for n in names))
 finally:
     for p in procs:
         p.terminate()
