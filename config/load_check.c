@@ -95,11 +95,12 @@ void load_cross_check(struct loader *L) {
                  "target '%s': rule '%s' needs a cumulative or increment "
                  "series, but '%s' is instant (set kind: on the series)",
                  tid, rule_measure_name(m), t->series);
-      if (m == MEASURE_MEAN && k != KIND_INSTANT)
+      if ((m == MEASURE_MEAN || m == MEASURE_MIN || m == MEASURE_MAX) &&
+          k != KIND_INSTANT)
         diag_add(d, t->rule_pos.file, t->rule_pos.line, t->rule_pos.col,
-                 "target '%s': rule 'mean' needs an instant series, but '%s' "
+                 "target '%s': rule '%s' needs an instant series, but '%s' "
                  "is %s",
-                 tid, t->series, config_kind_name(k));
+                 tid, rule_measure_name(m), t->series, config_kind_name(k));
       if (!t->unit && s->meta.unit)
         t->unit = xstrdup(s->meta.unit);
     }
@@ -119,6 +120,18 @@ void load_cross_check(struct loader *L) {
       diag_add(d, t->validity_pos.file, t->validity_pos.line,
                t->validity_pos.col,
                "target '%s': validity gb3095 applies to mean rules only", tid);
+    if (t->rule.measure == MEASURE_MIN &&
+        !(t->rule.op == OP_GE || t->rule.op == OP_GT))
+      diag_add(d, t->rule_pos.file, t->rule_pos.line, t->rule_pos.col,
+               "target '%s': 'min' holds a floor all period: use >= or > (as "
+               "in \"min >= 90\")",
+               tid);
+    if (t->rule.measure == MEASURE_MAX &&
+        !(t->rule.op == OP_LE || t->rule.op == OP_LT))
+      diag_add(d, t->rule_pos.file, t->rule_pos.line, t->rule_pos.col,
+               "target '%s': 'max' holds a ceiling all period: use <= or < "
+               "(as in \"max <= 5.5\")",
+               tid);
     if (t->rule.op == OP_EQ && t->rule.value != 0)
       diag_add(d, t->rule_pos.file, t->rule_pos.line, t->rule_pos.col,
                "target '%s': '==' is supported for 0 only (as in "

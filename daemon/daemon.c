@@ -32,10 +32,9 @@ static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
                      const struct observation *obs, size_t n) {
   struct daemon *dm = data;
   store_feed_status(&dm->store, feed, fetch_ms, error, series_errors);
-  if (n) {
+  if (n)
     store_observations(&dm->store, feed, obs, n);
-    targets_data_changed(&dm->tg, feed);
-  }
+  targets_fetched(&dm->tg, feed, n > 0);
 }
 
 /* One line for `systemctl status`. */
@@ -377,7 +376,8 @@ int daemon_run(const char *config_path, struct config *cfg) {
              config_path, cfg->nfeeds, cfg->ntargets, cfg->nreceivers, where);
     notify_send("READY=1");
     update_status(&dm);
-    /* Judge what Redis already holds without waiting for new data. */
+    /* Show what Redis holds as soon as it answers, without waiting for
+     * new data. */
     targets_evaluate(&dm.tg, NULL);
   }
 

@@ -1,12 +1,19 @@
 /* Judging one target (contract §5): from the observations of its series
  * (and, for growth, of the prior period) to actual, expected-to-date,
- * projection, score, class and a one-line message. Pure computation: no
- * I/O, deterministic for a given `now` and data; hysteresis and `confirm`
- * are applied by eval_next_class from the previous state. */
+ * projection, score, class, a one-line message and the trajectory (the
+ * same numbers as of each day's last observation in the period). Pure
+ * computation: no I/O, deterministic for a given `now` and data; hysteresis
+ * and `confirm` are applied by eval_next_class from the previous state.
+ *
+ * One module in several files: eval.c (classes, the judgement, hysteresis,
+ * messages), eval_pace.c (calendar and pace), eval_measures.c (the measures
+ * over per-day aggregates, in one sweep that also yields the trajectory);
+ * their shared internals in eval_private.h. */
 #ifndef INDICATORD_EVAL_H
 #define INDICATORD_EVAL_H
 
 #include "config.h"
+#include "timefmt.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,29 +29,54 @@ enum eval_class {
 };
 #define EVAL_NCLASSES 7
 
+/* required_rate is per average month of the Gregorian year (30.436875
+ * days); JSON and ind:t name the unit in required_rate_per. */
+#define EVAL_RATE_PER "month"
+#define EVAL_RATE_MS ((int64_t)(365.2425 * 86400000.0 / 12))
+
 struct eval_point {
   int64_t t; /* ms */
   double v;
 };
 
+/* One point of a target's trajectory (ind:p:<target>). */
+struct eval_traj_point {
+  int64_t t; /* the observation time */
+  double actual, expected, projected;
+};
+
+struct eval_traj {
+  struct eval_traj_point *p; /* grown by eval_target; caller frees */
+  size_t n, cap;
+};
+
 struct eval_input {
   const struct target *target;
   enum series_kind kind;
-  int64_t every_ms;             /* the feed's interval, for staleness */
+  int64_t every_ms; /* the feed's interval, for staleness */
+  /* How the series' times were written (ind:m:<series> grain) and placed:
+   * with the time of an observation they give the end of the period it
+   * describes. GRAIN_INSTANT: points in time. */
+  enum timefmt_grain grain;
+  bool at_start;                /* period labels stand at their start */
   const struct eval_point *pts; /* ascending; may include other periods */
   size_t n;
   int64_t now_ms;
+  int64_t until_ms; /* > 0: observations after it are ignored (--now) */
 };
 
 struct eval_result {
   enum eval_class raw; /* before hysteresis */
   double actual, expected, projected, goal, score, pace;
+  double goal_low, goal_high;             /* a band's ends, else NAN */
   double remaining_budget, required_rate; /* NAN when not applicable */
   int valid_days;                         /* -1 when not applicable */
+  bool breach;    /* a level held all period was broken (min, max) */
   int64_t ref_ms; /* the observation time progress is judged at; 0 none */
   int64_t period_start_ms, period_end_ms;
-  size_t points;    /* observations in the period */
-  char reason[200]; /* why no_data / pending, else empty */
+  int64_t data_end_ms; /* end of what the latest observation describes */
+  size_t points;       /* observations in the period */
+  char reason[200];    /* why no_data / pending, else empty */
 };
 
 /* Hysteresis state carried from one evaluation to the next. */
@@ -58,7 +90,11 @@ struct eval_state {
   double data_actual; /* its actual: a revision at the same time is new */
 };
 
-void eval_target(const struct eval_input *in, struct eval_result *out);
+/* Judges in->target into out; when traj is not NULL, also appends its
+ * trajectory (one point per local day with an observation in the period,
+ * at the day's last observation, every number finite). */
+void eval_target(const struct eval_input *in, struct eval_result *out,
+                 struct eval_traj *traj);
 /* Applies hysteresis, confirm and the dead zone to res->raw. Updates st and
  * returns true when the class changed. */
 bool eval_next_class(const struct target *t, const struct eval_result *res,
@@ -75,5 +111,8 @@ int eval_class_rank(enum eval_class c);
 
 /* Pace P(t) in [0, 1] for the target's period (exposed for tests). */
 double eval_pace(const struct target *t, int64_t t_ms);
+/* The first ms after the period that an observation placed at t_ms
+ * describes (t_ms itself for a point in time). */
+int64_t eval_data_end(enum timefmt_grain grain, bool at_start, int64_t t_ms);
 
 #endif

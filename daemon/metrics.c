@@ -155,10 +155,10 @@ static void targets(struct strbuf *o, const struct targets *tg) {
   head(o, "indicatord_target_class", "gauge",
        "1 for each target's current class.");
   for (size_t i = 0; i < tg->n; i++)
-    if (tg->states[i].st.known)
-      strbuf_addf(o, "indicatord_target_class{target=\"%s\",class=\"%s\"} 1\n",
-                  tg->cfg->targets[i].id,
-                  eval_class_name(tg->states[i].st.cls));
+    strbuf_addf(o, "indicatord_target_class{target=\"%s\",class=\"%s\"} 1\n",
+                tg->cfg->targets[i].id,
+                eval_class_name(tg->states[i].st.known ? tg->states[i].st.cls
+                                                       : CLASS_PENDING));
 }
 
 static void alerts(struct strbuf *o, const struct alerts *al) {

@@ -36,6 +36,48 @@ struct once {
   struct table_row *rows; /* once: the results, copied before closing */
 };
 
+/* Rows for every target of cfg, not judged yet; status and message are
+ * allocated (free_rows). */
+static struct table_row *new_rows(const struct config *cfg, const char *why) {
+  struct table_row *rows = xcalloc(cfg->ntargets + 1, sizeof(*rows));
+  for (size_t i = 0; i < cfg->ntargets; i++) {
+    const struct target *t = &cfg->targets[i];
+    rows[i].id = t->id;
+    rows[i].title = t->title;
+    rows[i].unit = t->unit;
+    rows[i].group = t->group;
+    rows[i].source = t->source;
+    rows[i].rule = &t->rule;
+    rows[i].status = xstrdup("pending");
+    rows[i].message = xstrdup(why);
+    rows[i].actual = rows[i].expected = rows[i].projected = NAN;
+    rows[i].score = rows[i].pace = NAN;
+    rows[i].remaining_budget = rows[i].required_rate = NAN;
+    rows[i].valid_days = -1;
+  }
+  return rows;
+}
+
+static void free_rows(struct table_row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free((char *)rows[i].status);
+    free((char *)rows[i].message);
+  }
+  free(rows);
+}
+
+/* The targets' results as rows (copies: the state goes with the targets'
+ * close). */
+static void copy_rows(struct targets *tg, struct table_row *rows) {
+  for (size_t i = 0; i < tg->n; i++) {
+    free((char *)rows[i].status);
+    free((char *)rows[i].message);
+    targets_row(tg, i, &rows[i]);
+    rows[i].status = xstrdup(rows[i].status);
+    rows[i].message = xstrdup(rows[i].message);
+  }
+}
+
 static void on_report(void *data, const struct feed *feed,
                       const struct fetch_result *res,
                       const struct extract_out *out, int rc) {
@@ -128,14 +170,7 @@ static void on_evaluated(struct targets *tg, bool ok) {
     return;
   }
   o->evaluated = true;
-  /* The state goes with the targets' close; the table needs a copy. */
-  for (size_t i = 0; i < o->cfg->ntargets; i++) {
-    free((char *)o->rows[i].status);
-    free((char *)o->rows[i].message);
-    targets_row(tg, i, &o->rows[i]);
-    o->rows[i].status = xstrdup(o->rows[i].status);
-    o->rows[i].message = xstrdup(o->rows[i].message);
-  }
+  copy_rows(tg, o->rows);
   store_flush(&o->store, on_results_flushed, o);
 }
 
@@ -190,6 +225,35 @@ static void print_feeds(FILE *out, const json_t *feeds) {
   }
 }
 
+/* Feeds that could not be fetched or read, and series that got nothing
+ * for a reason (an error, not a 304), named on stderr; their number. */
+static size_t report_failures(const json_t *feeds) {
+  size_t i, failed = 0;
+  json_t *fo;
+  json_array_foreach(feeds, i, fo) {
+    const char *id = json_string_value(json_object_get(fo, "id"));
+    const char *err = json_string_value(json_object_get(fo, "error"));
+    size_t k;
+    json_t *so;
+    if (!json_is_true(json_object_get(fo, "ok"))) {
+      fprintf(stderr, "indicatord: feed %s failed: %s\n", id,
+              err ? err : "not fetched");
+      failed++;
+      continue;
+    }
+    json_array_foreach(json_object_get(fo, "series"), k, so) {
+      const char *serr = json_string_value(json_object_get(so, "error"));
+      if (serr && !json_is_true(json_object_get(fo, "not_modified"))) {
+        fprintf(stderr, "indicatord: feed %s, series %s: %s\n", id,
+                json_string_value(json_object_get(so, "id")), serr);
+        failed++;
+        break;
+      }
+    }
+  }
+  return failed;
+}
+
 static int exit_code(const struct once_options *opt, const struct table_row *r,
                      size_t n) {
   enum eval_class c;
@@ -218,6 +282,7 @@ static int setup(struct once *o, uv_loop_t *loop, const struct config *cfg,
     return -1;
   }
   targets_init(&o->tg, loop, &o->store, cfg, false);
+  /* --now: a what-if, judged from a fresh state, nothing written. */
   o->tg.fixed_now = opt->now_ms;
   /* Incidents and notifications are kept for the daemon to deliver. */
   if (alerts_init(&o->al, loop, &o->store, &o->tg, cfg, false) < 0) {
@@ -250,28 +315,14 @@ int once_run(const struct config *cfg, const struct once_options *opt) {
   uv_loop_t loop;
   struct table_row *rows;
   char err[300];
+  size_t failed;
   int rc;
   int64_t now;
 
   if (setup(&o, &loop, cfg, opt, true) < 0)
     return 1;
-  o.rows = xcalloc(cfg->ntargets + 1, sizeof(*o.rows));
-  for (size_t i = 0; i < cfg->ntargets; i++) {
-    o.rows[i].id = cfg->targets[i].id;
-    o.rows[i].title = cfg->targets[i].title;
-    o.rows[i].unit = cfg->targets[i].unit;
-    o.rows[i].group = cfg->targets[i].group;
-    o.rows[i].source = cfg->targets[i].source;
-    o.rows[i].measure = cfg->targets[i].rule.measure;
-    o.rows[i].op = cfg->targets[i].rule.op;
-    o.rows[i].goal = cfg->targets[i].rule.value;
-    o.rows[i].status = xstrdup("unknown");
-    o.rows[i].message = xstrdup("not evaluated");
-    o.rows[i].actual = o.rows[i].expected = o.rows[i].projected = NAN;
-    o.rows[i].score = o.rows[i].pace = NAN;
-    o.rows[i].remaining_budget = o.rows[i].required_rate = NAN;
-    o.rows[i].valid_days = -1;
-  }
+  o.rows = new_rows(cfg, "not judged: the feeds' observations did not reach "
+                         "Redis");
   o.feeds = json_array();
   for (size_t i = 0; i < cfg->nfeeds; i++) {
     json_t *fo = json_object();
@@ -318,6 +369,7 @@ int once_run(const struct config *cfg, const struct once_options *opt) {
       table_print(stdout, rows, cfg->ntargets, now, table_want_color(stdout));
     print_feeds(stdout, o.feeds);
   }
+  failed = report_failures(o.feeds);
   json_decref(o.feeds);
   if (!o.stored) {
     fprintf(stderr,
@@ -326,14 +378,13 @@ int once_run(const struct config *cfg, const struct once_options *opt) {
             cfg->redis.url, o.evaluated ? "" : " (targets not evaluated)",
             cfg->state_dir);
     rc = 1;
+  } else if (rc != 0 || failed) {
+    /* A feed that failed is a runtime failure, whatever the targets say. */
+    rc = 1;
   } else {
-    rc = rc != 0 ? 1 : exit_code(opt, rows, cfg->ntargets);
+    rc = exit_code(opt, rows, cfg->ntargets);
   }
-  for (size_t i = 0; i < cfg->ntargets; i++) {
-    free((char *)rows[i].status);
-    free((char *)rows[i].message);
-  }
-  free(rows);
+  free_rows(rows, cfg->ntargets);
   return rc;
 }
 
@@ -346,15 +397,19 @@ struct hash_req {
   size_t index;
 };
 
-static void status_finish(struct once *o, bool ok) {
+static void on_judged(struct targets *tg, bool ok) {
+  struct once *o = container_of(tg, struct once, tg);
+  if (ok) {
+    o->evaluated = true;
+    copy_rows(tg, o->rows);
+  }
   finish(o, ok);
 }
 
-static void on_status_ready(void *data, bool ok) {
-  struct once *o = data;
-  (void)ok;
-  if (!store_is_up(&o->store)) {
-    status_finish(o, false);
+static void on_status_ready(struct once *o) {
+  if (o->opt->now_ms) {
+    /* status --now: the stored observations judged as of now. */
+    targets_evaluate(&o->tg, on_judged);
     return;
   }
   o->hashes_pending = 1;
@@ -372,7 +427,7 @@ static void on_status_ready(void *data, bool ok) {
     free(key);
   }
   if (--o->hashes_pending == 0)
-    status_finish(o, true);
+    finish(o, true);
 }
 
 static void on_hash(void *data, redisReply *reply) {
@@ -395,11 +450,11 @@ static void on_hash(void *data, redisReply *reply) {
   }
   free(hr);
   if (--o->hashes_pending == 0)
-    status_finish(o, true);
+    finish(o, reply != NULL);
 }
 
 static void on_status_deadline(uv_timer_t *t) {
-  status_finish(t->data, false);
+  finish(t->data, false);
 }
 
 static void on_status_poll(uv_timer_t *t) {
@@ -410,7 +465,7 @@ static void on_status_poll(uv_timer_t *t) {
   }
   if (store_is_up(&o->store)) {
     uv_close((uv_handle_t *)t, NULL);
-    on_status_ready(o, true);
+    on_status_ready(o);
   }
 }
 
@@ -444,50 +499,53 @@ static void free_copy(redisReply *r) {
   free(r);
 }
 
+/* The rows of the stored judgements (ind:t:<target>); a target without
+ * one is pending. */
+static void stored_rows(struct once *o) {
+  for (size_t i = 0; i < o->cfg->ntargets; i++) {
+    const redisReply *h = o->hashes[i];
+    const char *status = hget(h, "status"), *vd = hget(h, "valid_days");
+    enum eval_class c;
+    struct table_row *r = &o->rows[i];
+    if (!status || eval_class_parse(status, &c) < 0)
+      continue; /* never judged: pending, as new_rows made it */
+    free((char *)r->status);
+    free((char *)r->message);
+    r->status = xstrdup(status);
+    r->message = xstrdup(hget(h, "message") ? hget(h, "message") : "");
+    r->actual = hnum(h, "actual");
+    r->expected = hnum(h, "expected");
+    r->projected = hnum(h, "projected");
+    r->pace = hnum(h, "pace");
+    r->remaining_budget = hnum(h, "remaining_budget");
+    r->required_rate = hnum(h, "required_rate");
+    r->valid_days = vd && *vd ? atoi(vd) : -1;
+    r->score = hnum(h, "score");
+  }
+}
+
 int once_status(const struct config *cfg, const struct once_options *opt) {
   struct once o;
   uv_loop_t loop;
   uv_timer_t poll;
-  struct table_row *rows;
   int rc;
   if (setup(&o, &loop, cfg, opt, false) < 0)
     return 1;
   o.hashes = xcalloc(cfg->ntargets + 1, sizeof(*o.hashes));
+  o.rows = new_rows(cfg, "not judged yet");
   uv_timer_start(&o.deadline, on_status_deadline, STATUS_DEADLINE_MS, 0);
   uv_timer_init(&loop, &poll); /* cannot fail: it only records the loop */
   poll.data = &o;
   uv_timer_start(&poll, on_status_poll, 20, 20);
   rc = teardown(&loop);
-  rows = xcalloc(cfg->ntargets + 1, sizeof(*rows));
-  for (size_t i = 0; i < cfg->ntargets; i++) {
-    const struct target *t = &cfg->targets[i];
-    const redisReply *h = o.hashes[i];
-    const char *vd = hget(h, "valid_days");
-    rows[i].id = t->id;
-    rows[i].title = t->title;
-    rows[i].unit = t->unit;
-    rows[i].group = t->group;
-    rows[i].source = t->source;
-    rows[i].measure = t->rule.measure;
-    rows[i].op = t->rule.op;
-    rows[i].status = h && hget(h, "status") ? hget(h, "status") : "unknown";
-    rows[i].message = h ? hget(h, "message") : "not evaluated yet";
-    rows[i].actual = hnum(h, "actual");
-    rows[i].expected = hnum(h, "expected");
-    rows[i].projected = hnum(h, "projected");
-    rows[i].goal = t->rule.value;
-    rows[i].pace = hnum(h, "pace");
-    rows[i].remaining_budget = hnum(h, "remaining_budget");
-    rows[i].required_rate = hnum(h, "required_rate");
-    rows[i].valid_days = vd && *vd ? atoi(vd) : -1;
-    rows[i].score = hnum(h, "score");
-  }
   if (o.stored) {
     int64_t now = opt->now_ms ? opt->now_ms : clock_wall_ms();
+    if (!opt->now_ms)
+      stored_rows(&o);
     if (opt->json)
-      table_print_json(stdout, rows, cfg->ntargets, now);
+      table_print_json(stdout, o.rows, cfg->ntargets, now);
     else
-      table_print(stdout, rows, cfg->ntargets, now, table_want_color(stdout));
+      table_print(stdout, o.rows, cfg->ntargets, now, table_want_color(stdout));
   } else {
     fprintf(stderr, "indicatord: Redis at %s is not reachable\n",
             cfg->redis.url);
@@ -495,7 +553,7 @@ int once_status(const struct config *cfg, const struct once_options *opt) {
   for (size_t i = 0; i < cfg->ntargets; i++)
     free_copy(o.hashes[i]);
   free(o.hashes);
-  free(rows);
+  free_rows(o.rows, cfg->ntargets);
   if (rc != 0)
     return 1;
   return o.stored ? 0 : 1;

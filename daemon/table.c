@@ -1,5 +1,7 @@
 #include "table.h"
 
+#include "eval.h"
+
 #include "strmap.h"
 #include "timefmt.h"
 #include "util.h"
@@ -44,10 +46,11 @@ static void num(double v, char *buf, size_t len) {
 /* Filled to the progress toward the goal (totals) or through the period
  * (other measures); '|' marks where the pace says it should be. */
 static void bar(const struct table_row *r, char *buf, size_t len) {
-  double fill, mark = r->pace;
+  double fill, mark = r->pace, goal = r->rule->value;
+  bool total = r->rule->measure == MEASURE_TOTAL;
   struct strbuf sb = {0};
-  if (r->measure == MEASURE_TOTAL && isfinite(r->actual) && r->goal > 0)
-    fill = r->actual / r->goal;
+  if (total && isfinite(r->actual) && goal > 0)
+    fill = r->actual / goal;
   else
     fill = r->pace;
   if (!isfinite(fill))
@@ -55,8 +58,8 @@ static void bar(const struct table_row *r, char *buf, size_t len) {
   fill = fill < 0 ? 0 : fill > 1 ? 1 : fill;
   for (int i = 0; i < BAR_WIDTH; i++) {
     double pos = (i + 0.5) / BAR_WIDTH;
-    bool at_mark = r->measure == MEASURE_TOTAL && isfinite(mark) &&
-                   (int)(mark * BAR_WIDTH) == i && mark < 1;
+    bool at_mark =
+        total && isfinite(mark) && (int)(mark * BAR_WIDTH) == i && mark < 1;
     strbuf_adds(&sb, at_mark ? "|" : pos <= fill ? "#" : ".");
   }
   snprintf(buf, len, "[%s] %3.0f%%", sb.buf, fill * 100);
@@ -129,10 +132,9 @@ void table_print(FILE *out, const struct table_row *rows, size_t n,
     cells[i][3] = xstrdup(buf);
     num(r->projected, buf, sizeof(buf));
     cells[i][4] = xstrdup(buf);
-    num(r->goal, buf, sizeof(buf));
-    cells[i][5] =
-        xasprintf("%s %s%s%s", rule_op_name(r->op), buf,
-                  r->unit && *r->unit ? " " : "", r->unit ? r->unit : "");
+    rule_goal_text(r->rule, buf, sizeof(buf));
+    cells[i][5] = xasprintf("%s%s%s", buf, r->unit && *r->unit ? " " : "",
+                            r->unit ? r->unit : "");
     bar(r, buf, sizeof(buf));
     cells[i][6] = xstrdup(buf);
     for (int c = 0; c < COLS; c++)
@@ -205,10 +207,17 @@ void table_print_json(FILE *out, const struct table_row *rows, size_t n,
     json_object_set_new(o, "actual", jnum(r->actual));
     json_object_set_new(o, "expected", jnum(r->expected));
     json_object_set_new(o, "projected", jnum(r->projected));
-    json_object_set_new(o, "goal", jnum(r->goal));
+    json_object_set_new(o, "goal", jnum(r->rule->value));
+    if (r->rule->op == OP_IN) {
+      json_object_set_new(o, "goal_low", jnum(r->rule->low));
+      json_object_set_new(o, "goal_high", jnum(r->rule->high));
+    }
     json_object_set_new(o, "score", jnum(r->score));
     json_object_set_new(o, "remaining_budget", jnum(r->remaining_budget));
     json_object_set_new(o, "required_rate", jnum(r->required_rate));
+    json_object_set_new(o, "required_rate_per",
+                        isfinite(r->required_rate) ? json_string(EVAL_RATE_PER)
+                                                   : json_null());
     json_object_set_new(o, "valid_days",
                         r->valid_days >= 0 ? json_integer(r->valid_days)
                                            : json_null());

@@ -3,7 +3,8 @@
  * bar, aligned by display width so CJK titles line up; colour only on a
  * terminal (NO_COLOR honoured). Rows with a group are printed under its
  * heading, groups in order of first appearance. --json prints the same data
- * as one object, with group and source where the target has them. */
+ * as one object, with group and source where the target has them, and a
+ * band's goal_low and goal_high. */
 #ifndef INDICATORD_TABLE_H
 #define INDICATORD_TABLE_H
 
@@ -16,9 +17,8 @@
 struct table_row {
   const char *id, *title, *status, *unit, *message;
   const char *group, *source; /* NULL: not configured */
-  enum rule_measure measure;
-  enum rule_op op;
-  double actual, expected, projected, goal, score, pace;
+  const struct rule *rule;    /* the goal: its measure, op, value or band */
+  double actual, expected, projected, score, pace;
   double remaining_budget, required_rate; /* NAN: not applicable */
   int valid_days;                         /* -1: not applicable */
 };

@@ -1,13 +1,23 @@
 /* The evaluate half on the loop: reads each target's series from Redis,
  * judges it (eval), keeps hysteresis state (restored from Redis, so a
  * restart neither forgets nor repeats), and writes ind:t:<target>,
- * ind:p:<target>, ind:status, ind:targets and class changes to ind:events
- * through the store's queue. Runs on new data (debounced) and on a timer. */
+ * ind:p:<target> (the trajectory, rewritten from its first changed point),
+ * ind:status, ind:targets and class changes to ind:events through the
+ * store's queue. Runs within a second of new data (a throttle,
+ * eval_trigger), on a timer, and as soon as Redis answers after a start.
+ * In the daemon a target is judged only once its feed's first fetch since
+ * the start has finished; until then it shows its stored state, or
+ * `pending`. With a fixed `now` (--now) a pass is a what-if: fresh state,
+ * only observations at or before now, nothing written.
+ *
+ * Two files: targets.c (passes, triggers, rows), targets_io.c (what is
+ * read from and written to Redis); internals in targets_private.h. */
 #ifndef INDICATORD_TARGETS_H
 #define INDICATORD_TARGETS_H
 
 #include "config.h"
 #include "eval.h"
+#include "eval_trigger.h"
 #include "store.h"
 #include "table.h"
 
@@ -24,22 +34,36 @@ struct incident {
   enum eval_class cls; /* class last notified */
 };
 
+/* A trajectory point as written to ind:p (its time and a hash of its
+ * numbers): the next pass rewrites from the first point that differs. */
+struct traj_mark {
+  int64_t t;
+  uint64_t hash;
+};
+
 struct target_state {
   struct eval_state st;
   struct incident inc;
-  bool restored;    /* state read from Redis */
-  bool have_result; /* evaluated at least once in this process */
+  bool restored;    /* ind:t was read (whatever it held) */
+  bool have_result; /* numbers to show: judged, or restored from ind:t */
+  bool judged;      /* judged by this process */
   struct eval_result res;
   char message[512];
+  /* This pass's reads. */
   struct eval_point *pts;
   size_t npts;
   bool read_ok;
+  enum timefmt_grain grain; /* of the series (ind:m:<series> grain) */
+  /* What ind:p:<target> holds; unknown until written once. */
+  struct traj_mark *traj;
+  size_t ntraj;
+  bool traj_known;
 };
 
 struct targets;
 /* Called for every target evaluated, before its results are written (so
  * that what it queues precedes them): from is the class before, first is
- * set on a target's first evaluation. */
+ * set on a target's first evaluation. Not called in a what-if. */
 typedef void (*targets_eval_cb)(void *data, const struct target *t,
                                 struct target_state *ts, enum eval_class from,
                                 bool first, bool changed, int64_t now_ms);
@@ -51,10 +75,20 @@ struct targets {
   const struct config *cfg;
   struct target_state *states;
   size_t n;
-  uv_timer_t timer;    /* periodic evaluation */
-  uv_timer_t debounce; /* after new data */
-  int64_t fixed_now;   /* --now; 0: the wall clock */
+  /* Per target of cfg: its feed and series. */
+  const struct feed **feed_of;
+  const struct feed_series **series_of;
+  /* Per feed of cfg: whether its first fetch since the start finished,
+   * and whether a target reads it. */
+  bool *fetched, *feed_used;
+  uv_timer_t timer;     /* periodic evaluation */
+  uv_timer_t trigger;   /* new data (throttled), and retries */
+  uint64_t trigger_due; /* loop time the trigger timer fires; 0: idle */
+  struct eval_trigger trig;
+  int64_t fixed_now; /* --now: a what-if; 0: the wall clock */
+  bool gate;         /* judge a target only after its feed's first fetch */
   bool busy, again, closing;
+  bool waiting; /* for Redis to answer (logged once) */
   size_t reads_pending;
   bool reads_failed;
   targets_eval_cb on_eval;
@@ -64,23 +98,29 @@ struct targets {
   void (*on_closed)(struct targets *tg);
 };
 
-/* Prepares state for every target of cfg and starts the timer (when
- * periodic). Cannot fail. */
+/* Prepares state for every target of cfg. periodic (the daemon): starts
+ * the timer, and judges a target only once its feed's first fetch has
+ * finished. Cannot fail. */
 void targets_init(struct targets *tg, uv_loop_t *loop, struct store *store,
                   const struct config *cfg, bool periodic);
-/* Points at a reloaded config; state of targets kept by id. */
+/* Points at a reloaded config; state of targets kept by id, fetched feeds
+ * by id. */
 void targets_set_config(struct targets *tg, const struct config *cfg);
-/* New observations for feed arrived: evaluate soon. */
-void targets_data_changed(struct targets *tg, const struct feed *feed);
-/* Evaluates every target now; done (if set) runs when the results are
- * computed and queued. */
+/* A fetch of feed finished (whatever its outcome); new_data: it brought
+ * observations. Evaluates within a second when that matters. */
+void targets_fetched(struct targets *tg, const struct feed *feed,
+                     bool new_data);
+/* Evaluates every target now (or as soon as Redis answers); done (if set)
+ * runs when the results are computed and queued, or ok false when the
+ * targets close first. */
 void targets_evaluate(struct targets *tg, targets_done_cb done);
 void targets_close(struct targets *tg, void (*on_closed)(struct targets *));
 
 int64_t targets_now(const struct targets *tg);
 /* The table row of target i (borrows strings from the state). */
 void targets_row(const struct targets *tg, size_t i, struct table_row *r);
-/* Class counts, for STATUS= and /metrics. */
+/* Class counts, for STATUS= and /metrics (a target not judged yet counts
+ * as pending). */
 void targets_count(const struct targets *tg, size_t counts[EVAL_NCLASSES]);
 
 #endif

@@ -357,7 +357,7 @@ void extract_time_now(int64_t fetch_ms, struct timefmt_value *out) {
 }
 
 bool extract_add_scaled(struct extract_out *out, const struct feed_series *s,
-                        int64_t time_ms, double value) {
+                        const struct timefmt_value *when, double value) {
   char where[48] = "";
   if (out->record)
     snprintf(where, sizeof(where), " (%s %zu)", out->record_noun, out->record);
@@ -386,7 +386,8 @@ bool extract_add_scaled(struct extract_out *out, const struct feed_series *s,
   xgrow((void **)&out->obs, &out->cap, out->n + 1, sizeof(*out->obs));
   xgrow((void **)&out->recs, &out->caprecs, out->n + 1, sizeof(*out->recs));
   out->obs[out->n].series = s->id;
-  out->obs[out->n].time_ms = time_ms;
+  out->obs[out->n].time_ms = extract_place(when, &s->meta);
+  out->obs[out->n].grain = when->grain;
   out->obs[out->n].value = value == 0 ? 0 : value; /* no -0 */
   out->recs[out->n] = out->record;
   out->n++;
@@ -394,10 +395,10 @@ bool extract_add_scaled(struct extract_out *out, const struct feed_series *s,
 }
 
 bool extract_add(struct extract_out *out, const struct feed_series *s,
-                 int64_t time_ms, double value) {
+                 const struct timefmt_value *when, double value) {
   if (!s->scale_auto && s->scale != 0 && s->scale != 1 && isfinite(value))
     value = extract_scale(value, s->scale);
-  return extract_add_scaled(out, s, time_ms, value);
+  return extract_add_scaled(out, s, when, value);
 }
 
 /* The shortest decimal that reads back as v, split into its digits (no

@@ -101,16 +101,18 @@ int extract_time(const struct feed *feed, const char *text, size_t len,
  * instant ones, unless the series says at: start|end. */
 int64_t extract_place(const struct timefmt_value *t,
                       const struct series_meta *meta);
-/* A time that is the fetch time itself. */
+/* A point in time (the fetch time, a sample's own timestamp). */
 void extract_time_now(int64_t fetch_ms, struct timefmt_value *out);
 /* Applies the series' scale, checks min/max and records one observation
- * (from out->record); false (with an error recorded) when the value is
- * rejected. */
+ * (from out->record) at the time `when` names, placed by extract_place,
+ * with its grain (the evaluator counts staleness from the end of the
+ * period an observation describes); false (with an error recorded) when
+ * the value is rejected. */
 bool extract_add(struct extract_out *out, const struct feed_series *s,
-                 int64_t time_ms, double value);
+                 const struct timefmt_value *when, double value);
 /* The same without the series' scale: value is final (scale: auto). */
 bool extract_add_scaled(struct extract_out *out, const struct feed_series *s,
-                        int64_t time_ms, double value);
+                        const struct timefmt_value *when, double value);
 /* Checks that text is valid UTF-8; returns -1 or the offset of the first
  * invalid byte. */
 long extract_utf8_invalid_at(const char *text, size_t len);

@@ -159,7 +159,7 @@ static void add_value(struct csv_ctx *c, const struct feed_series *s,
                   s->id, file_row(c), column, shown(cell));
     return;
   }
-  extract_add(c->out, s, extract_place(when, &s->meta), v);
+  extract_add(c->out, s, when, v);
 }
 
 static bool where_matches(const struct csv_ctx *c, size_t i,

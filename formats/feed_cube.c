@@ -121,10 +121,9 @@ static void read_series(const struct feed *f, const struct feed_series *s,
       continue;
     }
     if (s->scale_auto)
-      extract_add_scaled(out, s, extract_place(&t, &s->meta),
-                         cube_point_value(p));
+      extract_add_scaled(out, s, &t, cube_point_value(p));
     else
-      extract_add(out, s, extract_place(&t, &s->meta), p->value);
+      extract_add(out, s, &t, p->value);
   }
   out->record = 0;
 }

@@ -94,7 +94,8 @@ static size_t select_one(const struct jsonpath *p, json_t *root, json_t *rec,
 }
 
 static void add_value(struct extract_out *out, const struct feed_series *s,
-                      json_t *v, int64_t time_ms, const char *where) {
+                      json_t *v, const struct timefmt_value *when,
+                      const char *where) {
   double x;
   if (!json_number_of(v, &x)) {
     if (json_is_string(v))
@@ -107,7 +108,7 @@ static void add_value(struct extract_out *out, const struct feed_series *s,
                     s->id, s->path, where, json_kind(v));
     return;
   }
-  extract_add(out, s, time_ms, x);
+  extract_add(out, s, when, x);
 }
 
 /* A value that says it is not there: null, an empty string, or a member of
@@ -170,7 +171,7 @@ static int one_shot(const struct feed *f, const struct json_state *st,
                     s->path, gap);
       continue;
     }
-    add_value(out, s, v[0], extract_place(&t, &s->meta), "");
+    add_value(out, s, v[0], &t, "");
   }
   return 0;
 }
@@ -268,7 +269,7 @@ static int per_record(const struct feed *f, const struct json_state *st,
         continue;
       }
       tally[i].found++;
-      add_value(out, s, v[0], extract_place(&t, &s->meta), where);
+      add_value(out, s, v[0], &t, where);
     }
   }
   out->record = 0;

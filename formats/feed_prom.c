@@ -549,9 +549,10 @@ static int extract_dialect(const struct feed *f, const void *state,
                     "match exactly one",
                     s->id, s->path, found[i].count);
     else {
+      struct timefmt_value when;
       out->record = found[i].line;
-      extract_add(out, s, found[i].has_ts ? found[i].ts_ms : b->fetch_ms,
-                  found[i].value);
+      extract_time_now(found[i].has_ts ? found[i].ts_ms : b->fetch_ms, &when);
+      extract_add(out, s, &when, found[i].value);
     }
   }
   out->record = 0;

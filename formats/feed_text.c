@@ -6,6 +6,7 @@
 
 static int extract(const struct feed *f, const void *state,
                    const struct extract_body *b, struct extract_out *out) {
+  struct timefmt_value now;
   double v;
   long bad = extract_utf8_invalid_at(b->data, b->len);
   (void)state;
@@ -17,8 +18,9 @@ static int extract(const struct feed *f, const void *state,
     extract_error(out, NULL, "body is not one number (%zu bytes)", b->len);
     return -EINVAL;
   }
+  extract_time_now(b->fetch_ms, &now);
   for (size_t i = 0; i < f->nseries; i++)
-    extract_add(out, &f->series[i], b->fetch_ms, v);
+    extract_add(out, &f->series[i], &now, v);
   return 0;
 }
 

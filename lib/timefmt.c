@@ -817,3 +817,57 @@ void timefmt_iso(int64_t ms, char *buf, size_t len) {
            c.month, c.day, c.hour, c.min, c.sec, off_min < 0 ? '-' : '+',
            (int)(llabs(off_min) / 60), (int)(llabs(off_min) % 60));
 }
+
+static const char *const grain_names[] = {"instant", "day",  "month", "months",
+                                          "quarter", "half", "year"};
+
+const char *timefmt_grain_name(enum timefmt_grain g) {
+  return (unsigned)g < sizeof(grain_names) / sizeof(grain_names[0])
+             ? grain_names[g]
+             : "instant";
+}
+
+int timefmt_grain_parse(const char *name, enum timefmt_grain *out) {
+  for (size_t i = 0; i < sizeof(grain_names) / sizeof(grain_names[0]); i++)
+    if (strcmp(name, grain_names[i]) == 0) {
+      *out = (enum timefmt_grain)i;
+      return 0;
+    }
+  return -EINVAL;
+}
+
+int64_t timefmt_grain_next(enum timefmt_grain g, int64_t start_ms) {
+  struct civil c;
+  int months = 0;
+  switch (g) {
+  case GRAIN_INSTANT:
+    return start_ms;
+  case GRAIN_DAY:
+    break;
+  case GRAIN_MONTH:
+  case GRAIN_MONTHS:
+    months = 1;
+    break;
+  case GRAIN_QUARTER:
+    months = 3;
+    break;
+  case GRAIN_HALF:
+    months = 6;
+    break;
+  case GRAIN_YEAR:
+    months = 12;
+    break;
+  }
+  tz_ms_to_local(start_ms, &c);
+  c.hour = c.min = c.sec = c.ms = 0;
+  if (!months) {
+    tz_civil_from_days(tz_days_from_civil(c.year, c.month, c.day) + 1, &c.year,
+                       &c.month, &c.day);
+  } else {
+    int m = c.month - 1 + months;
+    c.year += m / 12;
+    c.month = m % 12 + 1;
+    c.day = 1;
+  }
+  return tz_local_to_ms(&c);
+}

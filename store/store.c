@@ -235,7 +235,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
   if (reply->type == REDIS_REPLY_ERROR) {
     const char *e = reply->str ? reply->str : "";
     bool ours = op->argc > 1 && (strcmp(op->argv[1], s->sha) == 0 ||
-                                 strcmp(op->argv[1], s->sha_many) == 0);
+                                 strcmp(op->argv[1], s->sha_many) == 0 ||
+                                 strcmp(op->argv[1], s->sha_tail) == 0);
     if ((strncmp(e, "NOSCRIPT", 8) == 0 && ours) || transient_error(e)) {
       /* The script cache was flushed (or Redis is not ready): reconnect,
        * which loads the scripts again, and send from here. */
@@ -275,13 +276,14 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
     return;
   if (reply->type != REDIS_REPLY_STRING ||
       (strcmp(reply->str, s->sha) != 0 &&
-       strcmp(reply->str, s->sha_many) != 0)) {
+       strcmp(reply->str, s->sha_many) != 0 &&
+       strcmp(reply->str, s->sha_tail) != 0)) {
     log_error("store: SCRIPT LOAD failed: %s",
               reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
     rlink_reset(&s->link, "SCRIPT LOAD failed");
     return;
   }
-  if (++s->scripts_loaded < 2)
+  if (++s->scripts_loaded < 3)
     return;
   s->script_loaded = true;
   pump(s);
@@ -368,6 +370,7 @@ static void on_up(struct rlink *link) {
   struct store *s = container_of(link, struct store, link);
   const char *one[] = {"SCRIPT", "LOAD", upsert_lua};
   const char *many[] = {"SCRIPT", "LOAD", upsert_many_lua};
+  const char *tail[] = {"SCRIPT", "LOAD", replace_tail_lua};
   s->resetting = false;
   s->sent = 0;
   s->script_loaded = false;
@@ -375,7 +378,8 @@ static void on_up(struct rlink *link) {
   if (link->connects > 1)
     s->stats.reconnects++;
   if (rlink_command(link, on_script_loaded, s, 3, one, NULL) < 0 ||
-      rlink_command(link, on_script_loaded, s, 3, many, NULL) < 0)
+      rlink_command(link, on_script_loaded, s, 3, many, NULL) < 0 ||
+      rlink_command(link, on_script_loaded, s, 3, tail, NULL) < 0)
     rlink_reset(link, "cannot send SCRIPT LOAD");
 }
 
@@ -403,6 +407,8 @@ static void index_series(struct store *s) {
     total += s->cfg->feeds[i].nseries;
   }
   s->trimmed_at = xcalloc(total + 1, sizeof(*s->trimmed_at));
+  free(s->grain_written);
+  s->grain_written = xcalloc(total + 1, sizeof(*s->grain_written));
   free(s->status_at);
   free(s->status_errors);
   s->status_at = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_at));
@@ -411,6 +417,26 @@ static void index_series(struct store *s) {
 
 /* Trims a series to its retention at most every TRIM_EVERY_MS: XTRIM MINID
  * is cheap, but not needed on every write. */
+/* The evaluator counts staleness from the end of the period an observation
+ * describes, which the stored time alone does not tell for period labels
+ * placed at their start ("2026-10" of an instant series stands at Oct 1):
+ * the series' grain is kept in its meta hash, written when it changes. */
+static void note_grain(struct store *s, const struct feed *feed, size_t j,
+                       const char *meta, enum timefmt_grain grain) {
+  size_t fi = (size_t)(feed - s->cfg->feeds);
+  unsigned char *at;
+  if (fi >= s->cfg->nfeeds)
+    return;
+  at = &s->grain_written[s->feed_base[fi] + j];
+  if (*at == (unsigned char)(grain + 1))
+    return;
+  *at = (unsigned char)(grain + 1);
+  {
+    const char *argv[] = {"HSET", meta, "grain", timefmt_grain_name(grain)};
+    store_command(s, 4, argv, NULL);
+  }
+}
+
 static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
   const struct feed_series *fs = &feed->series[j];
   size_t fi = (size_t)(feed - s->cfg->feeds);
@@ -451,6 +477,10 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   SHA1((const unsigned char *)upsert_many_lua, strlen(upsert_many_lua), digest);
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha_many + 2 * i, 3, "%02x", digest[i]);
+  SHA1((const unsigned char *)replace_tail_lua, strlen(replace_tail_lua),
+       digest);
+  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+    snprintf(s->sha_tail + 2 * i, 3, "%02x", digest[i]);
 
   rc = use_spool ? spool_open(&s->spool, cfg->state_dir, cfg->redis.max_spool,
                               &warning)
@@ -528,6 +558,7 @@ void store_observations(struct store *s, const struct feed *feed,
     char *stream = store_key(s, "s", fs->id);
     char *meta = store_key(s, "m", fs->id);
     size_t k = 0, any = 0;
+    const struct observation *newest = NULL;
     for (size_t i = 0; i <= n; i++) {
       bool flush = i == n || k == batch;
       if (flush && k) {
@@ -547,6 +578,8 @@ void store_observations(struct store *s, const struct feed *feed,
       if (obs[i].series != fs->id && strcmp(obs[i].series, fs->id) != 0)
         continue;
       any++;
+      if (!newest || obs[i].time_ms >= newest->time_ms)
+        newest = &obs[i];
       /* A feed that re-publishes its history must not bring back what
        * retention trimmed. */
       if (fs->meta.retention_ms && obs[i].time_ms < now - fs->meta.retention_ms)
@@ -560,8 +593,10 @@ void store_observations(struct store *s, const struct feed *feed,
       k++;
       s->stats.observations++;
     }
-    if (any)
+    if (any) {
+      note_grain(s, feed, j, meta, newest->grain);
       maybe_trim(s, feed, j);
+    }
     free(stream);
     free(meta);
   }
@@ -619,6 +654,8 @@ void store_feed_status(struct store *s, const struct feed *feed,
     const char *why = error                               ? error
                       : series_errors && series_errors[i] ? series_errors[i]
                                                           : "";
+    unsigned char g =
+        fi < s->cfg->nfeeds ? s->grain_written[s->feed_base[fi] + i] : 0;
     const char *argv[] = {
         "HSET",       meta,
         "title",      fs->meta.title ? fs->meta.title : fs->id,
@@ -626,8 +663,10 @@ void store_feed_status(struct store *s, const struct feed *feed,
         "kind",       config_kind_name(fs->meta.kind),
         "feed",       feed->id,
         "last_fetch", when,
-        "last_error", why};
-    store_command(s, 14, argv, NULL);
+        "last_error", why,
+        /* Again with the status, so that a Redis that lost it gets it. */
+        "grain",      g ? timefmt_grain_name((enum timefmt_grain)(g - 1)) : ""};
+    store_command(s, g ? 16 : 14, argv, NULL);
     free(meta);
   }
 }
@@ -655,6 +694,37 @@ void store_upsert(struct store *s, const char *key, int64_t ms,
   for (size_t i = 0; i < n; i++)
     free(vals[i]);
   free(vals);
+  free(argv);
+}
+
+void store_replace_tail(struct store *s, const char *key, int64_t from_ms,
+                        const char *const *fields, size_t nfields,
+                        const int64_t *times, const double *values, size_t n) {
+  size_t argc = 6 + nfields + n * (1 + nfields), k = 0;
+  const char **argv = xcalloc(argc, sizeof(*argv));
+  char(*bufs)[40] = xcalloc(1 + n * (1 + nfields) + 1, sizeof(*bufs));
+  size_t b = 0;
+  char nf[16];
+  snprintf(nf, sizeof(nf), "%zu", nfields);
+  argv[k++] = "EVALSHA";
+  argv[k++] = s->sha_tail;
+  argv[k++] = "1";
+  argv[k++] = key;
+  snprintf(bufs[b], sizeof(bufs[b]), "%lld", (long long)from_ms);
+  argv[k++] = bufs[b++];
+  argv[k++] = nf;
+  for (size_t f = 0; f < nfields; f++)
+    argv[k++] = fields[f];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(bufs[b], sizeof(bufs[b]), "%lld", (long long)times[i]);
+    argv[k++] = bufs[b++];
+    for (size_t f = 0; f < nfields; f++) {
+      store_format_value(values[i * nfields + f], bufs[b], sizeof(bufs[b]));
+      argv[k++] = bufs[b++];
+    }
+  }
+  store_command(s, (int)k, argv, NULL);
+  free(bufs);
   free(argv);
 }
 
@@ -756,6 +826,8 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
     spool_close(&s->spool);
   s->have_spool = false;
   free(s->trimmed_at);
+  free(s->grain_written);
+  s->grain_written = NULL;
   free(s->feed_base);
   free(s->status_at);
   free(s->status_errors);

@@ -53,6 +53,7 @@ struct store {
   bool script_loaded;
   char sha[41];      /* upsert of one entry (ind:p:<target>) */
   char sha_many[41]; /* upserts of a series' observations */
+  char sha_tail[41]; /* a stream's tail replaced (ind:p:<target>) */
   int scripts_loaded;
   size_t max_queue;
   uint64_t enqueued, acked; /* totals, for flush waiters */
@@ -62,6 +63,9 @@ struct store {
   /* Per feed series (feed_base[f] + index in the feed): when its stream was
    * last trimmed to its retention, loop time. */
   uint64_t *trimmed_at;
+  /* Per feed series: the grain (timefmt_grain + 1; 0: none) last written
+   * to its meta hash. */
+  unsigned char *grain_written;
   size_t *feed_base;
   /* Per feed: when its status was last written, and a fingerprint of the
    * errors it wrote (0: none). */
@@ -86,13 +90,16 @@ bool store_is_up(const struct store *s);
  * name (id NULL): prefix applied. Caller frees. */
 char *store_key(const struct store *s, const char *kind, const char *id);
 
-/* Queues the observations of one fetch of feed. */
+/* Queues the observations of one fetch of feed, and each series' grain
+ * (how much of the calendar its times name) in its meta hash when it
+ * changed. */
 void store_observations(struct store *s, const struct feed *feed,
                         const struct observation *obs, size_t n);
 /* Queues the per-fetch metadata of every series of feed: last_fetch, and
  * last_error: the feed's error when the fetch failed, else the series' own
  * (series_errors[i] for feed->series[i], NULL or a NULL entry for none);
- * an empty last_error means the fetch gave the series no problem. */
+ * an empty last_error means the fetch gave the series no problem; and the
+ * series' grain once known. */
 void store_feed_status(struct store *s, const struct feed *feed,
                        int64_t fetch_ms, const char *error,
                        const char *const *series_errors);
@@ -100,6 +107,12 @@ void store_feed_status(struct store *s, const struct feed *feed,
  * numeric fields (same semantics as observations: identical = no write). */
 void store_upsert(struct store *s, const char *key, int64_t ms,
                   const char *const *fields, const double *values, size_t n);
+/* Queues the replacement of stream key's entries from from_ms on by n
+ * entries (times[i], values[i * nfields ...]), every entry with all
+ * nfields fields. */
+void store_replace_tail(struct store *s, const char *key, int64_t from_ms,
+                        const char *const *fields, size_t nfields,
+                        const int64_t *times, const double *values, size_t n);
 /* Queues any write (argv copied). Used by the target engine and alerts. */
 void store_command(struct store *s, int argc, const char **argv,
                    const size_t *argvlen);

@@ -100,3 +100,36 @@ const char upsert_many_lua[] =
     "  redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
     "end\n"
     "return written\n";
+
+/* Replaces a stream's entries from one time on (a target's trajectory,
+ * rewritten from the first point that changed): every entry with an ID at
+ * or after ARGV[1]-0 is deleted, then the given entries are added in order.
+ * KEYS: the stream.
+ * ARGV: from ms, the number of fields F, the F field names, then per entry
+ * its time ms and F values (ascending times, all >= from).
+ * Returns the number of entries added. */
+const char replace_tail_lua[] =
+    "local s = KEYS[1]\n"
+    "local from = ARGV[1] .. '-0'\n"
+    "local nf = tonumber(ARGV[2])\n"
+    "local tail = redis.call('XRANGE', s, from, '+')\n"
+    "for i = 1, #tail do redis.call('XDEL', s, tail[i][1]) end\n"
+    "if #tail > 0 then\n"
+    "  local prev = redis.call('XREVRANGE', s, '(' .. from, '-', 'COUNT', 1)\n"
+    "  local pid = '0-0'\n"
+    "  if #prev > 0 then pid = prev[1][1] end\n"
+    "  redis.call('XSETID', s, pid, 'MAXDELETEDID', pid)\n"
+    "end\n"
+    "local added = 0\n"
+    "local i = 3 + nf\n"
+    "while i <= #ARGV do\n"
+    "  local fv = {}\n"
+    "  for f = 1, nf do\n"
+    "    fv[#fv + 1] = ARGV[2 + f]\n"
+    "    fv[#fv + 1] = ARGV[i + f]\n"
+    "  end\n"
+    "  redis.call('XADD', s, ARGV[i] .. '-0', unpack(fv))\n"
+    "  added = added + 1\n"
+    "  i = i + 1 + nf\n"
+    "end\n"
+    "return added\n";

@@ -7,5 +7,7 @@
 extern const char upsert_lua[];
 /* A series' observations, in order, in one call. */
 extern const char upsert_many_lua[];
+/* A stream's entries from one time on, replaced (trajectories). */
+extern const char replace_tail_lua[];
 
 #endif

@@ -48,6 +48,7 @@ static void on_poll(uv_timer_t *t) {
       obs[k].series = f->series[0].id;
       obs[k].time_ms = INT64_C(1790000000000) + (i + (long)k) * 1000;
       obs[k].value = (double)(i + (long)k);
+      obs[k].grain = GRAIN_INSTANT;
     }
     store_observations(&b->store, f, obs, n);
   }

@@ -326,11 +326,22 @@ static const struct error_case error_cases[] = {
     /* rule grammar */
     {FEED "targets:\n  - id: t\n    series: s\n    rule: \"sum >= 3\"\n"
           "    period: 2026\n",
-     "9:12: rule must start with a measure: total, mean, latest or growth "
-     "(as in \"total >= 450000\")"},
+     "9:12: rule must start with a measure: total, mean, latest, growth, "
+     "min or max (as in \"total >= 450000\")"},
+    {FEED "targets:\n  - id: t\n    series: s\n    rule: growth in [4%, 3%]\n"
+          "    period: 2026\n",
+     "9:21: a band needs 0 < low < high"},
+    {FEED "targets:\n  - id: t\n    series: s\n    rule: latest in [1, 2\n"
+          "    period: 2026\n",
+     "9:26: a band ends with ']'"},
+    {"feeds:\n  - id: f\n    url: http://127.0.0.1/x\n    series:\n"
+     "      s: {path: $.v}\ntargets:\n  - id: t\n    series: s\n"
+     "    rule: min <= 3\n    period: 2026\n",
+     "9:11: target 't': 'min' holds a floor all period: use >= or > (as in "
+     "\"min >= 90\")"},
     {FEED "targets:\n  - id: t\n    series: s\n    rule: total => 3\n"
           "    period: 2026\n",
-     "9:17: rule needs a comparison: >=, <=, >, < or =="},
+     "9:17: rule needs a comparison: >=, <=, >, <, == or in [low, high]"},
     {FEED "targets:\n  - id: t\n    series: s\n    rule: total >= 3 km\n"
           "    period: 2026\n",
      "9:22: unexpected text after the rule value"},

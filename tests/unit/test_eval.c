@@ -41,15 +41,28 @@ static struct config *one_target(const char *kind, const char *target_yaml) {
   return c;
 }
 
+/* Judges target 0 of c on points p at now; grain and at_start say how
+ * the times were written (GRAIN_INSTANT: points in time), until > 0 is
+ * --now's cut, traj (optional) gets the trajectory. */
+static void run_eval_full(const struct config *c, const struct eval_point *p,
+                          size_t n, int64_t now, enum timefmt_grain grain,
+                          bool at_start, int64_t until, struct eval_result *r,
+                          struct eval_traj *traj) {
+  struct eval_input in = {.target = &c->targets[0],
+                          .kind = c->feeds[0].series[0].meta.kind,
+                          .every_ms = c->feeds[0].every_ms,
+                          .grain = grain,
+                          .at_start = at_start,
+                          .pts = p,
+                          .n = n,
+                          .now_ms = now,
+                          .until_ms = until};
+  eval_target(&in, r, traj);
+}
+
 static void run_eval(const struct config *c, const struct eval_point *p,
                      size_t n, int64_t now, struct eval_result *r) {
-  struct eval_input in = {&c->targets[0],
-                          c->feeds[0].series[0].meta.kind,
-                          c->feeds[0].every_ms,
-                          p,
-                          n,
-                          now};
-  eval_target(&in, r);
+  run_eval_full(c, p, n, now, GRAIN_INSTANT, false, 0, r, NULL);
 }
 
 #define NEAR(a, b, eps)                                                        \
@@ -86,7 +99,11 @@ static void jobs_worked_example(void **state) {
   NEAR(r.projected, 400000, 5);
   NEAR(r.score, 0.889, 0.001);
   assert_int_equal(r.raw, CLASS_OFF_TRACK);
-  NEAR(r.required_rate, (450000.0 - 100000) / 275, 0.01);
+  /* per month (EVAL_RATE_PER): 275 days and 1 ms are left */
+  NEAR(r.required_rate,
+       (450000.0 - 100000) / ((275.0 * 86400000 + 1) / (double)EVAL_RATE_MS),
+       0.01);
+  NEAR(r.required_rate, 38737.8, 0.1);
 
   run_eval(c, h1, 2, at(2026, 7, 15, 12), &r);
   NEAR(r.expected, 256500, 1);
@@ -277,10 +294,10 @@ static void stale_and_deadline(void **state) {
   struct eval_point final[] = {{month_end(2026, 11), 430000},
                                {month_end(2026, 12), 455000}};
   (void)state;
-  /* monthly data: 1.5 x the median gap (31 d) = 46.5 d */
-  run_eval(c, pts, 3, month_end(2026, 8) + 40 * INT64_C(86400000), &r);
+  /* monthly data: 2 x the median gap (31 d) = 62 d */
+  run_eval(c, pts, 3, month_end(2026, 8) + 60 * INT64_C(86400000), &r);
   assert_int_not_equal(r.raw, CLASS_NO_DATA);
-  run_eval(c, pts, 3, month_end(2026, 8) + 50 * INT64_C(86400000), &r);
+  run_eval(c, pts, 3, month_end(2026, 8) + 63 * INT64_C(86400000), &r);
   assert_int_equal(r.raw, CLASS_NO_DATA);
   assert_non_null(strstr(r.reason, "no observation since 2026-08-31"));
   run_eval(c, final, 2, at(2027, 1, 20, 0), &r);

@@ -1,0 +1,314 @@
+/* What the target engine reads from Redis (the stored judgement, the
+ * series, its grain) and writes to it (the judgement, events, the
+ * trajectory), all writes through the store's ordered queue. */
+#include "targets_private.h"
+
+#include "timefmt.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reading ---- */
+
+static const char *hash_get(const redisReply *r, const char *field) {
+  if (!r || r->type != REDIS_REPLY_ARRAY)
+    return NULL;
+  for (size_t i = 0; i + 1 < r->elements; i += 2)
+    if (r->element[i]->type == REDIS_REPLY_STRING &&
+        strcmp(r->element[i]->str, field) == 0 &&
+        r->element[i + 1]->type == REDIS_REPLY_STRING)
+      return r->element[i + 1]->str;
+  return NULL;
+}
+
+static int64_t parse_ms(const char *s) {
+  struct timefmt_value v;
+  char err[64];
+  if (!s || !*s ||
+      timefmt_parse(s, strlen(s), TIMEFMT_ISO8601, NULL, &v, err, sizeof(err)))
+    return 0;
+  return v.start_ms;
+}
+
+static double hash_num(const redisReply *r, const char *field) {
+  const char *s = hash_get(r, field);
+  char *end;
+  double v;
+  if (!s || !*s)
+    return NAN;
+  v = strtod(s, &end);
+  return *end ? NAN : v;
+}
+
+void targets_io_restore(struct target_state *ts, const redisReply *r) {
+  const char *status = hash_get(r, "status");
+  const char *pending = hash_get(r, "pending");
+  const char *count = hash_get(r, "pending_count");
+  const char *data_ms = hash_get(r, "data_ms");
+  const char *message = hash_get(r, "message");
+  const char *vd = hash_get(r, "valid_days");
+  enum eval_class c;
+  ts->restored = true;
+  if (!status || eval_class_parse(status, &c) < 0)
+    return;
+  ts->st.known = true;
+  ts->st.cls = c;
+  ts->st.pending = c;
+  if (pending && eval_class_parse(pending, &c) == 0)
+    ts->st.pending = c;
+  ts->st.pending_count = count ? atoi(count) : 0;
+  ts->st.since_ms = parse_ms(hash_get(r, "since"));
+  /* data_ms is exact; data_time (seconds) was all older versions kept. */
+  ts->st.data_ms = data_ms && *data_ms ? strtoll(data_ms, NULL, 10)
+                                       : parse_ms(hash_get(r, "data_time"));
+  ts->st.data_actual = hash_num(r, "actual");
+  {
+    const char *id = hash_get(r, "incident");
+    const char *notified = hash_get(r, "incident_notified");
+    const char *icls = hash_get(r, "incident_class");
+    snprintf(ts->inc.id, sizeof(ts->inc.id), "%s", id ? id : "");
+    ts->inc.notified = notified && strcmp(notified, "1") == 0;
+    ts->inc.opened_ms = parse_ms(hash_get(r, "incident_opened"));
+    ts->inc.last_notified_ms = parse_ms(hash_get(r, "incident_notified_at"));
+    if (!icls || eval_class_parse(icls, &ts->inc.cls) < 0)
+      ts->inc.cls = ts->st.cls;
+  }
+  /* Shown (table, /status, digest) until the target is judged again. */
+  if (!ts->judged) {
+    struct eval_result *res = &ts->res;
+    memset(res, 0, sizeof(*res));
+    res->raw = ts->st.cls;
+    res->actual = hash_num(r, "actual");
+    res->expected = hash_num(r, "expected");
+    res->projected = hash_num(r, "projected");
+    res->goal = hash_num(r, "goal");
+    res->goal_low = hash_num(r, "goal_low");
+    res->goal_high = hash_num(r, "goal_high");
+    res->score = hash_num(r, "score");
+    res->pace = hash_num(r, "pace");
+    res->remaining_budget = hash_num(r, "remaining_budget");
+    res->required_rate = hash_num(r, "required_rate");
+    res->valid_days = vd && *vd ? atoi(vd) : -1;
+    res->ref_ms = ts->st.data_ms;
+    snprintf(ts->message, sizeof(ts->message), "%s", message ? message : "");
+    ts->have_result = true;
+  }
+}
+
+void targets_io_points(struct target_state *ts, const redisReply *r) {
+  free(ts->pts);
+  ts->pts = NULL;
+  ts->npts = 0;
+  if (!r || r->type != REDIS_REPLY_ARRAY)
+    return;
+  ts->pts = xcalloc(r->elements + 1, sizeof(*ts->pts));
+  for (size_t i = 0; i < r->elements; i++) {
+    const redisReply *e = r->element[i];
+    double v;
+    long long ms;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        e->element[1]->type != REDIS_REPLY_ARRAY ||
+        e->element[1]->elements < 2 ||
+        e->element[1]->element[1]->type != REDIS_REPLY_STRING)
+      continue;
+    ms = strtoll(e->element[0]->str, NULL, 10);
+    v = strtod(e->element[1]->element[1]->str, NULL);
+    if (!isfinite(v))
+      continue;
+    ts->pts[ts->npts].t = ms;
+    ts->pts[ts->npts].v = v;
+    ts->npts++;
+  }
+}
+
+void targets_io_grain(struct target_state *ts, const redisReply *r) {
+  ts->grain = GRAIN_INSTANT;
+  if (r && r->type == REDIS_REPLY_STRING &&
+      timefmt_grain_parse(r->str, &ts->grain) < 0)
+    ts->grain = GRAIN_INSTANT;
+}
+
+/* ---- writing ---- */
+
+static void put_num(const char **argv, char bufs[][40], int *k, const char *f,
+                    double v) {
+  argv[*k] = f;
+  if (isfinite(v))
+    store_format_value(v, bufs[*k], 40);
+  else
+    bufs[*k][0] = '\0';
+  argv[*k + 1] = bufs[*k];
+  *k += 2;
+}
+
+void targets_io_write(struct targets *tg, const struct target *t,
+                      const struct target_state *ts, int64_t now) {
+  const struct eval_result *r = &ts->res;
+  char *key = store_key(tg->store, "t", t->id);
+  char since[40], evaluated[40], deadline[40], data_time[40], data_ms[24];
+  char vd[16], cnt[16], opened[40], notified_at[40];
+  char bufs[72][40];
+  const char *argv[72];
+  int k = 0;
+  timefmt_iso(ts->st.since_ms, since, sizeof(since));
+  timefmt_iso(now, evaluated, sizeof(evaluated));
+  timefmt_iso(r->period_end_ms - 1, deadline, sizeof(deadline));
+  timefmt_iso(ts->st.data_ms, data_time, sizeof(data_time));
+  snprintf(data_ms, sizeof(data_ms), "%lld", (long long)ts->st.data_ms);
+  snprintf(vd, sizeof(vd), "%d", r->valid_days);
+  snprintf(cnt, sizeof(cnt), "%d", ts->st.pending_count);
+  argv[k++] = "HSET";
+  argv[k++] = key;
+  argv[k++] = "title";
+  argv[k++] = t->title;
+  argv[k++] = "status";
+  argv[k++] = eval_class_name(ts->st.cls);
+  argv[k++] = "since";
+  argv[k++] = since;
+  put_num(argv, bufs, &k, "actual", r->actual);
+  put_num(argv, bufs, &k, "expected", r->expected);
+  put_num(argv, bufs, &k, "projected", r->projected);
+  put_num(argv, bufs, &k, "goal", r->goal);
+  if (t->rule.op == OP_IN) {
+    put_num(argv, bufs, &k, "goal_low", r->goal_low);
+    put_num(argv, bufs, &k, "goal_high", r->goal_high);
+  }
+  put_num(argv, bufs, &k, "score", r->score);
+  put_num(argv, bufs, &k, "pace", r->pace);
+  put_num(argv, bufs, &k, "remaining_budget", r->remaining_budget);
+  put_num(argv, bufs, &k, "required_rate", r->required_rate);
+  argv[k++] = "required_rate_per";
+  argv[k++] = isfinite(r->required_rate) ? EVAL_RATE_PER : "";
+  argv[k++] = "deadline";
+  argv[k++] = deadline;
+  argv[k++] = "valid_days";
+  argv[k++] = r->valid_days >= 0 ? vd : "";
+  argv[k++] = "message";
+  argv[k++] = ts->message;
+  argv[k++] = "evaluated_at";
+  argv[k++] = evaluated;
+  /* Hysteresis state, so that a restart continues where it stood; data_ms
+   * exactly, so that a pass over the same data is not new data. */
+  argv[k++] = "pending";
+  argv[k++] = eval_class_name(ts->st.pending);
+  argv[k++] = "pending_count";
+  argv[k++] = cnt;
+  argv[k++] = "data_time";
+  argv[k++] = ts->st.data_ms ? data_time : "";
+  argv[k++] = "data_ms";
+  argv[k++] = ts->st.data_ms ? data_ms : "";
+  /* The alert incident, so a restart neither re-sends nor forgets. */
+  timefmt_iso(ts->inc.opened_ms, opened, sizeof(opened));
+  timefmt_iso(ts->inc.last_notified_ms, notified_at, sizeof(notified_at));
+  argv[k++] = "incident";
+  argv[k++] = ts->inc.id;
+  argv[k++] = "incident_notified";
+  argv[k++] = ts->inc.notified ? "1" : "0";
+  argv[k++] = "incident_class";
+  argv[k++] = eval_class_name(ts->inc.cls);
+  argv[k++] = "incident_opened";
+  argv[k++] = ts->inc.opened_ms ? opened : "";
+  argv[k++] = "incident_notified_at";
+  argv[k++] = ts->inc.last_notified_ms ? notified_at : "";
+  store_command(tg->store, k, argv, NULL);
+  free(key);
+
+  key = store_key(tg->store, "status", NULL);
+  {
+    const char *a[] = {"HSET", key, t->id, eval_class_name(ts->st.cls)};
+    store_command(tg->store, 4, a, NULL);
+  }
+  free(key);
+  key = store_key(tg->store, "targets", NULL);
+  {
+    const char *a[] = {"SADD", key, t->id};
+    store_command(tg->store, 3, a, NULL);
+  }
+  free(key);
+}
+
+void targets_io_event(struct targets *tg, const struct target *t,
+                      enum eval_class from, bool first,
+                      const struct target_state *ts) {
+  char *key = store_key(tg->store, "events", NULL);
+  const char *argv[] = {"XADD",
+                        key,
+                        "*",
+                        "target",
+                        t->id,
+                        "from",
+                        first ? "" : eval_class_name(from),
+                        "to",
+                        eval_class_name(ts->st.cls),
+                        "message",
+                        ts->message};
+  store_command(tg->store, 11, argv, NULL);
+  free(key);
+}
+
+/* FNV-1a over the point's time and numbers, as written. */
+static uint64_t point_hash(const struct eval_traj_point *p) {
+  double v[3] = {p->actual, p->expected, p->projected};
+  const unsigned char *b;
+  uint64_t h = UINT64_C(1469598103934665603);
+  b = (const unsigned char *)&p->t;
+  for (size_t i = 0; i < sizeof(p->t); i++)
+    h = (h ^ b[i]) * UINT64_C(1099511628211);
+  b = (const unsigned char *)v;
+  for (size_t i = 0; i < sizeof(v); i++)
+    h = (h ^ b[i]) * UINT64_C(1099511628211);
+  return h;
+}
+
+void targets_io_trajectory(struct targets *tg, const struct target *t,
+                           struct target_state *ts,
+                           const struct eval_traj *traj) {
+  static const char *const fields[] = {"actual", "expected", "projected"};
+  struct traj_mark *marks = xcalloc(traj->n + 1, sizeof(*marks));
+  size_t k = 0;
+  int64_t from;
+  for (size_t i = 0; i < traj->n; i++) {
+    marks[i].t = traj->p[i].t;
+    marks[i].hash = point_hash(&traj->p[i]);
+  }
+  if (ts->traj_known) {
+    while (k < traj->n && k < ts->ntraj && marks[k].t == ts->traj[k].t &&
+           marks[k].hash == ts->traj[k].hash)
+      k++;
+    if (k == traj->n && k == ts->ntraj) {
+      free(marks);
+      return; /* unchanged */
+    }
+    /* From the first point that changed, moved, came or went. */
+    from = k < ts->ntraj && (k == traj->n || ts->traj[k].t < marks[k].t)
+               ? ts->traj[k].t
+               : marks[k].t;
+  } else {
+    from = 0; /* what the stream holds is not known: all of it */
+  }
+  {
+    size_t n = traj->n - k;
+    int64_t *times = xcalloc(n + 1, sizeof(*times));
+    double *vals = xcalloc(3 * n + 1, sizeof(*vals));
+    char *key = store_key(tg->store, "p", t->id);
+    for (size_t i = 0; i < n; i++) {
+      const struct eval_traj_point *p = &traj->p[k + i];
+      times[i] = p->t;
+      vals[3 * i] = p->actual;
+      vals[3 * i + 1] = p->expected;
+      vals[3 * i + 2] = p->projected;
+    }
+    store_replace_tail(tg->store, key, from, fields, 3, times, vals, n);
+    free(key);
+    free(times);
+    free(vals);
+  }
+  free(ts->traj);
+  ts->traj = marks;
+  ts->ntraj = traj->n;
+  ts->traj_known = true;
+}
