@@ -180,9 +180,12 @@ try:
           str(s))
     meta = r.cmd("HGETALL", "ind:m:jobs")
     meta = dict(zip(meta[::2], meta[1::2]))
-    check("meta hash has the contract's fields",
+    # plus grain: how much of the calendar the series' times name (the
+    # evaluator counts staleness from the end of that period)
+    check("meta hash has the contract's fields and the grain",
           set(meta) == {"title", "unit", "kind", "feed", "last_value", "last_time",
-                        "last_fetch", "last_error", "points"}, str(meta))
+                        "last_fetch", "last_error", "points", "grain"} and
+          meta.get("grain") == "month", str(meta))
     check("meta values", meta.get("points") == "5" and meta.get("last_value") == "400" and
           meta.get("last_time") == "2026-04-30T23:59:59+08:00" and meta.get("kind") == "cumulative"
           and meta.get("feed") == "hist", str(meta))

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """End to end: `once --now` on the frozen 2026 demo (tests/data/samples/,
-conf/demo.yaml before it went live) against a real redis-server
-gives the expected classes and exactly the contract's keys; `status` reads
-them back; a second run neither forgets nor repeats; and every panel of the
+conf/demo.yaml before it went live) against a real redis-server gives the
+expected classes as a what-if (observations stored, no target state);
+`status --now` judges the stored observations the same way; `once` (the
+daemon's pass) writes exactly the contract's keys, `status` reads them
+back, a second run neither forgets nor repeats; and every panel of the
 shipped Grafana dashboard gets well-formed data from that Redis.
 
 usage: test_targets.py BINARY SOURCE_DIR
@@ -53,43 +55,36 @@ try:
                                               "jobs-2026": "on_track",
                                               "chargers-2026": "off_track"}, str(cls))
     fields = {"id", "title", "status", "actual", "expected", "projected", "goal",
-              "score", "remaining_budget", "required_rate", "valid_days", "message"}
-    check("every target has the contract's JSON fields",
+              "score", "remaining_budget", "required_rate", "valid_days", "message",
+              "required_rate_per"}
+    check("every target has the contract's JSON fields (and the rate's unit)",
           all(set(t) == fields for t in out["targets"]), str(out["targets"][0].keys()))
     pm = next(t for t in out["targets"] if t["id"] == "pm25-2026")
     jobs = next(t for t in out["targets"] if t["id"] == "jobs-2026")
     check("mean target: budget and valid days, no required rate",
           isinstance(pm["remaining_budget"], float) and pm["valid_days"] == 326 and
-          pm["required_rate"] is None, str(pm))
-    check("total target: required rate, no budget",
+          pm["required_rate"] is None and pm["required_rate_per"] is None, str(pm))
+    check("total target: required rate per month, no budget",
           isinstance(jobs["required_rate"], float) and jobs["remaining_budget"] is None and
+          jobs["required_rate_per"] == "month" and f"per month" in jobs["message"] and
           jobs["valid_days"] is None and jobs["actual"] == 412000, str(jobs))
     check("every target explains itself", all(t["message"] for t in out["targets"]))
 
-    keys = sorted(r.cmd("KEYS", "*"))
     series = ["chargers_household", "jobs_new_urban", "pm25_shenyang"]
     targets = ["chargers-2026", "jobs-2026", "pm25-2026"]
-    want = sorted([f"ind:s:{s}" for s in series] + [f"ind:m:{s}" for s in series] +
-                  [f"ind:t:{t}" for t in targets] + [f"ind:p:{t}" for t in targets] +
-                  ["ind:series", "ind:latest", "ind:targets", "ind:status", "ind:events"])
-    check("exactly the contract's keys", keys == want, f"{keys}")
-    t = r.cmd("HGETALL", "ind:t:jobs-2026")
-    t = dict(zip(t[::2], t[1::2]))
-    contract = {"title", "status", "since", "actual", "expected", "projected", "goal",
-                "pace", "remaining_budget", "required_rate", "deadline", "valid_days",
-                "message", "evaluated_at"}
-    check("ind:t has the contract's fields", contract <= set(t), str(sorted(t)))
-    check("ind:t values", t.get("status") == "on_track" and t.get("goal") == "450000" and
-          t.get("deadline", "").startswith("2026-12-31T23:59:59"), str(t))
-    st = r.cmd("HGETALL", "ind:status")
-    check("ind:status", dict(zip(st[::2], st[1::2])) == cls, str(st))
-    check("ind:targets", sorted(r.cmd("SMEMBERS", "ind:targets")) == targets)
-    ev = r.cmd("XRANGE", "ind:events", "-", "+")
-    check("one event per target on the first evaluation", len(ev) == 3, str(ev))
-    p = r.cmd("XRANGE", "ind:p:jobs-2026", "-", "+")
-    check("ind:p at the observation time with actual, expected, projected",
-          len(p) == 1 and p[0][0] == "1793462399999-0" and
-          p[0][1][::2] == ["actual", "expected", "projected"], str(p))
+    facts = sorted([f"ind:s:{s}" for s in series] + [f"ind:m:{s}" for s in series] +
+                   ["ind:series", "ind:latest"])
+    keys = sorted(r.cmd("KEYS", "*"))
+    check("--now is a what-if: observations stored, no target state", keys == facts,
+          f"{keys}")
+    check("--fail-on off_track exits 3 (and still writes nothing)",
+          ind("once", "--now", NOW, "--fail-on", "off_track").returncode == 3 and
+          sorted(r.cmd("KEYS", "*")) == facts)
+    res = ind("status", "--now", NOW, "--json")
+    st = json.loads(res.stdout) if res.returncode == 0 else {"targets": []}
+    check("status --now judges the stored observations as once --now did",
+          st.get("now") == NOW and {t["id"]: t["status"] for t in st["targets"]} == cls,
+          res.stdout[:300] + res.stderr)
 
     # text table: CJK titles align by display width, no colour off a terminal
     res = ind("once", "--now", NOW)
@@ -103,10 +98,39 @@ try:
     check("status column aligned by display width", len(lines) == 3 and len(cols) == 1,
           "\n".join(lines))
     check("no colour codes when not a terminal", "\033[" not in res.stdout)
+
+    # once without --now: one pass of the daemon, judged at the wall clock
+    res = ind("once", "--json")
+    check("once exits 0", res.returncode == 0, res.stderr[-2000:])
+    out = json.loads(res.stdout) if res.returncode == 0 else {"targets": []}
+    cls = {t["id"]: t["status"] for t in out["targets"]}
+    keys = sorted(r.cmd("KEYS", "*"))
+    want = sorted(facts + [f"ind:t:{t}" for t in targets] + [f"ind:p:{t}" for t in targets] +
+                  ["ind:targets", "ind:status", "ind:events"])
+    check("exactly the contract's keys", keys == want, f"{keys}")
+    t = r.cmd("HGETALL", "ind:t:jobs-2026")
+    t = dict(zip(t[::2], t[1::2]))
+    contract = {"title", "status", "since", "actual", "expected", "projected", "goal",
+                "pace", "remaining_budget", "required_rate", "deadline", "valid_days",
+                "message", "evaluated_at"}
+    check("ind:t has the contract's fields", contract <= set(t), str(sorted(t)))
+    check("ind:t values", t.get("status") == cls["jobs-2026"] and t.get("goal") == "450000" and
+          t.get("deadline", "").startswith("2026-12-31T23:59:59"), str(t))
+    st = r.cmd("HGETALL", "ind:status")
+    check("ind:status", dict(zip(st[::2], st[1::2])) == cls, str(st))
+    check("ind:targets", sorted(r.cmd("SMEMBERS", "ind:targets")) == targets)
+    ev = r.cmd("XRANGE", "ind:events", "-", "+")
+    check("one event per target on the first evaluation", len(ev) == 3, str(ev))
+    p = r.cmd("XRANGE", "ind:p:jobs-2026", "-", "+")
+    ids = [int(e[0].split("-")[0]) for e in r.cmd("XRANGE", "ind:s:jobs_new_urban", "-", "+")]
+    check("ind:p: one entry per observation time, with actual, expected, projected",
+          [int(e[0].split("-")[0]) for e in p] == ids and
+          all(e[1][::2] == ["actual", "expected", "projected"] for e in p) and
+          p[-1][0] == "1793462399999-0", str(p[-3:]))
+    res2 = ind("once")
     ev2 = r.cmd("XRANGE", "ind:events", "-", "+")
-    check("a second run neither forgets nor repeats (no new events)", len(ev2) == 3, str(ev2))
-    check("--fail-on off_track exits 3",
-          ind("once", "--now", NOW, "--fail-on", "off_track").returncode == 3)
+    check("a second run neither forgets nor repeats (no new events)",
+          res2.returncode == 0 and len(ev2) == 3, str(ev2))
 
     res = ind("status", "--json")
     st = json.loads(res.stdout) if res.returncode == 0 else {"targets": []}

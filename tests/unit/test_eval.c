@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "eval.h"
+#include "eval_trigger.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -668,6 +669,467 @@ static void messages(void **state) {
   config_free(c);
 }
 
+
+#define DAY_MS INT64_C(86400000)
+
+/* Staleness counts from the end of the period an observation describes:
+ * the end of the month for "2026-10" whether instant (stored at Oct 1) or
+ * cumulative (stored at Oct 31), the time itself for points in time; the
+ * bound is the larger of 3x every (1 d here) and 2x the median gap, or the
+ * period's length for a single observation. */
+static void staleness_per_grain_and_kind(void **state) {
+  struct config *c = one_target("instant", "    rule: mean <= 50\n"
+                                           "    period: 2026\n");
+  struct config *cum = one_target("cumulative", "    rule: total >= 450\n"
+                                                "    period: 2026\n");
+  struct eval_result r;
+  /* monthly, instant, labelled: Jul, Aug, Sep stand at the 1st */
+  struct eval_point monthly[] = {
+      {at(2026, 7, 1, 0), 30}, {at(2026, 8, 1, 0), 30}, {at(2026, 9, 1, 0), 30}};
+  struct eval_point one[] = {{at(2026, 10, 1, 0), 30}};
+  struct eval_point quarterly[] = {
+      {at(2026, 1, 1, 0), 30}, {at(2026, 4, 1, 0), 30}, {at(2026, 7, 1, 0), 30}};
+  struct eval_point daily[10], hourly[48];
+  struct eval_point cumulative[] = {{month_end(2026, 6), 100},
+                                    {month_end(2026, 7), 200},
+                                    {month_end(2026, 8), 300}};
+  (void)state;
+  /* the end of September is Oct 1; gaps 31 d: stale after 62 d */
+  run_eval_full(c, monthly, 3, at(2026, 12, 1, 0) + DAY_MS, GRAIN_MONTH, true,
+                0, &r, NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  assert_int_equal(r.data_end_ms, at(2026, 10, 1, 0));
+  run_eval_full(c, monthly, 3, at(2026, 12, 3, 1), GRAIN_MONTH, true, 0, &r,
+                NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  assert_non_null(strstr(r.reason, "no observation since 2026-09-01 "
+                                   "(describing up to 2026-09-30)"));
+  /* the same times read as points in time are stale a month earlier */
+  run_eval_full(c, monthly, 3, at(2026, 11, 3, 0), GRAIN_INSTANT, false, 0,
+                &r, NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  run_eval_full(c, monthly, 3, at(2026, 11, 3, 0), GRAIN_MONTH, true, 0, &r,
+                NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+
+  /* one observation "2026-10": fresh on Nov 28 (the issue's example), its
+   * month's length stands in for the gap: stale 62 d after Nov 1 */
+  run_eval_full(c, one, 1, at(2026, 11, 28, 9), GRAIN_MONTH, true, 0, &r,
+                NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  run_eval_full(c, one, 1, at(2026, 12, 31, 12), GRAIN_MONTH, true, 0, &r,
+                NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  run_eval_full(c, one, 1, at(2026, 11, 28, 9), GRAIN_INSTANT, false, 0, &r,
+                NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA); /* a point: 3 x every */
+
+  /* quarterly, instant: Q3 ends Oct 1; gaps 90, 91 d: stale after 181 d */
+  run_eval_full(c, quarterly, 3, at(2026, 12, 31, 0), GRAIN_QUARTER, true, 0,
+                &r, NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  run_eval_full(c, quarterly, 3, at(2026, 12, 31, 0), GRAIN_INSTANT, false, 0,
+                &r, NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+
+  /* daily, instant: Oct 10 ends Oct 11 00:00; 3 x every = 3 d */
+  for (int d = 1; d <= 10; d++)
+    daily[d - 1] = (struct eval_point){at(2026, 10, d, 0), 30};
+  run_eval_full(c, daily, 10, at(2026, 10, 13, 23), GRAIN_DAY, true, 0, &r,
+                NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  run_eval_full(c, daily, 10, at(2026, 10, 14, 1), GRAIN_DAY, true, 0, &r,
+                NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  run_eval_full(c, daily, 10, at(2026, 10, 13, 1), GRAIN_INSTANT, false, 0, &r,
+                NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+
+  /* hourly points in time: the feed's 3 x every */
+  for (int h = 0; h < 48; h++)
+    hourly[h] = (struct eval_point){at(2026, 10, 1, 0) + h * 3600000, 30};
+  run_eval(c, hourly, 48, at(2026, 10, 2, 23) + 3 * DAY_MS - 3600000, &r);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  run_eval(c, hourly, 48, at(2026, 10, 2, 23) + 3 * DAY_MS + 60000, &r);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  assert_non_null(strstr(r.reason, "stale after 3 days"));
+
+  /* monthly, cumulative, at the month's end: Aug ends Sep 1; released 15
+   * to 25 days later and still fresh 61 d after, not 63 d */
+  run_eval_full(cum, cumulative, 3, at(2026, 9, 25, 0), GRAIN_MONTH, false, 0,
+                &r, NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  assert_int_equal(r.data_end_ms, at(2026, 9, 1, 0));
+  run_eval_full(cum, cumulative, 3, at(2026, 9, 1, 0) + 61 * DAY_MS,
+                GRAIN_MONTH, false, 0, &r, NULL);
+  assert_int_not_equal(r.raw, CLASS_NO_DATA);
+  run_eval_full(cum, cumulative, 3, at(2026, 9, 1, 0) + 63 * DAY_MS,
+                GRAIN_MONTH, false, 0, &r, NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  config_free(c);
+  config_free(cum);
+}
+
+/* A total that reached its floor stays achieved when the feed goes quiet;
+ * one that did not turns no_data. */
+static void achieved_sticks(void **state) {
+  struct config *c = one_target("cumulative", "    rule: total >= 120\n"
+                                              "    period: 2026\n"
+                                              "    stale_after: 10d\n");
+  struct eval_point p[] = {{month_end(2026, 10), 100},
+                           {month_end(2026, 11), 130}};
+  struct eval_state st = {0};
+  struct eval_result r;
+  (void)state;
+  run_eval_full(c, p, 2, at(2026, 12, 2, 0), GRAIN_MONTH, false, 0, &r, NULL);
+  assert_int_equal(r.raw, CLASS_ACHIEVED);
+  eval_next_class(&c->targets[0], &r, at(2026, 12, 2, 0), &st);
+  run_eval_full(c, p, 2, at(2026, 12, 28, 0), GRAIN_MONTH, false, 0, &r, NULL);
+  assert_int_equal(r.raw, CLASS_ACHIEVED);
+  assert_false(eval_next_class(&c->targets[0], &r, at(2026, 12, 28, 0), &st));
+  assert_int_equal(st.cls, CLASS_ACHIEVED);
+  p[1].v = 110; /* short of the goal: the quiet feed is no_data */
+  run_eval_full(c, p, 2, at(2026, 12, 28, 0), GRAIN_MONTH, false, 0, &r, NULL);
+  assert_int_equal(r.raw, CLASS_NO_DATA);
+  config_free(c);
+}
+
+/* A level whose baseline already meets the goal is one to hold: r =
+ * projected / G for >=, G / projected for <=. */
+static void levels_to_hold(void **state) {
+  struct config *c = one_target("instant", "    rule: latest <= 5.5%\n"
+                                           "    period: 2026\n"
+                                           "    stale_after: 120d\n");
+  struct eval_point falling[] = {{at(2026, 1, 1, 0), 5.0},
+                                 {at(2026, 4, 1, 0), 4.9},
+                                 {at(2026, 7, 1, 0), 4.8}};
+  struct eval_point high[] = {{at(2026, 1, 1, 0), 92},
+                              {at(2026, 4, 1, 0), 91.5},
+                              {at(2026, 7, 1, 0), 92.5}};
+  struct eval_result r;
+  (void)state;
+  run_eval(c, falling, 3, at(2026, 10, 20, 0), &r);
+  assert_true(r.projected < 4.8);
+  NEAR(r.score, 5.5 / r.projected, 1e-12);
+  assert_true(r.score > 1);
+  assert_int_equal(r.raw, CLASS_ON_TRACK);
+  config_free(c);
+  c = one_target("instant", "    rule: latest >= 90%\n    period: 2026\n"
+                            "    stale_after: 120d\n");
+  run_eval(c, high, 3, at(2026, 10, 20, 0), &r);
+  NEAR(r.score, r.projected / 90, 1e-12);
+  assert_int_equal(r.raw, CLASS_ON_TRACK);
+  /* slipping under the level: the projection says so */
+  high[2].v = 84;
+  run_eval(c, high, 3, at(2026, 10, 20, 0), &r);
+  NEAR(r.score, r.projected / 90, 1e-12);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  config_free(c);
+}
+
+/* A band ("左右"): inside scores 1, below projected / low, above high /
+ * projected; achieved only at the deadline. */
+static void band(void **state) {
+  struct config *c = one_target("increment", "    rule: growth in [3%, 4%]\n"
+                                             "    period: 2026\n");
+  struct eval_point p[24];
+  struct eval_result r;
+  char msg[400];
+  size_t n = 0;
+  (void)state;
+  for (int m = 1; m <= 12; m++)
+    p[n++] = (struct eval_point){month_end(2025, m), 100};
+  for (int m = 1; m <= 12; m++)
+    p[n++] = (struct eval_point){month_end(2026, m), 103.5};
+  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r,
+                NULL);
+  NEAR(r.projected, 3.5, 1e-9);
+  NEAR(r.score, 1, 1e-12);
+  NEAR(r.goal, 3.5, 1e-12);
+  NEAR(r.goal_low, 3, 1e-12);
+  NEAR(r.goal_high, 4, 1e-12);
+  assert_int_equal(r.raw, CLASS_ON_TRACK);
+  eval_message(&c->targets[0], &r, r.raw, msg, sizeof(msg));
+  assert_non_null(strstr(msg, "goal in [3, 4]%"));
+  run_eval_full(c, p, 24, at(2027, 1, 20, 0), GRAIN_MONTH, false, 0, &r, NULL);
+  assert_int_equal(r.raw, CLASS_ACHIEVED);
+  for (size_t i = 12; i < 24; i++)
+    p[i].v = 102; /* below: 2 / 3 */
+  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r,
+                NULL);
+  NEAR(r.score, 2.0 / 3, 1e-9);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  run_eval_full(c, p, 24, at(2027, 1, 20, 0), GRAIN_MONTH, false, 0, &r, NULL);
+  assert_int_equal(r.raw, CLASS_MISSED);
+  for (size_t i = 12; i < 24; i++)
+    p[i].v = 106; /* above: 4 / 6 */
+  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r,
+                NULL);
+  NEAR(r.score, 4.0 / 6, 1e-9);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  config_free(c);
+
+  /* a total in a band is not achieved on reaching its low end */
+  c = one_target("cumulative", "    rule: total in [100, 120]\n"
+                               "    period: 2026\n    stale_after: 100d\n");
+  {
+    struct eval_point q[] = {{month_end(2026, 9), 105}};
+    run_eval_full(c, q, 1, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r,
+                  NULL);
+    assert_int_not_equal(r.raw, CLASS_ACHIEVED);
+    NEAR(r.score, 120 / r.projected, 1e-12); /* heading above the band */
+    q[0] = (struct eval_point){month_end(2026, 12), 115};
+    run_eval_full(c, q, 1, at(2027, 1, 10, 0), GRAIN_MONTH, false, 0, &r,
+                  NULL);
+    assert_int_equal(r.raw, CLASS_ACHIEVED);
+    q[0].v = 125;
+    run_eval_full(c, q, 1, at(2027, 1, 10, 0), GRAIN_MONTH, false, 0, &r,
+                  NULL);
+    assert_int_equal(r.raw, CLASS_MISSED);
+  }
+  config_free(c);
+}
+
+/* A level held all period (稳定在…以上): min / max of the period so far;
+ * a breach is off_track at once and missed at the deadline; achieved only
+ * at the deadline without one. */
+static void hold_all_period(void **state) {
+  struct config *c = one_target("instant", "    rule: min >= 90%\n"
+                                           "    period: 2026\n"
+                                           "    stale_after: 100d\n");
+  struct eval_point p[12];
+  struct eval_state st = {0};
+  struct eval_result r;
+  char msg[400];
+  (void)state;
+  for (int m = 1; m <= 12; m++)
+    p[m - 1] = (struct eval_point){at(2026, m, 1, 0), m % 2 ? 92 : 91};
+  run_eval(c, p, 4, at(2026, 4, 10, 0), &r);
+  NEAR(r.actual, 91, 1e-12);
+  assert_false(r.breach);
+  NEAR(r.score, r.projected / 90, 1e-12);
+  assert_int_equal(r.raw, CLASS_ON_TRACK);
+  eval_next_class(&c->targets[0], &r, at(2026, 4, 10, 0), &st);
+  assert_int_equal(st.cls, CLASS_ON_TRACK);
+  run_eval(c, p, 12, at(2027, 1, 5, 0), &r);
+  assert_int_equal(r.raw, CLASS_ACHIEVED);
+  /* one month under: off_track at once (confirm 2 does not wait) */
+  p[4].v = 89;
+  run_eval(c, p, 5, at(2026, 5, 10, 0), &r);
+  assert_true(r.breach);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  assert_true(eval_next_class(&c->targets[0], &r, at(2026, 5, 10, 0), &st));
+  assert_int_equal(st.cls, CLASS_OFF_TRACK);
+  eval_message(&c->targets[0], &r, st.cls, msg, sizeof(msg));
+  assert_non_null(strstr(msg, "lowest 89 in the period vs goal >= 90: broken"));
+  /* ... and stays off_track though later months are fine */
+  run_eval(c, p, 8, at(2026, 9, 10, 0), &r);
+  assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  run_eval(c, p, 12, at(2027, 1, 5, 0), &r);
+  assert_int_equal(r.raw, CLASS_MISSED);
+  config_free(c);
+
+  c = one_target("instant", "    rule: max <= 5.5\n    period: 2026\n"
+                            "    stale_after: 100d\n");
+  {
+    struct eval_point q[] = {{at(2026, 3, 1, 0), 5.0},
+                             {at(2026, 6, 1, 0), 5.2},
+                             {at(2026, 9, 1, 0), 5.6}};
+    run_eval(c, q, 2, at(2026, 7, 1, 0), &r);
+    NEAR(r.actual, 5.2, 1e-12);
+    assert_false(r.breach);
+    run_eval(c, q, 3, at(2026, 9, 10, 0), &r);
+    assert_true(r.breach);
+    assert_int_equal(r.raw, CLASS_OFF_TRACK);
+  }
+  config_free(c);
+}
+
+/* --now's cut: observations after it do not count. */
+static void until_cuts(void **state) {
+  struct config *c = one_target("cumulative", "    rule: total >= 450\n"
+                                              "    period: 2026\n");
+  struct eval_point p[10];
+  struct eval_result a, b;
+  (void)state;
+  for (int m = 1; m <= 10; m++)
+    p[m - 1] = (struct eval_point){month_end(2026, m), 40.0 * m};
+  run_eval_full(c, p, 10, at(2026, 8, 15, 0), GRAIN_MONTH, false,
+                at(2026, 8, 15, 0), &a, NULL);
+  run_eval_full(c, p, 7, at(2026, 8, 15, 0), GRAIN_MONTH, false, 0, &b, NULL);
+  assert_int_equal(a.ref_ms, month_end(2026, 7));
+  assert_int_equal(a.points, 7);
+  NEAR(a.actual, b.actual, 0);
+  NEAR(a.projected, b.projected, 0);
+  assert_int_equal(a.raw, b.raw);
+  config_free(c);
+}
+
+static void check_traj_against_recomputation(const struct config *c,
+                                             const struct eval_point *p,
+                                             size_t n, int64_t now) {
+  struct eval_traj traj = {0};
+  struct eval_result r, k;
+  run_eval_full(c, p, n, now, GRAIN_INSTANT, false, 0, &r, &traj);
+  assert_true(traj.n > 0);
+  for (size_t i = 0; i < traj.n; i++) {
+    /* as of that time: everything up to it, judged then */
+    run_eval_full(c, p, n, traj.p[i].t, GRAIN_INSTANT, false, traj.p[i].t, &k,
+                  NULL);
+    assert_int_equal(k.ref_ms, traj.p[i].t);
+    NEAR(traj.p[i].actual, k.actual, 1e-9 * fmax(1, fabs(k.actual)));
+    NEAR(traj.p[i].expected, k.expected, 1e-9 * fmax(1, fabs(k.expected)));
+    NEAR(traj.p[i].projected, k.projected, 1e-9 * fmax(1, fabs(k.projected)));
+    if (i)
+      assert_true(traj.p[i].t > traj.p[i - 1].t);
+  }
+  /* the last point is the judgement itself */
+  assert_int_equal(traj.p[traj.n - 1].t, r.ref_ms);
+  NEAR(traj.p[traj.n - 1].actual, r.actual, 0);
+  NEAR(traj.p[traj.n - 1].projected, r.projected, 0);
+  free(traj.p);
+}
+
+/* The trajectory: one point per day with observations, at the day's last
+ * one, the numbers as of that time (equal to judging from scratch with
+ * only what came before), in one sweep. */
+static void trajectory(void **state) {
+  static const char *const rules[][2] = {
+      {"cumulative", "    rule: total >= 4500\n    pace: {profile: [0.07, "
+                     "0.15, 0.25, 0.33, 0.45, 0.57, 0.65, 0.75, 0.85, 0.92, "
+                     "0.96, 1.0]}\n"},
+      {"increment", "    rule: total >= 4500\n    pace: {season: {from: "
+                    "\"04-01\", to: \"11-15\"}}\n"},
+      {"instant", "    rule: mean <= 33\n    pace: {seasonal: [1.46, 1.31, "
+                  "1.16, 0.96, 0.76, 0.71, 0.66, 0.61, 0.71, 0.96, 1.26, "
+                  "1.46]}\n"},
+      {"instant", "    rule: latest >= 93\n"},
+      {"instant", "    rule: min >= 20\n"},
+      {"increment", "    rule: growth in [3%, 4%]\n"},
+  };
+  struct eval_point *p = xcalloc(24 * 400, sizeof(*p));
+  (void)state;
+  for (size_t k = 0; k < ARRAY_SIZE(rules); k++) {
+    char *yaml = xasprintf("%s    period: 2026\n    stale_after: 400d\n",
+                           rules[k][1]);
+    struct config *c = one_target(rules[k][0], yaml);
+    size_t n = 0;
+    uint32_t seed = 12345 + (uint32_t)k;
+    /* the prior year monthly (growth), then irregular sub-daily data */
+    for (int m = 1; m <= 12; m++)
+      p[n++] = (struct eval_point){month_end(2025, m), 100 + m};
+    for (int d = 0; d < 200; d++) {
+      int per_day = 1 + (int)(seed % 3);
+      for (int h = 0; h < per_day; h++) {
+        seed = seed * 1103515245 + 12345;
+        p[n++] = (struct eval_point){at(2026, 1, 1, 0) + d * DAY_MS * 3 / 2 +
+                                         h * 3600000,
+                                     20 + (seed >> 16) % 30 + d};
+      }
+    }
+    check_traj_against_recomputation(c, p, n, at(2026, 10, 20, 0));
+    config_free(c);
+    free(yaml);
+  }
+  free(p);
+}
+
+/* A backfill of ten monthly releases: ten points at the month ends. */
+static void trajectory_backfill(void **state) {
+  struct config *c = one_target("cumulative", "    rule: total >= 450000\n"
+                                              "    period: 2026\n");
+  struct eval_point p[10];
+  struct eval_traj traj = {0};
+  struct eval_result r;
+  (void)state;
+  for (int m = 1; m <= 10; m++)
+    p[m - 1] = (struct eval_point){month_end(2026, m), 40000.0 * m};
+  run_eval_full(c, p, 10, at(2026, 11, 28, 9), GRAIN_MONTH, false, 0, &r,
+                &traj);
+  assert_int_equal(traj.n, 10);
+  for (int m = 1; m <= 10; m++) {
+    double pace = eval_pace(&c->targets[0], month_end(2026, m));
+    assert_int_equal(traj.p[m - 1].t, month_end(2026, m));
+    NEAR(traj.p[m - 1].actual, 40000.0 * m, 0);
+    NEAR(traj.p[m - 1].expected, 450000 * pace, 1e-6);
+    NEAR(traj.p[m - 1].projected, 40000.0 * m / pace, 1e-6);
+  }
+  free(traj.p);
+  config_free(c);
+}
+
+/* The evaluation trigger under continuous data (every 100 ms for 20 s) on
+ * a fake clock: a pass at least every 2 s (within 2 s of any data), and
+ * not more than one a second. A debounce restarted by each datum would
+ * never fire. */
+static void trigger_throttles(void **state) {
+  struct eval_trigger tr;
+  int64_t due = -1, last_pass = -1, max_wait = 0, pending_since = -1;
+  int passes = 0;
+  (void)state;
+  eval_trigger_init(&tr, 200, 1000);
+  for (int64_t now = 0; now <= 20000; now += 10) {
+    if (due >= 0 && now >= due) { /* the timer fires: a pass begins */
+      eval_trigger_began(&tr, now);
+      if (last_pass >= 0)
+        assert_true(now - last_pass >= 1000);
+      if (now - pending_since > max_wait)
+        max_wait = now - pending_since;
+      last_pass = now;
+      pending_since = -1;
+      due = -1;
+      passes++;
+    }
+    if (now % 100 == 0) { /* new data */
+      int64_t delay = eval_trigger_data(&tr, now);
+      if (pending_since < 0)
+        pending_since = now;
+      if (delay >= 0) {
+        assert_int_equal(due, -1);
+        due = now + delay;
+      }
+    }
+  }
+  assert_true(passes >= 19);
+  assert_true(max_wait <= 2000);
+  /* quiet, then one datum: a pass after the coalescing delay */
+  eval_trigger_began(&tr, 30000);
+  assert_int_equal(eval_trigger_data(&tr, 40000), 200);
+  assert_int_equal(eval_trigger_data(&tr, 40100), -1);
+}
+
+/* Messages name the pace they compare with and the rate's unit. */
+static void message_wording(void **state) {
+  struct config *c =
+      one_target("instant", "    rule: mean <= 33\n    period: 2026\n");
+  struct eval_point p[31];
+  struct eval_result r;
+  char msg[400];
+  (void)state;
+  fill_days(p, 0, 2026, 3, 31, 30);
+  run_eval(c, p, 31, at(2026, 4, 1, 10), &r);
+  eval_message(&c->targets[0], &r, r.raw, msg, sizeof(msg));
+  assert_null(strstr(msg, "seasonal"));
+  assert_non_null(strstr(msg, "33 expected by now"));
+  config_free(c);
+  c = one_target("instant", pm25_target);
+  run_eval(c, p, 31, at(2026, 4, 1, 10), &r);
+  eval_message(&c->targets[0], &r, r.raw, msg, sizeof(msg));
+  assert_non_null(strstr(msg, "on the seasonal pace"));
+  config_free(c);
+  c = one_target("cumulative", jobs_target);
+  {
+    struct eval_point q1[] = {{month_end(2026, 3), 100000}};
+    char x[32];
+    run_eval(c, q1, 1, at(2026, 4, 15, 12), &r);
+    eval_message(&c->targets[0], &r, r.raw, msg, sizeof(msg));
+    format_number(r.required_rate, x, sizeof(x));
+    assert_non_null(strstr(msg, "per month"));
+    assert_non_null(strstr(msg, x)); /* the JSON's number, in words */
+  }
+  config_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(jobs_worked_example),
@@ -687,6 +1149,16 @@ int main(void) {
       cmocka_unit_test(latest_level),
       cmocka_unit_test(growth),
       cmocka_unit_test(messages),
+      cmocka_unit_test(staleness_per_grain_and_kind),
+      cmocka_unit_test(achieved_sticks),
+      cmocka_unit_test(levels_to_hold),
+      cmocka_unit_test(band),
+      cmocka_unit_test(hold_all_period),
+      cmocka_unit_test(until_cuts),
+      cmocka_unit_test(trajectory),
+      cmocka_unit_test(trajectory_backfill),
+      cmocka_unit_test(trigger_throttles),
+      cmocka_unit_test(message_wording),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
