@@ -85,7 +85,10 @@ try:
         f.write('{"v": 12}')
     cfg = write_config("formats.yaml", feeds)
     r, got = once(cfg)
-    check("once exits 0", r.returncode == 0, r.stderr)
+    # feeds failed: exit 1, each named on stderr, the report still printed
+    check("once exits 1 when feeds fail", r.returncode == 1, r.stderr)
+    check("once names the failed feeds", "feed notfound failed: HTTP 404" in r.stderr and
+          "feed nofile failed:" in r.stderr and "feed ok failed" not in r.stderr, r.stderr)
     check("once reports every feed", len(got) == 14, str(list(got)))
 
     def series(fid):

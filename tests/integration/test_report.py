@@ -31,7 +31,7 @@ TARGETS = 95
 GROUPS = {"科技创新", "营商环境", "对外开放", "区域发展", "农业农村", "生态环境",
           "社会事业", "安全发展", "民生实事"}
 CONTRACT = {"id", "title", "status", "actual", "expected", "projected", "goal",
-            "score", "remaining_budget", "required_rate", "valid_days", "message"}
+            "score", "remaining_budget", "required_rate", "valid_days", "message", "required_rate_per"}
 NOW = "2026-06-30T12:00:00+08:00"
 ENV = dict(os.environ, NO_COLOR="1")
 ENV.pop("JOURNAL_STREAM", None)
