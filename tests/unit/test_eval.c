@@ -669,7 +669,6 @@ static void messages(void **state) {
   config_free(c);
 }
 
-
 #define DAY_MS INT64_C(86400000)
 
 /* Staleness counts from the end of the period an observation describes:
@@ -684,11 +683,13 @@ static void staleness_per_grain_and_kind(void **state) {
                                                 "    period: 2026\n");
   struct eval_result r;
   /* monthly, instant, labelled: Jul, Aug, Sep stand at the 1st */
-  struct eval_point monthly[] = {
-      {at(2026, 7, 1, 0), 30}, {at(2026, 8, 1, 0), 30}, {at(2026, 9, 1, 0), 30}};
+  struct eval_point monthly[] = {{at(2026, 7, 1, 0), 30},
+                                 {at(2026, 8, 1, 0), 30},
+                                 {at(2026, 9, 1, 0), 30}};
   struct eval_point one[] = {{at(2026, 10, 1, 0), 30}};
-  struct eval_point quarterly[] = {
-      {at(2026, 1, 1, 0), 30}, {at(2026, 4, 1, 0), 30}, {at(2026, 7, 1, 0), 30}};
+  struct eval_point quarterly[] = {{at(2026, 1, 1, 0), 30},
+                                   {at(2026, 4, 1, 0), 30},
+                                   {at(2026, 7, 1, 0), 30}};
   struct eval_point daily[10], hourly[48];
   struct eval_point cumulative[] = {{month_end(2026, 6), 100},
                                     {month_end(2026, 7), 200},
@@ -705,8 +706,8 @@ static void staleness_per_grain_and_kind(void **state) {
   assert_non_null(strstr(r.reason, "no observation since 2026-09-01 "
                                    "(describing up to 2026-09-30)"));
   /* the same times read as points in time are stale a month earlier */
-  run_eval_full(c, monthly, 3, at(2026, 11, 3, 0), GRAIN_INSTANT, false, 0,
-                &r, NULL);
+  run_eval_full(c, monthly, 3, at(2026, 11, 3, 0), GRAIN_INSTANT, false, 0, &r,
+                NULL);
   assert_int_equal(r.raw, CLASS_NO_DATA);
   run_eval_full(c, monthly, 3, at(2026, 11, 3, 0), GRAIN_MONTH, true, 0, &r,
                 NULL);
@@ -714,8 +715,7 @@ static void staleness_per_grain_and_kind(void **state) {
 
   /* one observation "2026-10": fresh on Nov 28 (the issue's example), its
    * month's length stands in for the gap: stale 62 d after Nov 1 */
-  run_eval_full(c, one, 1, at(2026, 11, 28, 9), GRAIN_MONTH, true, 0, &r,
-                NULL);
+  run_eval_full(c, one, 1, at(2026, 11, 28, 9), GRAIN_MONTH, true, 0, &r, NULL);
   assert_int_not_equal(r.raw, CLASS_NO_DATA);
   run_eval_full(c, one, 1, at(2026, 12, 31, 12), GRAIN_MONTH, true, 0, &r,
                 NULL);
@@ -841,8 +841,7 @@ static void band(void **state) {
     p[n++] = (struct eval_point){month_end(2025, m), 100};
   for (int m = 1; m <= 12; m++)
     p[n++] = (struct eval_point){month_end(2026, m), 103.5};
-  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r,
-                NULL);
+  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r, NULL);
   NEAR(r.projected, 3.5, 1e-9);
   NEAR(r.score, 1, 1e-12);
   NEAR(r.goal, 3.5, 1e-12);
@@ -855,16 +854,14 @@ static void band(void **state) {
   assert_int_equal(r.raw, CLASS_ACHIEVED);
   for (size_t i = 12; i < 24; i++)
     p[i].v = 102; /* below: 2 / 3 */
-  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r,
-                NULL);
+  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r, NULL);
   NEAR(r.score, 2.0 / 3, 1e-9);
   assert_int_equal(r.raw, CLASS_OFF_TRACK);
   run_eval_full(c, p, 24, at(2027, 1, 20, 0), GRAIN_MONTH, false, 0, &r, NULL);
   assert_int_equal(r.raw, CLASS_MISSED);
   for (size_t i = 12; i < 24; i++)
     p[i].v = 106; /* above: 4 / 6 */
-  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r,
-                NULL);
+  run_eval_full(c, p, 21, at(2026, 10, 10, 0), GRAIN_MONTH, false, 0, &r, NULL);
   NEAR(r.score, 4.0 / 6, 1e-9);
   assert_int_equal(r.raw, CLASS_OFF_TRACK);
   config_free(c);
@@ -879,12 +876,10 @@ static void band(void **state) {
     assert_int_not_equal(r.raw, CLASS_ACHIEVED);
     NEAR(r.score, 120 / r.projected, 1e-12); /* heading above the band */
     q[0] = (struct eval_point){month_end(2026, 12), 115};
-    run_eval_full(c, q, 1, at(2027, 1, 10, 0), GRAIN_MONTH, false, 0, &r,
-                  NULL);
+    run_eval_full(c, q, 1, at(2027, 1, 10, 0), GRAIN_MONTH, false, 0, &r, NULL);
     assert_int_equal(r.raw, CLASS_ACHIEVED);
     q[0].v = 125;
-    run_eval_full(c, q, 1, at(2027, 1, 10, 0), GRAIN_MONTH, false, 0, &r,
-                  NULL);
+    run_eval_full(c, q, 1, at(2027, 1, 10, 0), GRAIN_MONTH, false, 0, &r, NULL);
     assert_int_equal(r.raw, CLASS_MISSED);
   }
   config_free(c);
@@ -1010,8 +1005,8 @@ static void trajectory(void **state) {
   struct eval_point *p = xcalloc(24 * 400, sizeof(*p));
   (void)state;
   for (size_t k = 0; k < ARRAY_SIZE(rules); k++) {
-    char *yaml = xasprintf("%s    period: 2026\n    stale_after: 400d\n",
-                           rules[k][1]);
+    char *yaml =
+        xasprintf("%s    period: 2026\n    stale_after: 400d\n", rules[k][1]);
     struct config *c = one_target(rules[k][0], yaml);
     size_t n = 0;
     uint32_t seed = 12345 + (uint32_t)k;
