@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define DEAD_ZONE_PACE 0.15 /* at most at_risk below this share */
-#define RECENT_GAPS 10      /* gaps the default staleness bound looks at */
 
 static const char *const class_names[EVAL_NCLASSES] = {
     "pending", "no_data",   "achieved", "on_track",
@@ -57,24 +56,16 @@ static int cmp_i64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* What the judgement needs besides the per-day aggregates: the latest
- * observation (any period) and the gaps between the recent ones. */
-struct recent {
-  int64_t latest;
-  int64_t gaps[RECENT_GAPS];
-  size_t ngaps;
-};
-
 /* The default staleness bound: the larger of 3x the feed interval and 2x
  * the median gap between the recent observations (with one observation,
  * the length of the period it describes stands in for the gap). */
 static int64_t stale_after(const struct eval_input *in,
-                           const struct recent *rc) {
+                           const struct eval_recent *rc) {
   int64_t feed_bound = 3 * in->every_ms, gap = 0;
   if (in->target->stale_after_ms)
     return in->target->stale_after_ms;
   if (rc->ngaps) {
-    int64_t g[RECENT_GAPS];
+    int64_t g[EVAL_RECENT_GAPS];
     size_t n = rc->ngaps;
     memcpy(g, rc->gaps, n * sizeof(*g));
     qsort(g, n, sizeof(*g), cmp_i64);
@@ -109,7 +100,7 @@ static void set_na(struct eval_result *out) {
 static struct eval_day *aggregate(const struct eval_input *in, int64_t from,
                                   int64_t to, int64_t skip_from,
                                   int64_t skip_to, size_t *ndays,
-                                  struct recent *rc) {
+                                  struct eval_recent *rc) {
   struct eval_day *days = NULL;
   size_t n = 0, cap = 0, end = 0;
   memset(rc, 0, sizeof(*rc));
@@ -137,7 +128,7 @@ static struct eval_day *aggregate(const struct eval_input *in, int64_t from,
   }
   if (end) {
     rc->latest = in->pts[end - 1].t;
-    for (size_t i = end - 1; i > 0 && rc->ngaps < RECENT_GAPS; i--)
+    for (size_t i = end - 1; i > 0 && rc->ngaps < EVAL_RECENT_GAPS; i--)
       if (in->pts[i].t > in->pts[i - 1].t)
         rc->gaps[rc->ngaps++] = in->pts[i].t - in->pts[i - 1].t;
   }
@@ -151,45 +142,11 @@ static bool can_lose(const struct target *t) {
   return !(t->rule.measure == MEASURE_TOTAL && rule_higher_is_better(&t->rule));
 }
 
-void eval_target(const struct eval_input *in, struct eval_result *out,
-                 struct eval_traj *traj) {
+/* The class from the measure's numbers: pending, no_data, the deadline,
+ * achieved for good, a breach, staleness, then the score. */
+static void classify(const struct eval_input *in, const struct eval_recent *rc,
+                     struct eval_result *out, const char *invalid) {
   const struct target *t = in->target;
-  struct eval_day *days;
-  struct recent rc;
-  size_t ndays;
-  int64_t from, skip_from;
-  char invalid[200] = "";
-
-  memset(out, 0, sizeof(*out));
-  set_na(out);
-  out->goal = t->rule.value;
-  if (t->rule.op == OP_IN) {
-    out->goal_low = t->rule.low;
-    out->goal_high = t->rule.high;
-  }
-  out->period_start_ms = period_start_ms(&t->period);
-  out->period_end_ms = period_end_ms(&t->period);
-  if (t->rule.measure == MEASURE_GROWTH) {
-    /* The prior period, then this one (a quarter's growth leaves out the
-     * three quarters between). */
-    from = eval_year_before(out->period_start_ms);
-    skip_from = eval_year_before(out->period_end_ms);
-  } else {
-    from = skip_from = out->period_start_ms;
-  }
-  days = aggregate(in, from, out->period_end_ms, skip_from,
-                   out->period_start_ms, &ndays, &rc);
-  if (rc.latest)
-    out->data_end_ms = eval_data_end(in->grain, in->at_start, rc.latest);
-
-  if (in->now_ms < out->period_start_ms) {
-    char when[40];
-    timefmt_iso(out->period_start_ms, when, sizeof(when));
-    snprintf(out->reason, sizeof(out->reason), "the period starts %.10s", when);
-    out->raw = CLASS_PENDING;
-    goto done;
-  }
-  eval_measure(in, days, ndays, out, traj, invalid, sizeof(invalid));
   if (!out->points) {
     bool early = in->now_ms < out->period_end_ms &&
                  eval_pace(t, in->now_ms) < EVAL_PENDING_PACE;
@@ -197,7 +154,7 @@ void eval_target(const struct eval_input *in, struct eval_result *out,
              early ? "no observation in the period yet"
                    : "no observation in the period");
     out->raw = early ? CLASS_PENDING : CLASS_NO_DATA;
-    goto done;
+    return;
   }
   if ((t->rule.measure == MEASURE_LATEST && t->rule.op != OP_EQ) ||
       t->rule.measure == MEASURE_GROWTH) {
@@ -205,12 +162,12 @@ void eval_target(const struct eval_input *in, struct eval_result *out,
       snprintf(out->reason, sizeof(out->reason),
                "needs 2 observations in the period, has %zu", out->points);
       out->raw = CLASS_PENDING;
-      goto done;
+      return;
     }
   }
   if (t->rule.measure == MEASURE_GROWTH && !isfinite(out->actual)) {
     out->raw = CLASS_NO_DATA; /* reason set by the measure */
-    goto done;
+    return;
   }
 
   /* The deadline has passed: met or not. */
@@ -222,32 +179,32 @@ void eval_target(const struct eval_input *in, struct eval_result *out,
       out->raw =
           rule_met(&t->rule, out->actual) ? CLASS_ACHIEVED : CLASS_MISSED;
     }
-    goto done;
+    return;
   }
   /* A statistic that can no longer be valid is the more lasting reason. */
   if (invalid[0]) {
     snprintf(out->reason, sizeof(out->reason), "%s", invalid);
     out->raw = CLASS_NO_DATA;
-    goto done;
+    return;
   }
   /* Reached for good: stays achieved when the feed goes quiet. */
   if (!can_lose(t) && rule_met(&t->rule, out->actual)) {
     out->raw = CLASS_ACHIEVED;
-    goto done;
+    return;
   }
   /* A level to hold all period that broke cannot be met any more. */
   if (out->breach) {
     out->raw = CLASS_OFF_TRACK;
-    goto done;
+    return;
   }
   {
-    int64_t bound = stale_after(in, &rc);
+    int64_t bound = stale_after(in, rc);
     if (in->now_ms - out->data_end_ms > bound) {
       char when[40], end[40], span[32];
-      timefmt_iso(rc.latest, when, sizeof(when));
+      timefmt_iso(rc->latest, when, sizeof(when));
       timefmt_iso(out->data_end_ms - 1, end, sizeof(end));
       span_text(bound, span, sizeof(span));
-      if (out->data_end_ms - 1 > rc.latest)
+      if (out->data_end_ms - 1 > rc->latest)
         snprintf(out->reason, sizeof(out->reason),
                  "no observation since %.10s (describing up to %.10s); "
                  "stale after %s",
@@ -256,7 +213,7 @@ void eval_target(const struct eval_input *in, struct eval_result *out,
         snprintf(out->reason, sizeof(out->reason),
                  "no observation since %.10s; stale after %s", when, span);
       out->raw = CLASS_NO_DATA;
-      goto done;
+      return;
     }
   }
   if (!(out->pace >= EVAL_PENDING_PACE)) {
@@ -264,13 +221,61 @@ void eval_target(const struct eval_input *in, struct eval_result *out,
              "too early to judge: %.0f%% of the period's pace",
              out->pace * 100);
     out->raw = CLASS_PENDING;
-    goto done;
+    return;
   }
   out->raw = by_score(t, out->score);
   if (out->raw == CLASS_OFF_TRACK && out->pace < DEAD_ZONE_PACE)
     out->raw = CLASS_AT_RISK;
-done:
+}
+
+int64_t eval_days_from(const struct target *t) {
+  int64_t start = period_start_ms(&t->period);
+  return t->rule.measure == MEASURE_GROWTH ? eval_year_before(start) : start;
+}
+
+void eval_target(const struct eval_input *in, struct eval_result *out,
+                 struct eval_traj *traj) {
+  const struct target *t = in->target;
+  int64_t start = period_start_ms(&t->period), end = period_end_ms(&t->period);
+  /* A quarter's growth leaves out the three quarters between the prior
+   * period and this one. */
+  int64_t skip_from =
+      t->rule.measure == MEASURE_GROWTH ? eval_year_before(end) : start;
+  struct eval_recent rc;
+  size_t ndays;
+  struct eval_day *days =
+      aggregate(in, eval_days_from(t), end, skip_from, start, &ndays, &rc);
+  eval_target_days(in, days, ndays, &rc, out, traj);
   free(days);
+}
+
+void eval_target_days(const struct eval_input *in, const struct eval_day *days,
+                      size_t ndays, const struct eval_recent *rc,
+                      struct eval_result *out, struct eval_traj *traj) {
+  const struct target *t = in->target;
+  char invalid[200] = "";
+
+  memset(out, 0, sizeof(*out));
+  set_na(out);
+  out->goal = t->rule.value;
+  if (t->rule.op == OP_IN) {
+    out->goal_low = t->rule.low;
+    out->goal_high = t->rule.high;
+  }
+  out->period_start_ms = period_start_ms(&t->period);
+  out->period_end_ms = period_end_ms(&t->period);
+  if (rc->latest)
+    out->data_end_ms = eval_data_end(in->grain, in->at_start, rc->latest);
+
+  if (in->now_ms < out->period_start_ms) {
+    char when[40];
+    timefmt_iso(out->period_start_ms, when, sizeof(when));
+    snprintf(out->reason, sizeof(out->reason), "the period starts %.10s", when);
+    out->raw = CLASS_PENDING;
+    return;
+  }
+  eval_measure(in, days, ndays, out, traj, invalid, sizeof(invalid));
+  classify(in, rc, out, invalid);
 }
 
 static bool immediate(enum eval_class c) {

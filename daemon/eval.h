@@ -50,6 +50,26 @@ struct eval_traj {
   size_t n, cap;
 };
 
+/* The observations of one local day: what every measure needs, so that a
+ * target is judged (and its trajectory drawn) from one aggregate per day
+ * instead of every observation; an incremental reader can keep these. */
+struct eval_day {
+  int64_t day;     /* days since 1970-01-01, local */
+  int64_t last_ms; /* the day's last observation */
+  double first, last, sum, min, max;
+  int count;
+};
+
+#define EVAL_RECENT_GAPS 10 /* gaps the default staleness bound looks at */
+
+/* The series' latest observation (any period) and the gaps between its
+ * last EVAL_RECENT_GAPS + 1 observations, newest first: staleness. */
+struct eval_recent {
+  int64_t latest; /* 0: none */
+  int64_t gaps[EVAL_RECENT_GAPS];
+  size_t ngaps;
+};
+
 struct eval_input {
   const struct target *target;
   enum series_kind kind;
@@ -95,6 +115,15 @@ struct eval_state {
  * at the day's last observation, every number finite). */
 void eval_target(const struct eval_input *in, struct eval_result *out,
                  struct eval_traj *traj);
+/* The same from per-day aggregates instead of in->pts: days ascending,
+ * from eval_days_from (the prior period's for growth) up to the period's
+ * end, none after in->until_ms; the latest observations in recent. */
+void eval_target_days(const struct eval_input *in, const struct eval_day *days,
+                      size_t ndays, const struct eval_recent *recent,
+                      struct eval_result *out, struct eval_traj *traj);
+/* Where the days a target needs begin: its period's start, or for growth
+ * the prior period's. */
+int64_t eval_days_from(const struct target *t);
 /* Applies hysteresis, confirm and the dead zone to res->raw. Updates st and
  * returns true when the class changed. */
 bool eval_next_class(const struct target *t, const struct eval_result *res,

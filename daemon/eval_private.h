@@ -11,16 +11,6 @@
 
 #define EVAL_PENDING_PACE 0.10 /* too early to judge below this share */
 
-/* The observations of one local day: what every measure needs, so that a
- * target can be judged (and its trajectory drawn) from one aggregate per
- * day instead of every observation. */
-struct eval_day {
-  int64_t day;     /* days since 1970-01-01, local */
-  int64_t last_ms; /* the day's last observation */
-  double first, last, sum, min, max;
-  int count;
-};
-
 /* ---- calendar (local time, the installed zone) ---- */
 int64_t eval_local_day(int64_t ms);
 int64_t eval_day_start_ms(int64_t day);

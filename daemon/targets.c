@@ -186,8 +186,19 @@ static void on_read(void *data, redisReply *reply) {
   struct targets *tg = rc->tg;
   if (!tg->closing && rc->index < tg->n) {
     struct target_state *ts = &tg->states[rc->index];
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      tg->reads_failed = true;
+    if (!reply) {
+      tg->reads_failed = true; /* the connection went: the pass again */
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+      /* Redis refused this one read (a key of another type): that target
+       * waits, the others are judged. */
+      log_warn("targets: target %s: Redis refused a read: %s",
+               tg->cfg->targets[rc->index].id, reply->str ? reply->str : "");
+      if (rc->kind == READ_STATE)
+        ts->restored = true;
+      if (!ts->have_result)
+        snprintf(ts->message, sizeof(ts->message),
+                 "not judged: Redis refused reading its data: %s",
+                 reply->str ? reply->str : "");
     } else if (rc->kind == READ_STATE) {
       targets_io_restore(ts, reply);
     } else if (rc->kind == READ_GRAIN) {
@@ -402,7 +413,7 @@ void targets_row(const struct targets *tg, size_t i, struct table_row *r) {
   r->source = t->source;
   r->rule = &t->rule;
   r->status = have ? eval_class_name(ts->st.cls) : "pending";
-  r->message = have ? ts->message : not_judged(tg, i);
+  r->message = have || ts->message[0] ? ts->message : not_judged(tg, i);
   r->actual = have ? e->actual : NAN;
   r->expected = have ? e->expected : NAN;
   r->projected = have ? e->projected : NAN;
