@@ -103,16 +103,22 @@ static struct eval_day *aggregate(const struct eval_input *in, int64_t from,
                                   struct eval_recent *rc) {
   struct eval_day *days = NULL;
   size_t n = 0, cap = 0, end = 0;
+  /* The current local day's bounds: one time zone conversion a day, not
+   * one per observation. */
+  int64_t day = 0, day_start = 0, day_end = INT64_MIN;
   memset(rc, 0, sizeof(*rc));
   for (size_t i = 0; i < in->n; i++) {
     const struct eval_point *p = &in->pts[i];
-    int64_t day;
     if (in->until_ms > 0 && p->t > in->until_ms)
       break;
     end = i + 1;
     if (p->t < from || p->t >= to || (p->t >= skip_from && p->t < skip_to))
       continue;
-    day = eval_local_day(p->t);
+    if (p->t < day_start || p->t >= day_end) {
+      day = eval_local_day(p->t);
+      day_start = eval_day_start_ms(day);
+      day_end = eval_day_start_ms(day + 1);
+    }
     if (!n || days[n - 1].day != day) {
       xgrow((void **)&days, &cap, n + 1, sizeof(*days));
       days[n++] = (struct eval_day){day, p->t, p->v, p->v, 0, p->v, p->v, 0};

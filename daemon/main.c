@@ -42,14 +42,17 @@ static const char usage_text[] =
     "Options:\n"
     "  -c, --config FILE      configuration (default " CONFIG_DEFAULT_PATH ")\n"
     "      --json             print one JSON object instead of the table\n"
-    "      --now TIME         evaluate as of this ISO 8601 time\n"
+    "      --now TIME         a what-if: judge as of this ISO 8601 time, on\n"
+    "                         observations up to it, from a fresh state,\n"
+    "                         writing no target state, events or alerts\n"
     "      --fail-on CLASS    with once: exit 3 when any target is at or\n"
     "                         below CLASS (off_track or at_risk)\n"
     "  -h, --help             show this help\n"
     "  -V, --version          show the version\n"
     "\n"
-    "Exit status: 0 success, 1 runtime failure, 2 usage or configuration\n"
-    "error, 3 a target at or below --fail-on.\n";
+    "Exit status: 0 success, 1 runtime failure (Redis unreachable, a feed\n"
+    "once could not fetch or read), 2 usage or configuration error, 3 a\n"
+    "target at or below --fail-on.\n";
 
 struct cli {
   const char *config;
