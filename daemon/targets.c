@@ -50,22 +50,22 @@ static void arm(struct targets *tg, int64_t delay) {
  * with 10,000 of each). */
 static void resolve(struct targets *tg) {
   const struct config *cfg = tg->cfg;
-  struct strmap series;
+  struct strmap series, feeds;
   strmap_init(&series, 16);
+  strmap_init(&feeds, 16);
   for (size_t f = 0; f < cfg->nfeeds; f++)
-    for (size_t j = 0; j < cfg->feeds[f].nseries; j++)
+    for (size_t j = 0; j < cfg->feeds[f].nseries; j++) {
       strmap_put(&series, cfg->feeds[f].series[j].id, &cfg->feeds[f].series[j]);
+      strmap_put(&feeds, cfg->feeds[f].series[j].id, &cfg->feeds[f]);
+    }
   tg->feed_of = xcalloc(tg->n + 1, sizeof(*tg->feed_of));
   tg->series_of = xcalloc(tg->n + 1, sizeof(*tg->series_of));
   for (size_t i = 0; i < tg->n; i++) {
-    const struct feed_series *s = strmap_get(&series, cfg->targets[i].series);
-    tg->series_of[i] = s;
-    for (size_t f = 0; s && f < cfg->nfeeds; f++)
-      if (s >= cfg->feeds[f].series &&
-          s < cfg->feeds[f].series + cfg->feeds[f].nseries)
-        tg->feed_of[i] = &cfg->feeds[f];
+    tg->series_of[i] = strmap_get(&series, cfg->targets[i].series);
+    tg->feed_of[i] = strmap_get(&feeds, cfg->targets[i].series);
   }
   strmap_free(&series);
+  strmap_free(&feeds);
   tg->fetched = xcalloc(cfg->nfeeds + 1, sizeof(*tg->fetched));
   tg->feed_used = xcalloc(cfg->nfeeds + 1, sizeof(*tg->feed_used));
   for (size_t i = 0; i < tg->n; i++)
