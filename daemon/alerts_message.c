@@ -127,10 +127,10 @@ void alerts_digest(struct alerts *al, int64_t now) {
       c.hour * 60 + c.min < al->cfg->alerts.digest_minute)
     return;
   /* After a start, targets are judged once their feeds answered (within
-   * their timeouts): the day's digest waits for every one of them rather
-   * than go out without them. */
+   * their timeouts): the day's digest waits for them rather than go out
+   * without them. */
   for (size_t i = 0; i < al->tg->n; i++)
-    if (!al->tg->states[i].have_result)
+    if (targets_awaiting_feed(al->tg, i))
       return;
   al->digest_day = today;
   snprintf(idbuf, sizeof(idbuf), "digest-%04d-%02d-%02d", c.year, c.month,

@@ -424,6 +424,11 @@ void targets_row(const struct targets *tg, size_t i, struct table_row *r) {
   r->valid_days = have ? e->valid_days : -1;
 }
 
+bool targets_awaiting_feed(const struct targets *tg, size_t i) {
+  return !tg->states[i].have_result && tg->gate && tg->feed_of[i] &&
+         !tg->fetched[tg->feed_of[i] - tg->cfg->feeds];
+}
+
 void targets_count(const struct targets *tg, size_t counts[EVAL_NCLASSES]) {
   memset(counts, 0, EVAL_NCLASSES * sizeof(*counts));
   for (size_t i = 0; i < tg->n; i++)

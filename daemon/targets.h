@@ -119,6 +119,9 @@ void targets_close(struct targets *tg, void (*on_closed)(struct targets *));
 int64_t targets_now(const struct targets *tg);
 /* The table row of target i (borrows strings from the state). */
 void targets_row(const struct targets *tg, size_t i, struct table_row *r);
+/* Whether target i waits for its feed's first fetch since the start (not
+ * judged yet, no stored judgement): bounded by the feed's timeout. */
+bool targets_awaiting_feed(const struct targets *tg, size_t i);
 /* Class counts, for STATUS= and /metrics (a target not judged yet counts
  * as pending). */
 void targets_count(const struct targets *tg, size_t counts[EVAL_NCLASSES]);

@@ -408,7 +408,8 @@ try:
     r2 = redisd.Redis(extra=["--appendonly", "yes"])
     scfg = config("start.yaml", feed("slow", "/slow.json", every="1h"),
                   target("slow", "slow", "total >= 1200"),
-                  f"listen: 127.0.0.1:{port}\nreceivers:\n"
+                  f"listen: 127.0.0.1:{port}\nalerts: {{digest: '00:00'}}\n"
+                  f"receivers:\n"
                   f"  - {{id: hook, type: webhook, url: '{srv.url}/hook'}}\n", redis=r2)
     posts.clear()
     r2.stop()
@@ -437,8 +438,12 @@ try:
         ev = r2.cmd("XRANGE", "ind:events", "-", "+")
         check("no no_data on start: the first event is the judgement",
               [dict(zip(e[1][::2], e[1][1::2])).get("to") for e in ev] == ["on_track"], str(ev))
-        time.sleep(0.5)
-        check("no notification on start", not [b for b in posts if "no_data" in b], str(posts))
+        ok = wait_for(lambda: any("daily digest" in b for b in posts), 15)
+        digests = [b for b in posts if "daily digest" in b]
+        check("the day's digest waited for the first judgement",
+              ok and len(digests) == 1 and "(on_track)" in digests[0], str(posts))
+        check("no no_data notification on start",
+              not [b for b in posts if "no_data" in b], str(posts))
     finally:
         stop(proc, log)
 
