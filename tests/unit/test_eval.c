@@ -418,16 +418,14 @@ static void growth(void **state) {
 }
 
 /* ---- staleness: the default bound ----
- * The rule as it stands: an observation is stale once it is older than the
- * larger of 3x the feed's `every` and 1.5x the MEDIAN of the gaps between
- * the series' last (up to 11) observations, its age counted from its own
- * time. Each case gives the gaps and the bound that rule yields; the test
- * probes a minute inside and a minute outside it. When the rule changes
- * (issue 13: age from the end of the period an observation describes,
- * 2x the median, at least 3x every), update STALE_FACTOR_* and the
- * bounds below; the gap sets stay, because they are built so that the
- * median, the mean, the smallest and the largest gap give different
- * bounds. */
+ * The rule (contract §5): an observation is stale once it is older than the
+ * larger of 3x the feed's `every` and 2x the MEDIAN of the gaps between the
+ * series' last (up to 11) observations, its age counted from the end of the
+ * period it describes (here points in time: their own time; the periods
+ * are in staleness_per_grain_and_kind). Each case gives the gaps and the
+ * bound that rule yields; the test probes a minute inside and a minute
+ * outside it. The gap sets are built so that the median, the mean, the
+ * smallest and the largest gap give different bounds. */
 #define HOUR_MS INT64_C(3600000)
 #define DAY_MS_T (24 * HOUR_MS)
 
@@ -440,15 +438,15 @@ struct stale_case {
 static const struct stale_case stale_cases[] = {
     {"one late release among regular ones (median, not largest)",
      {10, 10, 10, 40},
-     15},
-    {"odd number of gaps: the middle one", {40, 10, 10}, 15},
+     20},
+    {"odd number of gaps: the middle one", {40, 10, 10}, 20},
     {"a quick correction among slow releases (median, not smallest)",
      {2, 30, 30},
-     45},
-    {"even number of gaps: the mean of the middle two", {10, 20}, 22.5},
+     60},
+    {"even number of gaps: the mean of the middle two", {10, 20}, 30},
     {"only the last 10 gaps count",
      {30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2},
-     3},
+     4},
     {"hourly data, hourly feed: 3x every wins", {1.0 / 24, 1.0 / 24}, 0.125},
 };
 
