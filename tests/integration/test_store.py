@@ -282,12 +282,12 @@ try:
           trimmed and [e[2] for e in s] == ["3", "4"], str(s))
 
     # --- trajectory (ind:p): revisions rewrite the entry -------------------------------
-    # Evaluated by `once --now`; the dates follow today. The period has 200
-    # of its 365 days behind it; releases 60 and 30 days ago, then one
-    # yesterday. ind:p holds an entry at each evaluated observation time.
+    # Evaluated by `once` (the daemon's pass: `once --now` is a what-if that
+    # writes no trajectory); the dates follow today. The period has 200 of
+    # its 365 days behind it; releases 60 and 30 days ago, then one
+    # yesterday. ind:p holds an entry at each observation time in the period.
     r.cmd("FLUSHALL")
-    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(
-        hour=9, minute=0, second=0, microsecond=0)
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
     today = now.date()
     d60, d30, d1 = (str(today - dt.timedelta(days=k)) for k in (60, 30, 1))
 
@@ -324,29 +324,37 @@ try:
         return out
 
     def once_at():
-        res = subprocess.run([BIN, "-c", cfg, "once", "--now", now.isoformat()],
+        res = subprocess.run([BIN, "-c", cfg, "once"],
                              capture_output=True, text=True, env=ENV, timeout=120)
         return res.returncode, res.stderr
     write_days([(d60, 100), (d30, 200)])
     rc, err = once_at()
     p1 = trajectory()
-    check("ind:p: one entry at the latest observation, every field",
-          rc == 0 and len(p1) == 1 and p1[0][0] == day_end_ms(d30) and p1[0][1] == "200" and
-          all(p1[0][1:]), f"{p1} {err[-500:]}")
+    check("ind:p: one entry per observation time, every field",
+          rc == 0 and [e[0] for e in p1] == [day_end_ms(d60), day_end_ms(d30)] and
+          [e[1] for e in p1] == ["100", "200"] and all(all(e[1:]) for e in p1),
+          f"{p1} {err[-500:]}")
     write_days([(d60, 100), (d30, 250)])
     rc, err = once_at()
     p2 = trajectory()
-    check("ind:p: a revised latest value rewrites its entry (actual, expected, projected)",
-          rc == 0 and len(p2) == 1 and p2[0][0] == day_end_ms(d30) and p2[0][1] == "250" and
-          p2[0][3] != p1[0][3] and all(p2[0][1:]), f"{p1} -> {p2} {err[-500:]}")
+    check("ind:p: a revised value rewrites its entry (actual, expected, projected), "
+          "the one before untouched",
+          rc == 0 and [e[0] for e in p2] == [day_end_ms(d60), day_end_ms(d30)] and
+          p2[0] == p1[0] and p2[1][1] == "250" and p2[1][3] != p1[1][3] and all(p2[1][1:]),
+          f"{p1} -> {p2} {err[-500:]}")
     write_days([(d60, 100), (d30, 250), (d1, 300)])
     rc, err = once_at()
     p3 = trajectory()
     check("ind:p: a new release adds an entry after the revised one",
-          rc == 0 and [e[0] for e in p3] == [day_end_ms(d30), day_end_ms(d1)] and
-          p3[0] == p2[0] and p3[1][1] == "300", f"{p3} {err[-500:]}")
+          rc == 0 and [e[0] for e in p3] == [day_end_ms(d60), day_end_ms(d30), day_end_ms(d1)]
+          and p3[:2] == p2 and p3[2][1] == "300", f"{p3} {err[-500:]}")
     rc, err = once_at()
     check("ind:p: the same data again changes nothing", trajectory() == p3, str(trajectory()))
+    p4 = trajectory()
+    rc, err = subprocess.run([BIN, "-c", cfg, "once", "--now", now.isoformat()],
+                             capture_output=True, text=True, env=ENV, timeout=120).returncode, ""
+    check("ind:p: once --now (a what-if) leaves it alone", rc == 0 and trajectory() == p4,
+          str(trajectory()))
 
     # --- outage while observations flow -------------------------------------------
     # This Redis persists every write it acknowledges, as a production one
