@@ -225,8 +225,11 @@ static void print_feeds(FILE *out, const json_t *feeds) {
   }
 }
 
-/* Feeds that could not be fetched or read, and series that got nothing
- * for a reason (an error, not a 304), named on stderr; their number. */
+/* Feeds that could not be fetched or whose body could not be read, named
+ * on stderr; their number (the exit code's 1). A series' own problem in a
+ * body that was read (a path selecting several values, a value above max)
+ * is named too but is not a failed feed: its good observations are stored
+ * and its last_error says why. */
 static size_t report_failures(const json_t *feeds) {
   size_t i, failed = 0;
   json_t *fo;
@@ -243,12 +246,9 @@ static size_t report_failures(const json_t *feeds) {
     }
     json_array_foreach(json_object_get(fo, "series"), k, so) {
       const char *serr = json_string_value(json_object_get(so, "error"));
-      if (serr && !json_is_true(json_object_get(fo, "not_modified"))) {
+      if (serr && !json_is_true(json_object_get(fo, "not_modified")))
         fprintf(stderr, "indicatord: feed %s, series %s: %s\n", id,
                 json_string_value(json_object_get(so, "id")), serr);
-        failed++;
-        break;
-      }
     }
   }
   return failed;

@@ -818,8 +818,11 @@ void timefmt_iso(int64_t ms, char *buf, size_t len) {
            (int)(llabs(off_min) / 60), (int)(llabs(off_min) % 60));
 }
 
-static const char *const grain_names[] = {"instant", "day",  "month", "months",
-                                          "quarter", "half", "year"};
+/* In the order of enum timefmt_grain. */
+static const char *const grain_names[] = {"instant", "day",     "week", "month",
+                                          "months",  "quarter", "half", "year"};
+_Static_assert(sizeof(grain_names) / sizeof(grain_names[0]) == GRAIN_YEAR + 1,
+               "a name for every grain");
 
 const char *timefmt_grain_name(enum timefmt_grain g) {
   return (unsigned)g < sizeof(grain_names) / sizeof(grain_names[0])
@@ -838,11 +841,14 @@ int timefmt_grain_parse(const char *name, enum timefmt_grain *out) {
 
 int64_t timefmt_grain_next(enum timefmt_grain g, int64_t start_ms) {
   struct civil c;
-  int months = 0;
+  int months = 0, days = 1;
   switch (g) {
   case GRAIN_INSTANT:
     return start_ms;
   case GRAIN_DAY:
+    break;
+  case GRAIN_WEEK:
+    days = 7;
     break;
   case GRAIN_MONTH:
   case GRAIN_MONTHS:
@@ -861,8 +867,8 @@ int64_t timefmt_grain_next(enum timefmt_grain g, int64_t start_ms) {
   tz_ms_to_local(start_ms, &c);
   c.hour = c.min = c.sec = c.ms = 0;
   if (!months) {
-    tz_civil_from_days(tz_days_from_civil(c.year, c.month, c.day) + 1, &c.year,
-                       &c.month, &c.day);
+    tz_civil_from_days(tz_days_from_civil(c.year, c.month, c.day) + days,
+                       &c.year, &c.month, &c.day);
   } else {
     int m = c.month - 1 + months;
     c.year += m / 12;

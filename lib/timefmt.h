@@ -58,13 +58,14 @@ int timefmt_pattern_check(const char *pattern, char *err, size_t errlen);
  * now_ms (TIMEFMT_MIN_MS, TIMEFMT_MAX_AHEAD_MS). Returns 0, or -ERANGE with
  * the reason (naming the time) in err. */
 int timefmt_check_range(int64_t ms, int64_t now_ms, char *err, size_t errlen);
-/* The grain's name ("instant", "day", "month", "months", "quarter", "half",
- * "year"), as the store records it in a series' meta hash. */
+/* The grain's name ("instant", "day", "week", "month", "months",
+ * "quarter", "half", "year"), as the store records it in a series' meta
+ * hash. */
 const char *timefmt_grain_name(enum timefmt_grain g);
 /* Returns 0 and the grain for a name, or -EINVAL. */
 int timefmt_grain_parse(const char *name, enum timefmt_grain *out);
 /* The first ms after the period of grain g that starts at start_ms (the
- * next local day, month, quarter, half or year; start_ms for
+ * next local day, week, month, quarter, half or year; start_ms for
  * GRAIN_INSTANT; GRAIN_MONTHS counts as one month). */
 int64_t timefmt_grain_next(enum timefmt_grain g, int64_t start_ms);
 
