@@ -656,13 +656,17 @@ void store_feed_status(struct store *s, const struct feed *feed,
                                                           : "";
     unsigned char g =
         fi < s->cfg->nfeeds ? s->grain_written[s->feed_base[fi] + i] : 0;
+    /* The grain again with the status, so that a Redis that lost it gets
+     * it back. */
     const char *argv[] = {
-        "HSET", meta, "title", fs->meta.title ? fs->meta.title : fs->id, "unit",
-        fs->meta.unit ? fs->meta.unit : "", "kind",
-        config_kind_name(fs->meta.kind), "feed", feed->id, "last_fetch", when,
+        "HSET",       meta,
+        "title",      fs->meta.title ? fs->meta.title : fs->id,
+        "unit",       fs->meta.unit ? fs->meta.unit : "",
+        "kind",       config_kind_name(fs->meta.kind),
+        "feed",       feed->id,
+        "last_fetch", when,
         "last_error", why,
-        /* Again with the status, so that a Redis that lost it gets it. */
-        "grain", g ? timefmt_grain_name((enum timefmt_grain)(g - 1)) : ""};
+        "grain",      g ? timefmt_grain_name((enum timefmt_grain)(g - 1)) : ""};
     store_command(s, g ? 16 : 14, argv, NULL);
     free(meta);
   }
