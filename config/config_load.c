@@ -2,8 +2,10 @@
 
 #include "load.h"
 
+#include "file.h"
 #include "util.h"
 
+#include <errno.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +76,24 @@ static void load_includes(struct loader *L, const struct ydoc_node *root,
     int rc = glob(pattern, 0, NULL, &g);
     if (rc == 0) {
       for (size_t j = 0; j < g.gl_pathc; j++) {
+        const char *kind = NULL;
         struct ydoc *doc;
         if (strcmp(g.gl_pathv[j], mainfile) == 0)
           continue;
+        /* A FIFO would block the load (and a reload's worker) forever:
+         * refused by name here, and again on the opened file by
+         * ydoc_load. */
+        if (file_check(g.gl_pathv[j], &kind) == -ENOTSUP) {
+          if (inc)
+            diag_add(L->d, L->file, inc->line, inc->col,
+                     "include '%s': '%s' is %s, not a regular file", globs[i],
+                     g.gl_pathv[j], kind);
+          else
+            diag_add(L->d, g.gl_pathv[j], 0, 0,
+                     "is %s, not a regular file (a drop-in of %s)", kind,
+                     globs[i]);
+          continue;
+        }
         doc = ydoc_load(g.gl_pathv[j], L->d);
         if (!doc)
           continue;

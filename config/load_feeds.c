@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "feed_format.h"
+#include "file.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -81,10 +82,18 @@ static void load_file_opt(struct loader *L, const struct ydoc_node *n,
     free(name);
     return;
   }
+  const char *kind = NULL;
+  int rc;
   free(*out);
   *out = load_path(L, name, true);
-  if (access(*out, R_OK) != 0)
-    load_error(L, n, "%s: cannot read '%s': %s", what, name, strerror(errno));
+  /* curl opens it on the loop: a FIFO there would block every feed. */
+  rc = file_check(*out, &kind);
+  if (rc == 0 && access(*out, R_OK) != 0)
+    rc = -errno;
+  if (rc == -ENOTSUP)
+    load_error(L, n, "%s: '%s' is %s, not a regular file", what, name, kind);
+  else if (rc < 0)
+    load_error(L, n, "%s: cannot read '%s': %s", what, name, strerror(-rc));
   free(name);
 }
 

@@ -1,6 +1,7 @@
 #include "load.h"
 
 #include "duration.h"
+#include "file.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -368,28 +369,19 @@ char *load_path(struct loader *L, const char *name, bool creds) {
 static bool read_secret_file(struct loader *L, const struct ydoc_node *n,
                              const char *key, const char *name, char **out) {
   char *path = load_path(L, name, true);
-  FILE *f = fopen(path, "rb");
   struct strbuf sb = {0};
-  char buf[4096];
-  size_t got;
-  bool ok = true;
+  const char *kind = NULL;
+  int rc = file_read(path, SECRET_FILE_MAX, &sb, &kind);
+  bool ok = rc == 0;
 
-  if (!f) {
-    load_error(L, n, "%s: cannot read '%s': %s", key, name, strerror(errno));
-    free(path);
-    return false;
-  }
-  while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
-    strbuf_add(&sb, buf, got);
-    if (sb.len > SECRET_FILE_MAX) {
-      load_error(L, n, "%s: '%s' is larger than %d KiB", key, name,
-                 SECRET_FILE_MAX / 1024);
-      ok = false;
-      break;
-    }
-  }
-  fclose(f);
   free(path);
+  if (rc == -ENOTSUP)
+    load_error(L, n, "%s: '%s' is %s, not a regular file", key, name, kind);
+  else if (rc == -EFBIG)
+    load_error(L, n, "%s: '%s' is larger than %d KiB", key, name,
+               SECRET_FILE_MAX / 1024);
+  else if (rc < 0)
+    load_error(L, n, "%s: cannot read '%s': %s", key, name, strerror(-rc));
   /* One trailing newline is how editors and `echo` leave files. */
   while (ok && sb.len &&
          (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
@@ -458,6 +450,15 @@ bool load_url(struct loader *L, const struct ydoc_node *n, const char *what,
       load_error(L, n, "%s: a file:// URL needs an absolute path (file:///...)",
                  what);
       return false;
+    }
+    /* A missing file may appear later; a FIFO would block the loop. */
+    {
+      const char *kind = NULL;
+      if (file_check(url + 7, &kind) == -ENOTSUP) {
+        load_error(L, n, "%s: '%s' is %s, not a regular file", what, url + 7,
+                   kind);
+        return false;
+      }
     }
     return true;
   } else {

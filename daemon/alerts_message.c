@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "tz.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <math.h>
@@ -49,24 +50,28 @@ bool alerts_receives(const struct config *cfg, const struct receiver *r,
 json_t *alerts_make_msg(struct alerts *al, const char *id, const char *kind,
                         const struct target *t, const struct target_state *ts,
                         const char *title, const char *text, int64_t now) {
-  /* A resolve speaks of the class the incident was notified with, so that
-   * Alertmanager resolves the alert it holds (class and severity are
-   * labels). */
-  bool resolved = strcmp(kind, "resolved") == 0;
-  enum eval_class c = !ts ? CLASS_PENDING : resolved ? ts->inc.cls : ts->st.cls;
+  /* The class of the moment; the incident's identity (its id) does not
+   * depend on it (webhook_labels). prev_cls: the class the incident was
+   * last notified with, when this one differs. */
+  enum eval_class c = ts ? ts->st.cls : CLASS_PENDING;
   const char *cls = ts ? eval_class_name(c) : kind;
-  const char *prev = ts && !resolved && ts->inc.cls != ts->st.cls
-                         ? eval_class_name(ts->inc.cls)
-                         : "";
+  const char *prev =
+      ts && ts->inc.cls != ts->st.cls ? eval_class_name(ts->inc.cls) : "";
+  /* jansson refuses a string that is not valid UTF-8 (a cut in the middle
+   * of a character): repaired copies, so that no notification is lost to
+   * a NULL. */
+  char *title_ok = utf8_repair(title), *text_ok = utf8_repair(text);
   json_t *m = json_pack(
       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "id", id,
       "incident", ts ? ts->inc.id : "", "kind", kind, "target", t ? t->id : "",
-      "title", title, "text", text, "cls", cls, "prev_cls", prev, "severity",
-      ts ? severity(c) : "info", "firing",
+      "title", title_ok, "text", text_ok, "cls", cls, "prev_cls", prev,
+      "severity", ts ? severity(c) : "info", "firing",
       ts ? (int)(alerts_bad(ts->st.cls) && ts->inc.id[0]) : 0, "starts_ms",
       (json_int_t)(ts && ts->inc.opened_ms ? ts->inc.opened_ms : now),
       "ends_ms", (json_int_t)(now + AM_ENDS_AFTER_MS));
-  if (al->cfg->alerts.dashboard_url)
+  free(title_ok);
+  free(text_ok);
+  if (m && al->cfg->alerts.dashboard_url)
     json_object_set_new(m, "link", json_string(al->cfg->alerts.dashboard_url));
   return m;
 }
@@ -74,32 +79,45 @@ json_t *alerts_make_msg(struct alerts *al, const char *id, const char *kind,
 /* Queues one notification to every receiver routed for t. */
 void alerts_notify(struct alerts *al, const char *kind, const struct target *t,
                    struct target_state *ts, int64_t now) {
-  char id[160], title[600], text[1200];
   const char *kw = al->cfg->alerts.keyword;
+  char *id, *title;
+  size_t lost = 0;
   if (!al->cfg->nreceivers)
     return;
-  snprintf(id, sizeof(id), "%s:%s:%lld", ts->inc.id[0] ? ts->inc.id : t->id,
-           kind, (long long)now);
+  id = xasprintf("%s:%s:%lld", ts->inc.id[0] ? ts->inc.id : t->id, kind,
+                 (long long)now);
+  /* Whole, however long: each provider cuts to its own limit on a
+   * character boundary (receiver_truncate). */
   if (strcmp(kind, "resolved") == 0)
-    snprintf(title, sizeof(title), "%s%s: 已恢复 %s (resolved)", kw, t->title,
-             alerts_label_zh(ts->st.cls));
+    title = xasprintf("%s%s: 已恢复 %s (resolved)", kw, t->title,
+                      alerts_label_zh(ts->st.cls));
   else
-    snprintf(title, sizeof(title), "%s%s: %s (%s)%s", kw, t->title,
-             alerts_label_zh(ts->st.cls), eval_class_name(ts->st.cls),
-             strcmp(kind, "reminder") == 0 ? " [提醒 reminder]" : "");
-  snprintf(text, sizeof(text), "%s", ts->message);
+    title = xasprintf("%s%s: %s (%s)%s", kw, t->title,
+                      alerts_label_zh(ts->st.cls), eval_class_name(ts->st.cls),
+                      strcmp(kind, "reminder") == 0 ? " [提醒 reminder]" : "");
   for (size_t i = 0; i < al->cfg->nreceivers; i++) {
     const struct receiver *r = &al->cfg->receivers[i];
-    char key[300];
+    json_t *msg;
+    char *key;
     if (!alerts_receives(al->cfg, r, t))
       continue;
-    snprintf(key, sizeof(key), "%s@%s", id, r->id);
-    alerts_outbox_add(al, key, r->id,
-                      alerts_make_msg(al, id, kind, t, ts, title, text, now), 0,
-                      true);
+    msg = alerts_make_msg(al, id, kind, t, ts, title, ts->message, now);
+    if (!msg) {
+      lost++;
+      continue;
+    }
+    key = xasprintf("%s@%s", id, r->id);
+    alerts_outbox_add(al, key, r->id, msg, 0, true);
+    free(key);
   }
+  if (lost)
+    log_error("alerts: cannot compose the %s notification for target %s "
+              "(%zu receiver(s) not notified)",
+              kind, t->id, lost);
   log_info("alerts: %s for target %s (%s)", kind, t->id,
            eval_class_name(ts->st.cls));
+  free(id);
+  free(title);
 }
 
 static void bar(double fill, char *buf, size_t len) {
@@ -118,7 +136,8 @@ static void bar(double fill, char *buf, size_t len) {
 void alerts_digest(struct alerts *al, int64_t now) {
   struct civil c;
   int64_t today;
-  char idbuf[64], title[300];
+  char idbuf[64];
+  char *title;
   if (al->cfg->alerts.digest_minute < 0 || !al->tg || !al->cfg->nreceivers)
     return;
   tz_ms_to_local(now, &c);
@@ -135,11 +154,12 @@ void alerts_digest(struct alerts *al, int64_t now) {
   al->digest_day = today;
   snprintf(idbuf, sizeof(idbuf), "digest-%04d-%02d-%02d", c.year, c.month,
            c.day);
-  snprintf(title, sizeof(title), "%s每日进度 daily digest %04d-%02d-%02d",
-           al->cfg->alerts.keyword, c.year, c.month, c.day);
+  title = xasprintf("%s每日进度 daily digest %04d-%02d-%02d",
+                    al->cfg->alerts.keyword, c.year, c.month, c.day);
   for (size_t r = 0; r < al->cfg->nreceivers; r++) {
     const struct receiver *rc = &al->cfg->receivers[r];
     struct strbuf sb = {0};
+    json_t *msg;
     char key[200];
     for (size_t i = 0; i < al->tg->n; i++) {
       const struct target *t = &al->tg->cfg->targets[i];
@@ -160,12 +180,15 @@ void alerts_digest(struct alerts *al, int64_t now) {
       continue;
     }
     snprintf(key, sizeof(key), "%s@%s", idbuf, rc->id);
-    alerts_outbox_add(
-        al, key, rc->id,
-        alerts_make_msg(al, idbuf, "digest", NULL, NULL, title, sb.buf, now), 0,
-        true);
+    msg = alerts_make_msg(al, idbuf, "digest", NULL, NULL, title, sb.buf, now);
+    if (msg)
+      alerts_outbox_add(al, key, rc->id, msg, 0, true);
+    else
+      log_error("alerts: cannot compose the daily digest for receiver %s",
+                rc->id);
     strbuf_free(&sb);
   }
+  free(title);
   {
     char *k = store_key(al->store, "alerts", NULL);
     char day[24];

@@ -44,7 +44,7 @@ int alerts_notify_test(const struct config *cfg, const struct receiver *r) {
   struct test_ctx tc;
   struct receiver_request req = {0};
   struct alert_msg m;
-  char title[300];
+  char *title;
   const struct receiver_ops *ops = r->type;
   static const char *const hdr[] = {
       "Content-Type: application/json; charset=utf-8", NULL};
@@ -54,8 +54,8 @@ int alerts_notify_test(const struct config *cfg, const struct receiver *r) {
   tc.r = r;
   tc.rc = 1;
   snprintf(id, sizeof(id), "test-%lld", (long long)now);
-  snprintf(title, sizeof(title), "%s测试消息 test message from indicatord",
-           cfg->alerts.keyword);
+  title =
+      xasprintf("%s测试消息 test message from indicatord", cfg->alerts.keyword);
   memset(&m, 0, sizeof(m));
   m.id = id;
   m.incident = "";
@@ -82,6 +82,7 @@ int alerts_notify_test(const struct config *cfg, const struct receiver *r) {
   }
   free(req.url);
   free(req.body);
+  free(title);
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0)
     tc.rc = 1;

@@ -34,9 +34,16 @@ static void persist(struct alerts *al, struct outbox_item *it) {
   char *key = outbox_key(al);
   json_t *rec = json_pack("{s:s, s:O, s:i}", "receiver", it->receiver_id, "msg",
                           it->msg, "attempts", it->attempts);
-  char *val = json_dumps(rec, JSON_COMPACT);
-  const char *argv[] = {"HSET", key, it->key, val};
-  store_command(al->store, 4, argv, NULL);
+  char *val = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+  if (val) {
+    const char *argv[] = {"HSET", key, it->key, val};
+    store_command(al->store, 4, argv, NULL);
+  } else {
+    /* Delivered from memory all the same; only a restart would forget
+     * it. */
+    log_error("alerts: cannot save %s to the outbox (not serialisable)",
+              it->key);
+  }
   free(val);
   json_decref(rec);
   free(key);
@@ -218,7 +225,7 @@ static void send_item(struct alerts *al, struct outbox_item *it,
   struct receiver_request req = {0};
   struct alert_msg am;
   struct strbuf combined = {0};
-  char title[300];
+  char *title = NULL;
   static const char *const hdr[] = {
       "Content-Type: application/json; charset=utf-8", NULL};
   alerts_msg_view(it->msg, &am);
@@ -233,8 +240,8 @@ static void send_item(struct alerts *al, struct outbox_item *it,
       alerts_msg_view(it->batch[i]->msg, &bm);
       strbuf_addf(&combined, "\n%s\n%s\n", bm.title, bm.text);
     }
-    snprintf(title, sizeof(title), "%s%zu 条通知 notifications",
-             al->cfg->alerts.keyword, it->nbatch + 1);
+    title = xasprintf("%s%zu 条通知 notifications", al->cfg->alerts.keyword,
+                      it->nbatch + 1);
     am.title = title;
     am.text = combined.buf;
   }
@@ -252,6 +259,7 @@ static void send_item(struct alerts *al, struct outbox_item *it,
     note_send(receiver_state(al, r->id), now);
   }
   strbuf_free(&combined);
+  free(title);
   free(req.url);
   free(req.body);
 }

@@ -37,19 +37,21 @@ void alerts_resend_firing(struct alerts *al, int64_t now) {
       struct target_state *ts = &al->tg->states[i];
       struct receiver_request req = {0};
       struct alert_msg am;
-      char title[600];
+      char *title;
       json_error_t e;
       json_t *m, *one;
       if (!ts->inc.id[0] || !ts->inc.notified || !alerts_bad(ts->st.cls) ||
           !alerts_receives(al->cfg, rc, t))
         continue;
-      snprintf(title, sizeof(title), "%s%s: %s (%s)", al->cfg->alerts.keyword,
-               t->title, alerts_label_zh(ts->st.cls),
-               eval_class_name(ts->st.cls));
+      title =
+          xasprintf("%s%s: %s (%s)", al->cfg->alerts.keyword, t->title,
+                    alerts_label_zh(ts->st.cls), eval_class_name(ts->st.cls));
       m = alerts_make_msg(al, ts->inc.id, "resend", t, ts, title, ts->message,
                           now);
+      free(title);
+      if (!m)
+        continue;
       alerts_msg_view(m, &am);
-      am.prev_cls = ""; /* the current class only */
       if (rc->type->build(rc, &am, now, &req) == 0) {
         one = json_loads(req.body, 0, &e);
         if (one)
@@ -66,8 +68,8 @@ void alerts_resend_firing(struct alerts *al, int64_t now) {
     if (url) {
       char *body = json_dumps(arr, JSON_COMPACT);
       al->resends = xrealloc(al->resends, sizeof(*al->resends));
-      if (fetch_post_start(&al->resends[0], &al->eng, url, hdr, body,
-                           rc->timeout_ms, on_resent, al) == 0)
+      if (body && fetch_post_start(&al->resends[0], &al->eng, url, hdr, body,
+                                   rc->timeout_ms, on_resent, al) == 0)
         al->nresends = 1;
       free(url);
       free(body);

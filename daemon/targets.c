@@ -4,6 +4,7 @@
 #include "log.h"
 #include "strmap.h"
 #include "timefmt.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <math.h>
@@ -345,6 +346,8 @@ static void judge(struct targets *tg, size_t i, int64_t now) {
   eval_target(&in, &ts->res, what_if(tg) ? NULL : &traj);
   changed = eval_next_class(t, &ts->res, now, &ts->st);
   eval_message(t, &ts->res, ts->st.cls, ts->message, sizeof(ts->message));
+  /* A long unit can make snprintf cut a character in half. */
+  utf8_trim_partial(ts->message);
   ts->have_result = ts->judged = true;
   free(ts->pts);
   ts->pts = NULL;

@@ -1,5 +1,6 @@
 #include "ydoc.h"
 
+#include "file.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -323,32 +324,21 @@ struct ydoc *ydoc_parse(const char *name, const char *text, size_t len,
 }
 
 struct ydoc *ydoc_load(const char *path, struct diag *d) {
-  FILE *f = fopen(path, "rb");
   struct strbuf sb = {0};
   struct ydoc *doc;
-  char chunk[8192];
-  size_t got;
+  const char *kind = NULL;
+  int rc = file_read(path, YDOC_MAX_FILE, &sb, &kind);
 
-  if (!f) {
-    diag_add(d, path, 0, 0, "cannot open: %s", strerror(errno));
-    return NULL;
-  }
-  while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-    strbuf_add(&sb, chunk, got);
-    if (sb.len > YDOC_MAX_FILE) {
-      diag_add(d, path, 0, 0, "larger than %d MiB", YDOC_MAX_FILE >> 20);
-      fclose(f);
-      strbuf_free(&sb);
-      return NULL;
-    }
-  }
-  if (ferror(f)) {
-    diag_add(d, path, 0, 0, "cannot read: %s", strerror(errno));
-    fclose(f);
+  if (rc == -ENOTSUP)
+    diag_add(d, path, 0, 0, "is %s, not a regular file", kind);
+  else if (rc == -EFBIG)
+    diag_add(d, path, 0, 0, "larger than %d MiB", YDOC_MAX_FILE >> 20);
+  else if (rc < 0)
+    diag_add(d, path, 0, 0, "cannot open: %s", strerror(-rc));
+  if (rc < 0) {
     strbuf_free(&sb);
     return NULL;
   }
-  fclose(f);
   doc = ydoc_parse(path, sb.buf ? sb.buf : "", sb.len, d);
   strbuf_free(&sb);
   return doc;

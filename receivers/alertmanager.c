@@ -1,8 +1,10 @@
-/* Prometheus Alertmanager: POST /api/v2/alerts with a JSON array of alerts.
- * Labels alertname, target, class, severity; a firing alert ends in the
- * future (it is re-sent well before), a resolved one ends now. When an
- * incident changes class, the old class's alert is resolved in the same
- * request. */
+/* Prometheus Alertmanager: POST /api/v2/alerts with a JSON array holding
+ * one alert per notification. Its labels (alertname, target, incident; see
+ * webhook_labels) stay the same for the whole incident, so that the alert
+ * opened is the alert updated and the alert resolved: a class change
+ * updates the annotations (class, severity) of the same alert instead of
+ * starting another. A firing alert ends in the future (it is re-sent well
+ * before), a resolved one ends now. */
 #include "receiver.h"
 
 #include "util.h"
@@ -10,38 +12,29 @@
 #include <jansson.h>
 #include <string.h>
 
-json_t *webhook_labels(const struct alert_msg *m, const char *cls);
-
-static json_t *alert(const struct alert_msg *m, const char *cls, bool firing,
-                     int64_t now_ms) {
-  char starts[32], ends[32];
-  receiver_rfc3339(m->starts_ms, starts, sizeof(starts));
-  receiver_rfc3339(firing ? m->ends_ms : now_ms, ends, sizeof(ends));
-  return json_pack("{s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "labels",
-                   webhook_labels(m, cls), "annotations", "summary", m->title,
-                   "description", m->text, "incident", m->incident, "startsAt",
-                   starts, "endsAt", ends, "generatorURL",
-                   m->link ? m->link : "");
-}
+json_t *webhook_labels(const struct alert_msg *m);
+json_t *webhook_annotations(const struct alert_msg *m);
 
 static int build(const struct receiver *r, const struct alert_msg *m,
                  int64_t now_ms, struct receiver_request *out) {
-  json_t *arr = json_array();
   const char *base = r->url;
   size_t blen = strlen(base);
+  /* Digests and tests are not incidents: a short-lived alert of their
+   * own. */
+  bool firing = m->target[0] ? m->firing : true;
+  char starts[32], ends[32];
+  json_t *arr = NULL, *labels = webhook_labels(m),
+         *ann = webhook_annotations(m);
   char *url;
   int rc;
-  if (!m->target[0]) {
-    /* Digests and tests are not alerts: a short-lived info alert. */
-    struct alert_msg copy = *m;
-    copy.target = "indicatord";
-    copy.severity = "info";
-    json_array_append_new(arr, alert(&copy, m->kind, true, now_ms));
-  } else {
-    json_array_append_new(arr, alert(m, m->cls, m->firing, now_ms));
-    if (m->prev_cls && m->prev_cls[0] && strcmp(m->prev_cls, m->cls) != 0)
-      json_array_append_new(arr, alert(m, m->prev_cls, false, now_ms));
-  }
+  receiver_rfc3339(m->starts_ms, starts, sizeof(starts));
+  receiver_rfc3339(firing ? m->ends_ms : now_ms, ends, sizeof(ends));
+  if (labels && ann)
+    arr = json_pack("[{s:O, s:O, s:s, s:s, s:s}]", "labels", labels,
+                    "annotations", ann, "startsAt", starts, "endsAt", ends,
+                    "generatorURL", m->link ? m->link : "");
+  json_decref(labels);
+  json_decref(ann);
   while (blen && base[blen - 1] == '/')
     blen--;
   url = xasprintf("%.*s/api/v2/alerts", (int)blen, base);

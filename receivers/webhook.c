@@ -8,12 +8,27 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Labels: stable for one incident and class (Alertmanager deduplicates on
- * them); numbers go to annotations. */
-json_t *webhook_labels(const struct alert_msg *m, const char *cls);
-json_t *webhook_labels(const struct alert_msg *m, const char *cls) {
-  return json_pack("{s:s, s:s, s:s, s:s}", "alertname", "IndicatorTarget",
-                   "target", m->target, "class", cls, "severity", m->severity);
+/* Labels: the identity of the alert, the same from the incident's opening
+ * to its resolve (Alertmanager identifies an alert by its label set, and
+ * so does the fingerprint here): a class or a severity that changes
+ * within the incident would make each change a different alert, and the
+ * end of one would not end the other. Class and severity go to the
+ * annotations. Digests and tests are their own short-lived alert. */
+json_t *webhook_labels(const struct alert_msg *m);
+json_t *webhook_labels(const struct alert_msg *m) {
+  if (!m->target[0])
+    return json_pack("{s:s, s:s, s:s}", "alertname", "IndicatorNotice",
+                     "target", "indicatord", "incident", m->id);
+  return json_pack("{s:s, s:s, s:s}", "alertname", "IndicatorTarget", "target",
+                   m->target, "incident", m->incident);
+}
+
+/* What the labels leave out: the class and severity of the moment. */
+json_t *webhook_annotations(const struct alert_msg *m);
+json_t *webhook_annotations(const struct alert_msg *m) {
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "summary", m->title,
+                   "description", m->text, "class", m->cls, "previous_class",
+                   m->prev_cls, "severity", m->severity, "notification", m->id);
 }
 
 /* FNV-1a over the sorted label pairs, as a 16-digit hex fingerprint. */
@@ -52,16 +67,17 @@ void webhook_fingerprint(json_t *labels, char out[17]) {
 static int build(const struct receiver *r, const struct alert_msg *m,
                  int64_t now_ms, struct receiver_request *out) {
   char starts[32], ends[32], fp[17];
-  json_t *labels = webhook_labels(m, m->cls);
-  json_t *ann, *alert, *o;
+  json_t *labels = webhook_labels(m);
+  json_t *ann = webhook_annotations(m);
+  json_t *alert, *o = NULL;
   const char *status = m->firing ? "firing" : "resolved";
   (void)now_ms;
+  if (!labels || !ann)
+    goto out;
   receiver_rfc3339(m->starts_ms, starts, sizeof(starts));
   receiver_rfc3339(m->ends_ms, ends, sizeof(ends));
   webhook_fingerprint(labels, fp);
-  ann = json_pack("{s:s, s:s, s:s}", "summary", m->title, "description",
-                  m->text, "notification", m->id);
-  alert = json_pack("{s:s, s:O, s:o, s:s, s:s, s:s, s:s}", "status", status,
+  alert = json_pack("{s:s, s:O, s:O, s:s, s:s, s:s, s:s}", "status", status,
                     "labels", labels, "annotations", ann, "startsAt", starts,
                     "endsAt", m->firing ? "0001-01-01T00:00:00Z" : ends,
                     "generatorURL", m->link ? m->link : "", "fingerprint", fp);
@@ -70,10 +86,13 @@ static int build(const struct receiver *r, const struct alert_msg *m,
                 "version", "4", "groupKey",
                 m->incident[0] ? m->incident : m->id, "truncatedAlerts", 0,
                 "status", status, "receiver", r->id, "groupLabels", "target",
-                m->target, "commonLabels", labels, "commonAnnotations",
-                "externalURL", m->link ? m->link : "", "notification_reason",
-                m->kind, "alerts", alert);
+                m->target[0] ? m->target : "indicatord", "commonLabels", labels,
+                "commonAnnotations", "externalURL", m->link ? m->link : "",
+                "notification_reason", m->kind, "alerts", alert);
+out:
   json_decref(labels);
+  json_decref(ann);
+  /* NULL (a string jansson refused) makes this fail with -ENOMEM. */
   return receiver_request_json(out, r->url, o);
 }
 

@@ -324,11 +324,13 @@ try:
 
     # Alertmanager
     if am:
+        # labels: the incident's identity; class and severity: annotations
         check("Alertmanager shows the alert with our labels",
               wait_for(lambda: any(a["labels"].get("target") == "jobs-2026" and
-                                   a["labels"].get("class") == "off_track" and
+                                   a["labels"].get("incident", "").startswith("jobs-2026-") and
                                    a["labels"].get("alertname") == "IndicatorTarget" and
-                                   a["labels"].get("severity") == "critical"
+                                   a["annotations"].get("class") == "off_track" and
+                                   a["annotations"].get("severity") == "critical"
                                    for a in (am_alerts() or [])), 20), str(am_alerts()))
         time.sleep(8)  # past resolve_timeout (5s)
         check("still active past Alertmanager's resolve timeout",

@@ -143,9 +143,13 @@ static void sequences(void **state) {
   STEP(fx, 0, CLASS_ON_TRACK, 9, 9000, "");
   STEP(fx, 0, CLASS_ON_TRACK, 10, 10000, "resolved@r1 resolved@r2");
   assert_true(fx->tg.states[0].inc.id[0] == '\0');
-  /* the resolve names the class Alertmanager holds */
+  /* one identity from the opening to the resolve (contract 6): the
+   * incident, not the class, names the alert */
   assert_string_equal(
-      json_string_value(json_object_get(fx->al.items[6]->msg, "cls")),
+      json_string_value(json_object_get(fx->al.items[6]->msg, "incident")),
+      json_string_value(json_object_get(fx->al.items[0]->msg, "incident")));
+  assert_string_equal(
+      json_string_value(json_object_get(fx->al.items[6]->msg, "prev_cls")),
       "off_track");
   /* first evaluation already bad: opens at once; no_data is bad too */
   STEP(fx, 1, CLASS_NO_DATA, 1, 1000, "open@r2");

@@ -160,9 +160,14 @@ static void bodies(void **state) {
                         "IndicatorTarget");
     assert_string_equal(json_string_value(json_object_get(l, "target")),
                         "jobs-2026");
-    assert_string_equal(json_string_value(json_object_get(l, "class")),
+    json_t *a = json_object_get(json_array_get(j, 0), "annotations");
+    /* The identity of the incident, not its class of the moment. */
+    assert_null(json_object_get(l, "class"));
+    assert_null(json_object_get(l, "severity"));
+    assert_non_null(json_string_value(json_object_get(l, "incident")));
+    assert_string_equal(json_string_value(json_object_get(a, "class")),
                         "off_track");
-    assert_string_equal(json_string_value(json_object_get(l, "severity")),
+    assert_string_equal(json_string_value(json_object_get(a, "severity")),
                         "critical");
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(j, 0), "endsAt")),
