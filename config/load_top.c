@@ -145,9 +145,9 @@ static void load_redis_url(struct loader *L, const struct ydoc_node *n,
 }
 
 static void load_redis(struct loader *L, const struct ydoc_node *n) {
-  static const char *const keys[] = {"url",           "user",   "password",
-                                     "password_file", "prefix", "max_queue",
-                                     "max_spool",     NULL};
+  static const char *const keys[] = {"url",           "user",       "password",
+                                     "password_file", "prefix",     "max_queue",
+                                     "max_spool",     "spool_sync", NULL};
   struct config *cfg = L->cfg;
   char *url = NULL, *url_password = NULL;
   bool pw_given = false;
@@ -178,6 +178,10 @@ static void load_redis(struct loader *L, const struct ydoc_node *n) {
       cfg->redis.max_queue = (size_t)mq;
   }
   load_size(L, ydoc_get(n, "max_spool"), "max_spool", &cfg->redis.max_spool);
+  if (load_duration(L, ydoc_get(n, "spool_sync"), "spool_sync", 10, false,
+                    &cfg->redis.spool_sync_ms) &&
+      cfg->redis.spool_sync_ms > MS_PER_MINUTE)
+    load_error(L, ydoc_get(n, "spool_sync"), "spool_sync must be at most 1m");
   if (ydoc_get(n, "prefix")) {
     for (const char *p = cfg->redis.prefix; *p; p++)
       if ((unsigned char)*p <= ' ' || *p == '*' || *p == '?' || *p == '[') {

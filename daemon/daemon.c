@@ -53,7 +53,10 @@ static void update_status(struct daemon *dm) {
                   eval_class_name((enum eval_class)c));
   if (!dm->tg.n)
     strbuf_adds(&sb, " none");
-  strbuf_addf(&sb, "; redis %s", store_is_up(&dm->store) ? "up" : "DOWN");
+  strbuf_addf(&sb, "; redis %s",
+              dm->store.refusal[0]      ? "REFUSES WRITES"
+              : store_is_up(&dm->store) ? "up"
+                                        : "DOWN");
   if (strcmp(sb.buf, dm->last_status) != 0) {
     notify_send(sb.buf);
     snprintf(dm->last_status, sizeof(dm->last_status), "%s", sb.buf);
@@ -79,12 +82,7 @@ static void ep_metrics(void *data, struct strbuf *out) {
 
 static bool ep_health(void *data, struct strbuf *reason) {
   struct daemon *dm = data;
-  if (store_is_up(&dm->store))
-    return true;
-  strbuf_addf(reason, "redis unreachable: %s\n",
-              dm->store.link.last_error[0] ? dm->store.link.last_error
-                                           : "connecting");
-  return false;
+  return store_healthy(&dm->store, reason);
 }
 
 static void ep_status(void *data, struct strbuf *out) {

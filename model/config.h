@@ -148,8 +148,9 @@ struct config {
     char *user; /* NULL: default user */
     char *password;
     char *prefix;
-    size_t max_queue; /* writes held in memory while Redis is down */
-    size_t max_spool; /* bytes the spool may grow to */
+    size_t max_queue;      /* writes held in memory while Redis is down */
+    size_t max_spool;      /* bytes the spool may grow to */
+    int64_t spool_sync_ms; /* the spool is fsynced at least this often */
     bool is_unix;
     char *host; /* or socket path */
     int port;

@@ -14,9 +14,10 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
+/* PINGs answered in a row that confirm a connection nobody writes to. */
+#define CONFIRMING_PINGS 2
 
-static void connect_now(struct rlink *link);
-static void lost(struct rlink *link, const char *reason);
+static void begin_attempt(struct rlink *link);
 
 static bool is_numeric(const char *host) {
   unsigned char buf[sizeof(struct in6_addr)];
@@ -24,37 +25,76 @@ static bool is_numeric(const char *host) {
          inet_pton(AF_INET6, host, buf) == 1;
 }
 
-static void on_retry(uv_timer_t *t) {
-  connect_now(t->data);
+static void describe_address(struct rlink *link) {
+  if (!link->opt.port)
+    snprintf(link->where, sizeof(link->where), "unix:%s", link->opt.host);
+  else if (strchr(link->opt.host, ':'))
+    snprintf(link->where, sizeof(link->where), "[%s]:%d", link->opt.host,
+             link->opt.port);
+  else
+    snprintf(link->where, sizeof(link->where), "%s:%d", link->opt.host,
+             link->opt.port);
 }
 
-static void schedule_retry(struct rlink *link) {
+/* ---- failing and retrying ---- */
+
+static void on_retry(uv_timer_t *t) {
+  begin_attempt(t->data);
+}
+
+static uint64_t schedule_retry(struct rlink *link) {
   uint64_t d = link->backoff_ms ? link->backoff_ms : BACKOFF_MIN_MS;
   uint64_t jitter = d / 5 ? rng_next(&link->rng) % (d / 5) : 0;
+  uint64_t wait = d - d / 10 + jitter;
+  if (link->retarget)
+    wait = 0;
+  link->retarget = false;
   link->state = RLINK_IDLE;
-  uv_timer_start(&link->timer, on_retry, d - d / 10 + jitter, 0);
+  uv_timer_start(&link->timer, on_retry, wait, 0);
   link->backoff_ms = d * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d * 2;
+  return wait;
 }
 
 /* The connection (or the attempt) is gone: tell the owner, log once per
- * change of reason, and retry later. */
+ * reason, and retry later. */
 static void lost(struct rlink *link, const char *reason) {
   bool was_up = link->state == RLINK_UP;
+  bool retarget = link->retarget;
+  uint64_t wait;
   if (link->state == RLINK_CLOSING)
     return;
   uv_timer_stop(&link->ping_timer);
   uv_timer_stop(&link->timer);
   link->ping_outstanding = false;
   link->failures++;
-  if (was_up || strcmp(reason, link->last_error) != 0)
-    log_warn("redis: %s %s: %s; retrying", was_up ? "lost" : "cannot reach",
-             link->opt.host, reason);
-  else
-    log_debug("redis: still cannot reach %s: %s", link->opt.host, reason);
+  wait = schedule_retry(link);
+  if (retarget) {
+    log_info("redis: connecting to %s (the configuration changed)",
+             link->where);
+  } else if (strcmp(reason, link->last_error) != 0) {
+    log_warn("redis: %s %s: %s; retrying in %.1f s",
+             was_up && link->confirmed ? "lost" : "cannot use", link->where,
+             reason, (double)wait / 1000.0);
+    link->trouble_said = true;
+  } else {
+    log_debug("redis: still cannot use %s: %s; retrying in %.1f s", link->where,
+              reason, (double)wait / 1000.0);
+  }
   snprintf(link->last_error, sizeof(link->last_error), "%s", reason);
-  schedule_retry(link);
+  link->confirmed = false;
   if (link->on_down)
     link->on_down(link, reason);
+}
+
+void rlink_confirm(struct rlink *link) {
+  if (link->confirmed || link->state != RLINK_UP)
+    return;
+  link->confirmed = true;
+  link->backoff_ms = 0;
+  if (link->trouble_said)
+    log_info("redis: connected to %s again", link->where);
+  link->trouble_said = false;
+  link->last_error[0] = '\0';
 }
 
 static void on_kill(uv_timer_t *t) {
@@ -110,11 +150,15 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
   lost(link, reason);
 }
 
+/* ---- up: liveness ---- */
+
 static void on_ping_reply(redisAsyncContext *ac, void *r, void *privdata) {
   struct rlink *link = ac->data;
-  (void)r;
   (void)privdata;
   link->ping_outstanding = false;
+  /* Quiet PINGs confirm a connection that has nothing to write. */
+  if (r && ++link->quiet_pings >= CONFIRMING_PINGS)
+    rlink_confirm(link);
 }
 
 static void on_ping_timer(uv_timer_t *t) {
@@ -131,18 +175,19 @@ static void on_ping_timer(uv_timer_t *t) {
   redisAsyncCommand(link->ac, on_ping_reply, NULL, "PING");
 }
 
+/* ---- the attempt: resolve, connect, handshake ---- */
+
 static void handshake_done(struct rlink *link) {
   uv_timer_stop(&link->timer);
   link->state = RLINK_UP;
-  link->backoff_ms = 0;
+  link->quiet_pings = 0;
   link->connects++;
-  if (link->last_error[0] || link->connects == 1) {
-    if (link->opt.port)
-      log_info("redis: connected to %s:%d", link->opt.host, link->opt.port);
-    else
-      log_info("redis: connected to unix:%s", link->opt.host);
-  }
-  link->last_error[0] = '\0';
+  /* The backoff is not reset here: only work done proves the server
+   * usable (rlink_confirm). */
+  if (link->connects == 1)
+    log_info("redis: connected to %s", link->where);
+  else
+    log_debug("redis: connected to %s", link->where);
   uv_timer_start(&link->ping_timer, on_ping_timer, link->opt.ping_interval_ms,
                  link->opt.ping_interval_ms);
   if (link->on_up)
@@ -170,19 +215,7 @@ static void on_handshake_reply(redisAsyncContext *ac, void *r, void *privdata) {
     handshake_done(link);
 }
 
-static void on_connect(const redisAsyncContext *cac, int status) {
-  struct rlink *link = cac->data;
-  redisAsyncContext *ac = (redisAsyncContext *)cac;
-  if (status != REDIS_OK) {
-    char reason[256];
-    snprintf(reason, sizeof(reason), "%s",
-             cac->errstr ? cac->errstr : "connect failed");
-    /* hiredis frees the context after this returns, without calling the
-     * disconnect callback. */
-    link->ac = NULL;
-    lost(link, reason);
-    return;
-  }
+static void handshake(struct rlink *link, redisAsyncContext *ac) {
   link->state = RLINK_HANDSHAKE;
   if (link->opt.password) {
     if (link->opt.user) {
@@ -202,7 +235,22 @@ static void on_connect(const redisAsyncContext *cac, int status) {
   redisAsyncCommand(ac, on_handshake_reply, "PING", "PING");
 }
 
-static void on_connect_deadline(uv_timer_t *t) {
+static void on_connect(const redisAsyncContext *cac, int status) {
+  struct rlink *link = cac->data;
+  if (status != REDIS_OK) {
+    char reason[256];
+    snprintf(reason, sizeof(reason), "%s",
+             cac->errstr ? cac->errstr : "connect failed");
+    /* hiredis frees the context after this returns, without calling the
+     * disconnect callback. */
+    link->ac = NULL;
+    lost(link, reason);
+    return;
+  }
+  handshake(link, (redisAsyncContext *)cac);
+}
+
+static void on_attempt_deadline(uv_timer_t *t) {
   struct rlink *link = t->data;
   if (link->state == RLINK_CONNECTING || link->state == RLINK_HANDSHAKE)
     rlink_reset(link, "connect timed out");
@@ -265,6 +313,12 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
     closed_one(link);
     return;
   }
+  if (link->retarget) {
+    /* Resolved the old name: start over with the new one. */
+    uv_freeaddrinfo(res);
+    lost(link, "the configuration changed");
+    return;
+  }
   if (status < 0 || !res) {
     char reason[256];
     snprintf(reason, sizeof(reason), "cannot resolve: %s",
@@ -281,36 +335,41 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
   open_context(link, ip);
 }
 
-static void connect_now(struct rlink *link) {
-  uv_timer_start(&link->timer, on_connect_deadline,
-                 link->opt.connect_timeout_ms, 0);
-  if (link->opt.port && !is_numeric(link->opt.host)) {
-    struct addrinfo hints;
-    char port[16];
-    int rc;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof(port), "%d", link->opt.port);
-    link->gai.data = link;
-    rc = uv_getaddrinfo(link->loop, &link->gai, on_resolved, link->opt.host,
-                        port, &hints);
-    if (rc < 0) {
-      lost(link, uv_strerror(rc));
-      return;
-    }
-    link->gai_active = true;
-    link->state = RLINK_RESOLVING;
+static void resolve_address(struct rlink *link) {
+  struct addrinfo hints;
+  char port[16];
+  int rc;
+  if (!link->opt.port || is_numeric(link->opt.host)) {
+    open_context(link, link->opt.host);
     return;
   }
-  open_context(link, link->opt.host);
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  snprintf(port, sizeof(port), "%d", link->opt.port);
+  link->gai.data = link;
+  rc = uv_getaddrinfo(link->loop, &link->gai, on_resolved, link->opt.host, port,
+                      &hints);
+  if (rc < 0) {
+    lost(link, uv_strerror(rc));
+    return;
+  }
+  link->gai_active = true;
+  link->state = RLINK_RESOLVING;
 }
 
-void rlink_start(struct rlink *link, uv_loop_t *loop,
-                 const struct rlink_options *opt, rlink_up_cb on_up,
-                 rlink_down_cb on_down, void *data) {
-  memset(link, 0, sizeof(*link));
-  link->loop = loop;
+static void begin_attempt(struct rlink *link) {
+  uv_timer_start(&link->timer, on_attempt_deadline,
+                 link->opt.connect_timeout_ms, 0);
+  resolve_address(link);
+}
+
+/* ---- the owner's calls ---- */
+
+static void copy_options(struct rlink *link, const struct rlink_options *opt) {
+  free((char *)link->opt.host);
+  free((char *)link->opt.user);
+  free((char *)link->opt.password);
   link->opt = *opt;
   link->opt.host = xstrdup(opt->host);
   link->opt.user = opt->user ? xstrdup(opt->user) : NULL;
@@ -319,6 +378,15 @@ void rlink_start(struct rlink *link, uv_loop_t *loop,
     link->opt.connect_timeout_ms = 5000;
   if (!link->opt.ping_interval_ms)
     link->opt.ping_interval_ms = 5000;
+  describe_address(link);
+}
+
+void rlink_start(struct rlink *link, uv_loop_t *loop,
+                 const struct rlink_options *opt, rlink_up_cb on_up,
+                 rlink_down_cb on_down, void *data) {
+  memset(link, 0, sizeof(*link));
+  link->loop = loop;
+  copy_options(link, opt);
   link->on_up = on_up;
   link->on_down = on_down;
   link->data = data;
@@ -328,7 +396,44 @@ void rlink_start(struct rlink *link, uv_loop_t *loop,
   uv_timer_init(loop, &link->ping_timer);
   uv_timer_init(loop, &link->kill_timer);
   link->timer.data = link->ping_timer.data = link->kill_timer.data = link;
-  connect_now(link);
+  begin_attempt(link);
+}
+
+static bool same_string(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool rlink_options_differ(const struct rlink *link,
+                          const struct rlink_options *opt) {
+  return !same_string(link->opt.host, opt->host) ||
+         link->opt.port != opt->port ||
+         !same_string(link->opt.user, opt->user) ||
+         !same_string(link->opt.password, opt->password) ||
+         link->opt.db != opt->db;
+}
+
+void rlink_set_options(struct rlink *link, const struct rlink_options *opt) {
+  if (link->state == RLINK_CLOSING)
+    return;
+  copy_options(link, opt);
+  link->retarget = true;
+  link->backoff_ms = 0;
+  link->last_error[0] = '\0';
+  switch (link->state) {
+  case RLINK_IDLE:
+    uv_timer_stop(&link->timer);
+    link->retarget = false;
+    log_info("redis: connecting to %s (the configuration changed)",
+             link->where);
+    begin_attempt(link);
+    break;
+  case RLINK_RESOLVING:
+    uv_cancel((uv_req_t *)&link->gai); /* on_resolved starts over */
+    break;
+  default:
+    rlink_reset(link, "the configuration changed");
+    break;
+  }
 }
 
 bool rlink_is_up(const struct rlink *link) {

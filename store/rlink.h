@@ -1,9 +1,18 @@
-/* One Redis connection that stays up: connect (resolving host names with
- * uv_getaddrinfo, never blocking the loop), AUTH with an ACL user, SELECT,
- * connect and PING deadlines, and reconnects with exponential backoff. The
- * owner is told when the link comes up and goes down; commands are accepted
- * only while it is up. hiredis 0.14.1 rules apply: contexts are never freed
- * from inside hiredis' connect or disconnect callbacks. */
+/* One Redis connection that stays up. An attempt goes through named steps:
+ *   begin_attempt -> resolve_address (uv_getaddrinfo, never blocking the
+ *   loop) -> open_context -> handshake (AUTH with an ACL user, SELECT,
+ *   PING) -> up
+ * with a deadline over the whole attempt, PINGs while up, and retries with
+ * exponential backoff and jitter. The backoff starts again from its
+ * minimum only once the connection has done real work (rlink_confirm, or
+ * some quiet PINGs): a server that accepts connections but refuses the
+ * first write (OOM, LOADING, READONLY) is retried ever more slowly, not
+ * ten times a second. A step that finds the address elsewhere (Sentinel)
+ * belongs before resolve_address.
+ *
+ * The owner is told when the link comes up and goes down; commands are
+ * accepted only while it is up. hiredis 0.14.1 rules apply: contexts are
+ * never freed from inside hiredis' connect or disconnect callbacks. */
 #ifndef INDICATORD_RLINK_H
 #define INDICATORD_RLINK_H
 
@@ -38,14 +47,19 @@ typedef void (*rlink_down_cb)(struct rlink *link, const char *reason);
 struct rlink {
   uv_loop_t *loop;
   struct rlink_options opt; /* strings owned */
+  char where[300];          /* "host:port" or "unix:path", for logs */
   redisAsyncContext *ac;
   enum rlink_state state;
-  uv_timer_t timer;      /* connect deadline and retry */
+  uv_timer_t timer;      /* attempt deadline and retry */
   uv_timer_t ping_timer; /* liveness while up */
   uv_timer_t kill_timer; /* defers a forced disconnect out of callbacks */
   uv_getaddrinfo_t gai;
   bool gai_active;
   bool ping_outstanding;
+  int quiet_pings;   /* answered since the link came up */
+  bool confirmed;    /* the connection did real work */
+  bool retarget;     /* new options: the next attempt starts at once */
+  bool trouble_said; /* a failure was logged and its end not yet */
   uint64_t backoff_ms;
   uint32_t rng; /* retry jitter */
   char *kill_reason;
@@ -63,7 +77,16 @@ struct rlink {
 void rlink_start(struct rlink *link, uv_loop_t *loop,
                  const struct rlink_options *opt, rlink_up_cb on_up,
                  rlink_down_cb on_down, void *data);
+/* Points the link at another server or credentials: the connection (or
+ * the attempt) in progress is dropped and a new one starts at once. */
+void rlink_set_options(struct rlink *link, const struct rlink_options *opt);
+/* Whether opt differs from the link's (a reload checks before applying). */
+bool rlink_options_differ(const struct rlink *link,
+                          const struct rlink_options *opt);
 bool rlink_is_up(const struct rlink *link);
+/* The owner saw the connection work (a write acknowledged): the next loss
+ * is retried quickly again, and a logged failure is declared over. */
+void rlink_confirm(struct rlink *link);
 /* Sends a command while up. Returns 0, or -ENOTCONN (cb is then not called).
  * cb gets a NULL reply when the connection is lost first. */
 int rlink_command(struct rlink *link, redisCallbackFn *cb, void *privdata,

@@ -2,8 +2,8 @@
 
 #include "clock.h"
 #include "log.h"
+#include "store_op.h"
 #include "upsert.h"
-#include "timefmt.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,100 +14,10 @@
 #include <string.h>
 
 #define MAX_IN_FLIGHT 1024
-#define TICK_MS MS_PER_SECOND
-#define TRIM_EVERY_MS (10 * MS_PER_MINUTE)
-#define STATUS_EVERY_MS MS_PER_MINUTE
-
-/* Observations per script call: bounds one call's work inside Redis. */
-#define UPSERT_BATCH 256
-
-struct store_op {
-  uint32_t argc;
-  size_t *len;
-  char **argv;
-};
-
-static struct store_op *op_new(int argc, const char **argv,
-                               const size_t *argvlen) {
-  size_t total = 0;
-  struct store_op *op;
-  char *p;
-  for (int i = 0; i < argc; i++)
-    total += (argvlen ? argvlen[i] : strlen(argv[i])) + 1;
-  op = xmalloc(sizeof(*op) + (size_t)argc * (sizeof(size_t) + sizeof(char *)) +
-               total);
-  op->argc = (uint32_t)argc;
-  op->len = (size_t *)(op + 1);
-  op->argv = (char **)(op->len + argc);
-  p = (char *)(op->argv + argc);
-  for (int i = 0; i < argc; i++) {
-    size_t l = argvlen ? argvlen[i] : strlen(argv[i]);
-    memcpy(p, argv[i], l);
-    p[l] = '\0';
-    op->argv[i] = p;
-    op->len[i] = l;
-    p += l + 1;
-  }
-  return op;
-}
-
-static void serialise(const struct store_op *op, struct strbuf *out) {
-  unsigned char n[4];
-  strbuf_reset(out);
-  n[0] = (unsigned char)op->argc;
-  n[1] = (unsigned char)(op->argc >> 8);
-  n[2] = (unsigned char)(op->argc >> 16);
-  n[3] = (unsigned char)(op->argc >> 24);
-  strbuf_add(out, (const char *)n, 4);
-  for (uint32_t i = 0; i < op->argc; i++) {
-    uint32_t l = (uint32_t)op->len[i];
-    n[0] = (unsigned char)l;
-    n[1] = (unsigned char)(l >> 8);
-    n[2] = (unsigned char)(l >> 16);
-    n[3] = (unsigned char)(l >> 24);
-    strbuf_add(out, (const char *)n, 4);
-    strbuf_add(out, op->argv[i], op->len[i]);
-  }
-}
-
-static uint32_t rd32(const unsigned char *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-
-/* NULL when the record does not hold a well-formed command. */
-static struct store_op *deserialise(const char *buf, size_t len) {
-  const unsigned char *p = (const unsigned char *)buf;
-  uint32_t argc;
-  const char **argv;
-  size_t *lens, off = 4;
-  struct store_op *op = NULL;
-  if (len < 4)
-    return NULL;
-  argc = rd32(p);
-  if (argc == 0 || argc > len / 4)
-    return NULL;
-  argv = xcalloc(argc, sizeof(*argv));
-  lens = xcalloc(argc, sizeof(*lens));
-  for (uint32_t i = 0; i < argc; i++) {
-    uint32_t l;
-    if (len - off < 4)
-      goto out;
-    l = rd32(p + off);
-    off += 4;
-    if (len - off < l)
-      goto out;
-    argv[i] = buf + off;
-    lens[i] = l;
-    off += l;
-  }
-  if (off == len)
-    op = op_new((int)argc, argv, lens);
-out:
-  free(argv);
-  free(lens);
-  return op;
-}
+/* Writes refused for lack of permission are tried again this often,
+ * doubling. */
+#define PROBE_MIN_MS MS_PER_SECOND
+#define PROBE_MAX_MS (30 * MS_PER_SECOND)
 
 /* v's decimal digits into buf (room for 17 bytes); v is a whole number
  * of at most 15 digits. */
@@ -188,6 +98,12 @@ static struct store_op *q_pop(struct store *s) {
   return op;
 }
 
+static void q_clear(struct store *s) {
+  while (s->qlen)
+    free(q_pop(s));
+  s->sent = 0;
+}
+
 /* Callbacks may queue more waiters or close the store: the list is taken
  * out first. */
 static void notify_waiters(struct store *s, bool closing) {
@@ -211,6 +127,13 @@ static void notify_waiters(struct store *s, bool closing) {
 }
 
 static void pump(struct store *s);
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
+
+/* Whether Redis takes writes now: otherwise they go to the spool as they
+ * are queued. */
+static bool takes_writes(const struct store *s) {
+  return rlink_is_up(&s->link) && s->script_loaded && !s->resetting && !s->held;
+}
 
 static bool transient_error(const char *e) {
   static const char *const codes[] = {"LOADING",    "BUSY",        "MISCONF",
@@ -222,48 +145,255 @@ static bool transient_error(const char *e) {
   return false;
 }
 
+/* An ACL that forbids the command or the key: not the write's fault, and
+ * not for good either (an operator fixes the ACL). Scripts report it as
+ * an ERR of their own. */
+static bool permission_error(const char *e) {
+  return strncmp(e, "NOPERM", 6) == 0 ||
+         strstr(e, "The user executing the script can't") != NULL;
+}
+
+/* ---- the spool side ----------------------------------------------------- */
+
+/* Once everything in the spool is in Redis, the file starts over. */
+static void maybe_reset_spool(struct store *s) {
+  if (!s->have_spool || spool_pending(&s->spool) || !s->spool.size ||
+      !s->spool.scanned)
+    return;
+  for (size_t i = 0; i < s->qlen; i++)
+    if (q_at(s, i)->spool_off != STORE_OP_NOT_SPOOLED)
+      return; /* still needed if the replay has to start again */
+  if (s->spool.skipped_bytes)
+    log_warn("store: skipped %llu damaged spool byte(s) while replaying",
+             (unsigned long long)s->spool.skipped_bytes);
+  s->spool.skipped_bytes = 0;
+  if (spool_reset(&s->spool) == 0)
+    log_info("store: spool replayed");
+}
+
+/* Redis does not take writes any more: what memory holds goes to the
+ * spool, in front of what is there, so that a crash from now on loses
+ * nothing. Ops read back from the spool are still in it: the replay just
+ * starts again from the first of them. */
+static void park(struct store *s) {
+  struct strbuf rec = {0};
+  uint64_t bytes = 0;
+  bool all_spooled = true;
+  int rc = 0;
+  s->sent = 0;
+  /* While the scan runs, everything goes to the spool anyway. */
+  if (!s->have_spool || !s->qlen || !s->spool.scanned)
+    return;
+  for (size_t i = 0; i < s->qlen; i++) {
+    struct store_op *op = q_at(s, i);
+    all_spooled = all_spooled && op->spool_off != STORE_OP_NOT_SPOOLED;
+  }
+  if (all_spooled) {
+    spool_rewind(&s->spool, q_at(s, 0)->spool_off);
+    q_clear(s);
+    return;
+  }
+  if (spool_pending(&s->spool)) {
+    /* Older than the unread part of the spool: written in front of it. */
+    struct strbuf front = {0};
+    for (size_t i = 0; i < s->qlen; i++) {
+      store_op_serialise(q_at(s, i), &rec);
+      spool_frame(&front, rec.buf, rec.len);
+    }
+    rc = spool_rewrite_with_front(&s->spool, &front);
+    strbuf_free(&front);
+  } else {
+    for (size_t i = 0; i < s->qlen; i++) {
+      store_op_serialise(q_at(s, i), &rec);
+      bytes += spool_framed_size(rec.len);
+    }
+    rc = bytes <= s->spool.max_bytes ? spool_reset(&s->spool) : -ENOSPC;
+    for (size_t i = 0; i < s->qlen && rc == 0; i++) {
+      store_op_serialise(q_at(s, i), &rec);
+      rc = spool_append(&s->spool, rec.buf, rec.len);
+    }
+  }
+  strbuf_free(&rec);
+  if (rc == 0) {
+    s->stats.spooled += s->qlen;
+    q_clear(s);
+  } else {
+    log_error("store: cannot move %zu write(s) from memory to the spool (%s): "
+              "a crash now would lose them",
+              s->qlen, strerror(-rc));
+  }
+}
+
+static void spill(struct store *s, struct store_op *op) {
+  struct strbuf rec = {0};
+  int rc = -ENOENT;
+  if (s->have_spool) {
+    store_op_serialise(op, &rec);
+    rc = spool_append(&s->spool, rec.buf, rec.len);
+    strbuf_free(&rec);
+  }
+  if (rc == 0) {
+    s->stats.spooled++;
+    s->spool_full_logged = false;
+  } else {
+    s->stats.refused++;
+    s->acked++; /* lost, but no flush waiter should wait for it */
+    if (!s->spool_full_logged)
+      log_error("store: Redis does not take writes, the queue is full (%zu "
+                "writes) and the spool refuses more (%s): writes are being "
+                "LOST until Redis takes them again",
+                s->max_queue, strerror(-rc));
+    s->spool_full_logged = true;
+  }
+  free(op);
+}
+
+static void enqueue(struct store *s, struct store_op *op) {
+  s->enqueued++;
+  /* Once anything waits in the spool, newer writes go behind it; while
+   * Redis does not take writes, they go to disk at once. */
+  if ((s->have_spool && (spool_pending(&s->spool) || !takes_writes(s))) ||
+      s->qlen >= s->max_queue) {
+    spill(s, op);
+    return;
+  }
+  q_push(s, op);
+  pump(s);
+}
+
+/* Moves spooled writes back into memory until it holds want. */
+static void refill(struct store *s, size_t want) {
+  struct strbuf rec = {0};
+  while (s->have_spool && spool_pending(&s->spool) && s->qlen < want) {
+    struct store_op *op;
+    int rc = spool_next(&s->spool, &rec);
+    if (rc < 0)
+      log_warn("store: cannot read the spool: %s", strerror(-rc));
+    if (rc <= 0)
+      break;
+    op = store_op_deserialise(rec.buf, rec.len);
+    if (!op) {
+      log_warn("store: skipped a malformed spool record (%zu bytes)", rec.len);
+      s->acked++; /* counted when the scan found it */
+      continue;
+    }
+    op->spool_off = s->spool.last_off;
+    q_push(s, op);
+  }
+  strbuf_free(&rec);
+  maybe_reset_spool(s);
+}
+
+static void pump(struct store *s) {
+  size_t limit = MAX_IN_FLIGHT;
+  if (!rlink_is_up(&s->link) || s->resetting || !s->script_loaded)
+    return;
+  if (s->held) {
+    /* One write at a time, when the probe is due. */
+    if (s->sent || uv_now(s->loop) < s->probe_at)
+      return;
+    limit = 1;
+  }
+  refill(s, s->held ? 1 : s->max_queue / 2 + 1);
+  while (s->sent < s->qlen && s->sent < limit) {
+    struct store_op *op = q_at(s, s->sent);
+    if (rlink_command(&s->link, on_reply, s, (int)op->argc,
+                      (const char **)op->argv, op->len) < 0)
+      break;
+    s->sent++;
+  }
+}
+
+/* Redis refuses writes for lack of permission: they are held (spooled,
+ * in order) and tried again one at a time, ever less often; logged once
+ * per reason. */
+static void hold(struct store *s, const char *why) {
+  bool said = s->held && strcmp(s->refusal, why) == 0;
+  if (!s->held)
+    s->probe_every = PROBE_MIN_MS;
+  s->held = true;
+  snprintf(s->refusal, sizeof(s->refusal), "%s", why);
+  /* Replies of the ops sent after the refused one still come: they are
+   * for ops taken back, to be sent again. */
+  s->discard += s->sent ? s->sent - 1 : 0;
+  park(s);
+  s->probe_at = uv_now(s->loop) + s->probe_every;
+  s->probe_every =
+      s->probe_every * 2 > PROBE_MAX_MS ? PROBE_MAX_MS : s->probe_every * 2;
+  if (!said)
+    log_error("store: Redis refuses writes: %s; holding them (in the spool) "
+              "and trying again until it takes them",
+              why);
+}
+
+static void release(struct store *s) {
+  if (s->refusal[0])
+    log_info("store: Redis takes writes again; sending the held ones");
+  s->held = false;
+  s->refusal[0] = '\0';
+}
+
+/* ---- replies and the connection ----------------------------------------- */
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
   struct store *s = privdata;
   redisReply *reply = r;
   struct store_op *op;
   (void)ac;
-  /* NULL: the connection went; on_down re-sends what was in flight. After a
-   * reset, later replies belong to ops that will be sent again. */
-  if (!reply || s->resetting || s->sent == 0)
+  /* NULL: the connection went; on_down takes back what was in flight.
+   * After a reset or a hold, replies still due belong to ops that will be
+   * sent again. */
+  if (!reply)
+    return;
+  if (s->discard) {
+    s->discard--;
+    return;
+  }
+  if (s->resetting || s->sent == 0)
     return;
   op = q_at(s, 0);
   if (reply->type == REDIS_REPLY_ERROR) {
     const char *e = reply->str ? reply->str : "";
+    const char *what =
+        op->argc > 1
+            ? op->argv[op->argc > 3 && strcmp(op->argv[0], "EVALSHA") == 0 ? 3
+                                                                           : 1]
+            : "";
     bool ours = op->argc > 1 && (strcmp(op->argv[1], s->sha) == 0 ||
                                  strcmp(op->argv[1], s->sha_many) == 0 ||
                                  strcmp(op->argv[1], s->sha_tail) == 0);
     if ((strncmp(e, "NOSCRIPT", 8) == 0 && ours) || transient_error(e)) {
       /* The script cache was flushed (or Redis is not ready): reconnect,
-       * which loads the scripts again, and send from here. */
+       * which loads the scripts again, and send from here. rlink backs
+       * off: this connection did no work. */
       s->resetting = true;
       rlink_reset(&s->link, e);
+      return;
+    }
+    if (permission_error(e)) {
+      char why[256];
+      snprintf(why, sizeof(why), "%s %.80s: %.160s", op->argv[0], what, e);
+      hold(s, why);
       return;
     }
     if (strstr(e, "equal or smaller than the target stream top item")) {
       /* A replayed XADD with an explicit ID that is already there. */
     } else {
       s->stats.rejected++;
-      log_warn(
-          "store: Redis refused %s %s: %s", op->argv[0],
-          op->argc > 1
-              ? op->argv[op->argc > 3 && strcmp(op->argv[0], "EVALSHA") == 0
-                             ? 3
-                             : 1]
-              : "",
-          e);
+      log_warn("store: Redis refused %s %s: %s", op->argv[0], what, e);
     }
+  } else {
+    rlink_confirm(&s->link);
   }
+  if (s->held || s->refusal[0])
+    release(s);
   free(q_pop(s));
   s->sent--;
   s->acked++;
   s->stats.written++;
   if (s->nwaiters)
     notify_waiters(s, false);
+  maybe_reset_spool(s);
   if (!s->closing)
     pump(s);
 }
@@ -278,92 +408,20 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
       (strcmp(reply->str, s->sha) != 0 &&
        strcmp(reply->str, s->sha_many) != 0 &&
        strcmp(reply->str, s->sha_tail) != 0)) {
-    log_error("store: SCRIPT LOAD failed: %s",
-              reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
-    rlink_reset(&s->link, "SCRIPT LOAD failed");
+    char why[256];
+    snprintf(why, sizeof(why), "SCRIPT LOAD failed: %.200s",
+             reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
+    /* rlink logs it (once) and retries with a growing backoff; /healthz
+     * says why in the meantime. */
+    if (reply->type == REDIS_REPLY_ERROR && permission_error(reply->str))
+      snprintf(s->refusal, sizeof(s->refusal), "%s", why);
+    rlink_reset(&s->link, why);
     return;
   }
   if (++s->scripts_loaded < 3)
     return;
   s->script_loaded = true;
   pump(s);
-}
-
-static void spill(struct store *s, struct store_op *op) {
-  struct strbuf rec = {0};
-  int rc = -ENOENT;
-  if (s->have_spool) {
-    serialise(op, &rec);
-    rc = spool_append(&s->spool, rec.buf, rec.len);
-    strbuf_free(&rec);
-  }
-  if (rc == 0) {
-    s->stats.spooled++;
-    s->spool_full_logged = false;
-  } else {
-    s->stats.refused++;
-    s->acked++; /* lost, but no flush waiter should wait for it */
-    if (!s->spool_full_logged)
-      log_error("store: Redis is unreachable, the queue is full (%zu writes) "
-                "and the spool refuses more (%s): writes are being LOST "
-                "until Redis is back",
-                s->max_queue, strerror(-rc));
-    s->spool_full_logged = true;
-  }
-  free(op);
-}
-
-static void enqueue(struct store *s, struct store_op *op) {
-  s->enqueued++;
-  /* Once anything waits in the spool, newer writes go behind it. */
-  if ((s->have_spool && spool_pending(&s->spool)) || s->qlen >= s->max_queue) {
-    spill(s, op);
-    /* Spilled writes are acknowledged when replayed; count them as part of
-     * the stream for flush waiters by replaying them later. */
-    return;
-  }
-  q_push(s, op);
-  pump(s);
-}
-
-/* Moves spooled writes back into memory while there is room. */
-static void refill(struct store *s) {
-  struct strbuf rec = {0};
-  while (s->have_spool && spool_pending(&s->spool) &&
-         s->qlen < s->max_queue / 2 + 1) {
-    struct store_op *op;
-    int rc = spool_next(&s->spool, &rec);
-    if (rc <= 0)
-      break;
-    op = deserialise(rec.buf, rec.len);
-    if (!op) {
-      log_warn("store: skipped a malformed spool record (%zu bytes)", rec.len);
-      continue;
-    }
-    q_push(s, op);
-  }
-  strbuf_free(&rec);
-  if (s->have_spool && !spool_pending(&s->spool) && s->spool.size > 0) {
-    if (s->spool.skipped_bytes)
-      log_warn("store: skipped %llu damaged spool byte(s) while replaying",
-               (unsigned long long)s->spool.skipped_bytes);
-    s->spool.skipped_bytes = 0;
-    spool_reset(&s->spool);
-    log_info("store: spool replayed");
-  }
-}
-
-static void pump(struct store *s) {
-  if (!rlink_is_up(&s->link) || s->resetting || !s->script_loaded)
-    return;
-  refill(s);
-  while (s->sent < s->qlen && s->sent < MAX_IN_FLIGHT) {
-    struct store_op *op = q_at(s, s->sent);
-    if (rlink_command(&s->link, on_reply, s, (int)op->argc,
-                      (const char **)op->argv, op->len) < 0)
-      break;
-    s->sent++;
-  }
 }
 
 static void on_up(struct rlink *link) {
@@ -373,8 +431,11 @@ static void on_up(struct rlink *link) {
   const char *tail[] = {"SCRIPT", "LOAD", replace_tail_lua};
   s->resetting = false;
   s->sent = 0;
+  s->discard = 0;
   s->script_loaded = false;
   s->scripts_loaded = 0;
+  /* A new connection (an operator may have fixed the ACL): try at once. */
+  s->probe_at = uv_now(s->loop);
   if (link->connects > 1)
     s->stats.reconnects++;
   if (rlink_command(link, on_script_loaded, s, 3, one, NULL) < 0 ||
@@ -386,15 +447,39 @@ static void on_up(struct rlink *link) {
 static void on_down(struct rlink *link, const char *reason) {
   struct store *s = container_of(link, struct store, link);
   (void)reason;
-  s->sent = 0;
+  s->discard = 0;
   s->resetting = false;
   s->script_loaded = false;
+  park(s);
 }
 
 static void on_tick(uv_timer_t *t) {
   struct store *s = t->data;
-  if (s->have_spool)
+  uint64_t now = uv_now(s->loop);
+  if (s->have_spool && now - s->synced_at >= s->sync_ms) {
     spool_fsync_async(&s->spool, s->loop);
+    s->synced_at = now;
+  }
+  if (s->held && now >= s->probe_at)
+    pump(s);
+}
+
+static void on_spool_scanned(struct spool *sp, const char *warning) {
+  struct store *s = container_of(sp, struct store, spool);
+  if (warning)
+    log_warn("store: spool %s: %s", sp->path, warning);
+  if (sp->records) {
+    log_info("store: %llu write(s) from an earlier run are in the spool and "
+             "go first",
+             (unsigned long long)sp->records);
+    /* Older than anything queued meanwhile: every waiter waits for them
+     * too. */
+    s->enqueued += sp->records;
+    for (size_t i = 0; i < s->nwaiters; i++)
+      s->waiters[i].target += sp->records;
+  }
+  if (!s->closing)
+    pump(s);
 }
 
 static void index_series(struct store *s) {
@@ -415,62 +500,32 @@ static void index_series(struct store *s) {
   s->status_errors = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_errors));
 }
 
-/* Trims a series to its retention at most every TRIM_EVERY_MS: XTRIM MINID
- * is cheap, but not needed on every write. */
-/* The evaluator counts staleness from the end of the period an observation
- * describes, which the stored time alone does not tell for period labels
- * placed at their start ("2026-10" of an instant series stands at Oct 1):
- * the series' grain is kept in its meta hash, written when it changes. */
-static void note_grain(struct store *s, const struct feed *feed, size_t j,
-                       const char *meta, enum timefmt_grain grain) {
-  size_t fi = (size_t)(feed - s->cfg->feeds);
-  unsigned char *at;
-  if (fi >= s->cfg->nfeeds)
-    return;
-  at = &s->grain_written[s->feed_base[fi] + j];
-  if (*at == (unsigned char)(grain + 1))
-    return;
-  *at = (unsigned char)(grain + 1);
-  {
-    const char *argv[] = {"HSET", meta, "grain", timefmt_grain_name(grain)};
-    store_command(s, 4, argv, NULL);
-  }
+static void redis_options(const struct config *cfg, struct rlink_options *opt) {
+  memset(opt, 0, sizeof(*opt));
+  opt->host = cfg->redis.host;
+  opt->port = cfg->redis.is_unix ? 0 : cfg->redis.port;
+  opt->user = cfg->redis.user;
+  opt->password = cfg->redis.password;
+  opt->db = cfg->redis.db;
 }
 
-static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
-  const struct feed_series *fs = &feed->series[j];
-  size_t fi = (size_t)(feed - s->cfg->feeds);
-  uint64_t now = uv_now(s->loop), *at;
-  char minid[32];
-  char *key;
-  if (!fs->meta.retention_ms || fi >= s->cfg->nfeeds)
-    return;
-  at = &s->trimmed_at[s->feed_base[fi] + j];
-  if (*at && now - *at < TRIM_EVERY_MS)
-    return;
-  *at = now ? now : 1;
-  key = store_key(s, "s", fs->id);
-  snprintf(minid, sizeof(minid), "%lld",
-           (long long)(clock_wall_ms() - fs->meta.retention_ms));
-  {
-    const char *argv[] = {"XTRIM", key, "MINID", minid};
-    store_command(s, 4, argv, NULL);
-  }
-  free(key);
+/* The tick fsyncs the spool every sync_ms and sends due probes. */
+static void start_tick(struct store *s) {
+  uint64_t every = s->sync_ms < MS_PER_SECOND ? s->sync_ms : MS_PER_SECOND;
+  uv_timer_start(&s->timer, on_tick, every, every);
 }
 
 int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
                bool use_spool, char *err, size_t errlen) {
   struct rlink_options opt;
   unsigned char digest[SHA_DIGEST_LENGTH];
-  char *warning = NULL;
   int rc;
 
   memset(s, 0, sizeof(*s));
   s->loop = loop;
   s->cfg = cfg;
-  /* Set at start: a reload does not resize the queue. */
   s->max_queue = cfg->redis.max_queue;
+  s->sync_ms = (uint64_t)cfg->redis.spool_sync_ms;
   SHA1((const unsigned char *)upsert_lua, strlen(upsert_lua), digest);
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
@@ -482,8 +537,7 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha_tail + 2 * i, 3, "%02x", digest[i]);
 
-  rc = use_spool ? spool_open(&s->spool, cfg->state_dir, cfg->redis.max_spool,
-                              &warning)
+  rc = use_spool ? spool_open(&s->spool, cfg->state_dir, cfg->redis.max_spool)
                  : -ENOENT;
   if (rc == -EWOULDBLOCK) {
     log_warn("store: the spool in %s is in use by another indicatord; "
@@ -496,36 +550,60 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   } else if (rc == 0) {
     s->have_spool = true;
   }
-  if (warning) {
-    log_warn("store: spool %s: %s", s->spool.path, warning);
+  /* What an earlier run left is scanned on the thread pool: a large or
+   * damaged spool delays neither READY=1 nor the loop. Until the scan is
+   * done nothing is replayed, and new writes go behind it. */
+  if (s->have_spool && !s->spool.scanned &&
+      spool_scan_start(&s->spool, loop, on_spool_scanned) < 0) {
+    char *warning = NULL;
+    spool_scan_now(&s->spool, &warning);
+    on_spool_scanned(&s->spool, warning);
     free(warning);
   }
-  /* Replayed records are acknowledged like new ones. */
-  s->enqueued = s->have_spool ? s->spool.records : 0;
-  if (s->have_spool && spool_pending(&s->spool))
-    log_info("store: %llu byte(s) of writes from an earlier run are spooled "
-             "and will be replayed first",
-             (unsigned long long)s->spool.size);
 
   index_series(s);
   /* Cannot fail: a timer init only records the loop. */
   uv_timer_init(loop, &s->timer);
   s->timer.data = s;
-  uv_timer_start(&s->timer, on_tick, TICK_MS, TICK_MS);
+  s->synced_at = uv_now(loop);
+  start_tick(s);
 
-  memset(&opt, 0, sizeof(opt));
-  opt.host = cfg->redis.host;
-  opt.port = cfg->redis.is_unix ? 0 : cfg->redis.port;
-  opt.user = cfg->redis.user;
-  opt.password = cfg->redis.password;
-  opt.db = cfg->redis.db;
+  redis_options(cfg, &opt);
   rlink_start(&s->link, loop, &opt, on_up, on_down, s);
   return 0;
 }
 
 void store_set_config(struct store *s, const struct config *cfg) {
+  struct rlink_options opt;
   s->cfg = cfg;
+  s->max_queue = cfg->redis.max_queue;
+  if (s->have_spool)
+    s->spool.max_bytes = cfg->redis.max_spool;
+  if (s->sync_ms != (uint64_t)cfg->redis.spool_sync_ms) {
+    s->sync_ms = (uint64_t)cfg->redis.spool_sync_ms;
+    start_tick(s);
+  }
   index_series(s);
+  redis_options(cfg, &opt);
+  if (rlink_options_differ(&s->link, &opt)) {
+    /* What is in memory waits in the spool for the new server. */
+    rlink_set_options(&s->link, &opt);
+    s->refusal[0] = '\0';
+    s->held = false;
+  }
+}
+
+bool store_healthy(const struct store *s, struct strbuf *reason) {
+  if (s->refusal[0]) {
+    strbuf_addf(reason, "redis refuses writes (%s): %s\n", s->link.where,
+                s->refusal);
+    return false;
+  }
+  if (store_is_up(s))
+    return true;
+  strbuf_addf(reason, "redis unreachable (%s): %s\n", s->link.where,
+              s->link.last_error[0] ? s->link.last_error : "connecting");
+  return false;
 }
 
 bool store_is_up(const struct store *s) {
@@ -536,197 +614,7 @@ void store_command(struct store *s, int argc, const char **argv,
                    const size_t *argvlen) {
   if (s->closing)
     return;
-  enqueue(s, op_new(argc, argv, argvlen));
-}
-
-void store_observations(struct store *s, const struct feed *feed,
-                        const struct observation *obs, size_t n) {
-  char *latest = store_key(s, "latest", NULL);
-  char *set = store_key(s, "series", NULL);
-  int64_t now = clock_wall_ms();
-  /* Sized to the batch: most fetches bring one observation per series,
-   * and zeroing room for a full batch on every call showed in profiles. */
-  size_t batch = n < UPSERT_BATCH ? (n ? n : 1) : UPSERT_BATCH;
-  const char **argv = xmalloc((8 + 3 * batch) * sizeof(*argv));
-  char(*ms)[24] = xmalloc(batch * sizeof(*ms));
-  char(*iso)[40] = xmalloc(batch * sizeof(*iso));
-  char(*val)[40] = xmalloc(batch * sizeof(*val));
-  /* One script call per series and up to UPSERT_BATCH observations, each
-   * series' observations in the order the feed gave them. */
-  for (size_t j = 0; j < feed->nseries; j++) {
-    const struct feed_series *fs = &feed->series[j];
-    char *stream = store_key(s, "s", fs->id);
-    char *meta = store_key(s, "m", fs->id);
-    size_t k = 0, any = 0;
-    const struct observation *newest = NULL;
-    for (size_t i = 0; i <= n; i++) {
-      bool flush = i == n || k == batch;
-      if (flush && k) {
-        argv[0] = "EVALSHA";
-        argv[1] = s->sha_many;
-        argv[2] = "4";
-        argv[3] = stream;
-        argv[4] = meta;
-        argv[5] = latest;
-        argv[6] = set;
-        argv[7] = fs->id;
-        store_command(s, (int)(8 + 3 * k), argv, NULL);
-        k = 0;
-      }
-      if (i == n)
-        break;
-      if (obs[i].series != fs->id && strcmp(obs[i].series, fs->id) != 0)
-        continue;
-      any++;
-      if (!newest || obs[i].time_ms >= newest->time_ms)
-        newest = &obs[i];
-      /* A feed that re-publishes its history must not bring back what
-       * retention trimmed. */
-      if (fs->meta.retention_ms && obs[i].time_ms < now - fs->meta.retention_ms)
-        continue;
-      snprintf(ms[k], sizeof(ms[k]), "%lld", (long long)obs[i].time_ms);
-      timefmt_iso(obs[i].time_ms, iso[k], sizeof(iso[k]));
-      store_format_value(obs[i].value, val[k], sizeof(val[k]));
-      argv[8 + 3 * k] = ms[k];
-      argv[9 + 3 * k] = iso[k];
-      argv[10 + 3 * k] = val[k];
-      k++;
-      s->stats.observations++;
-    }
-    if (any) {
-      note_grain(s, feed, j, meta, newest->grain);
-      maybe_trim(s, feed, j);
-    }
-    free(stream);
-    free(meta);
-  }
-  free(argv);
-  free(ms);
-  free(iso);
-  free(val);
-  free(latest);
-  free(set);
-}
-
-/* FNV-1a over the errors a status carries; 0 when there are none. */
-static uint64_t errors_print(const struct feed *feed, const char *error,
-                             const char *const *series_errors) {
-  uint64_t h = 14695981039346656037ull;
-  bool any = false;
-  for (size_t i = 0; i <= feed->nseries; i++) {
-    const char *e = i == 0                    ? error
-                    : series_errors && !error ? series_errors[i - 1]
-                                              : NULL;
-    if (!e)
-      continue;
-    any = true;
-    for (const char *p = e; *p; p++) {
-      h ^= (unsigned char)*p;
-      h *= 1099511628211ull;
-    }
-    h ^= i + 1;
-    h *= 1099511628211ull;
-  }
-  return any ? (h ? h : 1) : 0;
-}
-
-void store_feed_status(struct store *s, const struct feed *feed,
-                       int64_t fetch_ms, const char *error,
-                       const char *const *series_errors) {
-  char when[40];
-  size_t fi = (size_t)(feed - s->cfg->feeds);
-  /* last_fetch moves on every fetch; writing it at most once a minute
-   * (and at once when the errors change: a feed or series starts or stops
-   * failing) saves a write per observation at high rates. */
-  if (fi < s->cfg->nfeeds) {
-    uint64_t now = uv_now(s->loop);
-    uint64_t print = errors_print(feed, error, series_errors);
-    if (s->status_at[fi] && now - s->status_at[fi] < STATUS_EVERY_MS &&
-        print == s->status_errors[fi])
-      return;
-    s->status_at[fi] = now ? now : 1;
-    s->status_errors[fi] = print;
-  }
-  timefmt_iso(fetch_ms, when, sizeof(when));
-  for (size_t i = 0; i < feed->nseries; i++) {
-    const struct feed_series *fs = &feed->series[i];
-    char *meta = store_key(s, "m", fs->id);
-    const char *why = error                               ? error
-                      : series_errors && series_errors[i] ? series_errors[i]
-                                                          : "";
-    unsigned char g =
-        fi < s->cfg->nfeeds ? s->grain_written[s->feed_base[fi] + i] : 0;
-    /* The grain again with the status, so that a Redis that lost it gets
-     * it back. */
-    const char *argv[] = {
-        "HSET",       meta,
-        "title",      fs->meta.title ? fs->meta.title : fs->id,
-        "unit",       fs->meta.unit ? fs->meta.unit : "",
-        "kind",       config_kind_name(fs->meta.kind),
-        "feed",       feed->id,
-        "last_fetch", when,
-        "last_error", why,
-        "grain",      g ? timefmt_grain_name((enum timefmt_grain)(g - 1)) : ""};
-    store_command(s, g ? 16 : 14, argv, NULL);
-    free(meta);
-  }
-}
-
-void store_upsert(struct store *s, const char *key, int64_t ms,
-                  const char *const *fields, const double *values, size_t n) {
-  const char **argv = xcalloc(6 + 2 * n, sizeof(*argv));
-  char **vals = xcalloc(n + 1, sizeof(*vals));
-  char msbuf[24], iso[40];
-  snprintf(msbuf, sizeof(msbuf), "%lld", (long long)ms);
-  timefmt_iso(ms, iso, sizeof(iso));
-  argv[0] = "EVALSHA";
-  argv[1] = s->sha;
-  argv[2] = "1";
-  argv[3] = key;
-  argv[4] = msbuf;
-  argv[5] = iso;
-  for (size_t i = 0; i < n; i++) {
-    vals[i] = xmalloc(40);
-    store_format_value(values[i], vals[i], 40);
-    argv[6 + 2 * i] = fields[i];
-    argv[7 + 2 * i] = vals[i];
-  }
-  store_command(s, (int)(6 + 2 * n), argv, NULL);
-  for (size_t i = 0; i < n; i++)
-    free(vals[i]);
-  free(vals);
-  free(argv);
-}
-
-void store_replace_tail(struct store *s, const char *key, int64_t from_ms,
-                        const char *const *fields, size_t nfields,
-                        const int64_t *times, const double *values, size_t n) {
-  size_t argc = 6 + nfields + n * (1 + nfields), k = 0;
-  const char **argv = xcalloc(argc, sizeof(*argv));
-  char(*bufs)[40] = xcalloc(1 + n * (1 + nfields) + 1, sizeof(*bufs));
-  size_t b = 0;
-  char nf[16];
-  snprintf(nf, sizeof(nf), "%zu", nfields);
-  argv[k++] = "EVALSHA";
-  argv[k++] = s->sha_tail;
-  argv[k++] = "1";
-  argv[k++] = key;
-  snprintf(bufs[b], sizeof(bufs[b]), "%lld", (long long)from_ms);
-  argv[k++] = bufs[b++];
-  argv[k++] = nf;
-  for (size_t f = 0; f < nfields; f++)
-    argv[k++] = fields[f];
-  for (size_t i = 0; i < n; i++) {
-    snprintf(bufs[b], sizeof(bufs[b]), "%lld", (long long)times[i]);
-    argv[k++] = bufs[b++];
-    for (size_t f = 0; f < nfields; f++) {
-      store_format_value(values[i * nfields + f], bufs[b], sizeof(bufs[b]));
-      argv[k++] = bufs[b++];
-    }
-  }
-  store_command(s, (int)k, argv, NULL);
-  free(bufs);
-  free(argv);
+  enqueue(s, store_op_new(argc, argv, argvlen));
 }
 
 void store_flush(struct store *s, store_flush_cb cb, void *data) {
@@ -792,40 +680,81 @@ static void on_timer_closed(uv_handle_t *h) {
   closed_one(h->data);
 }
 
-void store_close(struct store *s, void (*on_closed)(struct store *s)) {
+/* Leaves the spool holding exactly what is not in Redis yet, oldest
+ * first: what memory holds, then the unread rest; records already
+ * replayed are dropped, so that the next start does not send them
+ * again. */
+static void save_for_next_start(struct store *s) {
   struct strbuf front = {0}, rec = {0};
-  s->on_closed = on_closed;
-  s->closing = true;
-  s->pending_closes = 2;
-  /* What is still in memory is older than what is in the spool: keep the
-   * order by writing it in front. */
-  if (s->qlen && s->have_spool) {
-    size_t n = s->qlen;
-    for (size_t i = 0; i < n; i++) {
-      serialise(q_at(s, i), &rec);
-      spool_frame(&front, rec.buf, rec.len);
-    }
-    if (spool_rewrite_with_front(&s->spool, &front) == 0)
-      log_info("store: %zu unwritten write(s) saved to the spool", n);
-    else
-      log_error("store: cannot save %zu unwritten write(s) to the spool: "
-                "they are lost",
-                n);
-  } else if (s->qlen) {
-    log_error("store: %zu unwritten write(s) lost (no spool)", s->qlen);
+  size_t n = s->qlen;
+  int rc = 0;
+  if (!s->have_spool) {
+    if (n)
+      log_error("store: %zu unwritten write(s) lost (no spool)", n);
+    return;
   }
+  /* While the scan runs, memory holds nothing (everything goes behind
+   * it), and nothing has been replayed. */
+  if (!s->spool.scanned)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    store_op_serialise(q_at(s, i), &rec);
+    spool_frame(&front, rec.buf, rec.len);
+  }
+  if (!n && !spool_pending(&s->spool))
+    rc = s->spool.size ? spool_reset(&s->spool) : 0;
+  else if (n || s->spool.read_off)
+    rc = spool_rewrite_with_front(&s->spool, &front);
+  if (rc == 0 && n)
+    log_info("store: %zu unwritten write(s) saved to the spool", n);
+  else if (rc < 0 && n)
+    log_error("store: cannot save %zu unwritten write(s) to the spool (%s): "
+              "they are lost",
+              n, strerror(-rc));
   strbuf_free(&front);
   strbuf_free(&rec);
-  while (s->qlen)
-    free(q_pop(s));
+}
+
+static void free_queue(struct store *s) {
+  q_clear(s);
   free(s->q);
   s->q = NULL;
+  s->qcap = s->qhead = 0;
+}
+
+static void close_spool(struct store *s) {
+  s->spool.on_idle = NULL;
+  save_for_next_start(s);
+  free_queue(s);
+  spool_close(&s->spool);
+  s->have_spool = false;
+  closed_one(s);
+}
+
+static void on_spool_idle(struct spool *sp) {
+  close_spool(container_of(sp, struct store, spool));
+}
+
+void store_close(struct store *s, void (*on_closed)(struct store *s)) {
+  s->on_closed = on_closed;
+  s->closing = true;
+  s->pending_closes = 3;
+  if (s->have_spool && spool_busy(&s->spool)) {
+    /* The thread pool still reads or syncs the file: saved and closed
+     * when it is done (a scan not yet started is cancelled). */
+    if (s->spool.scanning)
+      uv_cancel((uv_req_t *)&s->spool.scan_work);
+    s->spool.on_idle = on_spool_idle;
+  } else if (s->have_spool) {
+    close_spool(s);
+  } else {
+    save_for_next_start(s);
+    free_queue(s);
+    closed_one(s);
+  }
   notify_waiters(s, true);
   free(s->waiters);
   s->waiters = NULL;
-  if (s->have_spool)
-    spool_close(&s->spool);
-  s->have_spool = false;
   free(s->trimmed_at);
   free(s->grain_written);
   s->grain_written = NULL;

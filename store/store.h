@@ -1,12 +1,17 @@
 /* The store (contract §4): every write to Redis goes through one ordered,
  * pipelined queue, so observations, target results and events share one
- * ordering and one outage path. While Redis is unreachable the queue holds
- * up to max_queue writes, then spills to the spool in state_dir; both
- * replay in order on reconnect, and a spool left by a previous run is
- * replayed first. Observations are upserted by one Lua script (loaded per
- * connection, called by SHA): an identical re-fetch writes nothing, a
- * revised value replaces the old one, a late observation is inserted in
- * order. */
+ * ordering and one outage path. While Redis takes writes they go from
+ * memory (at most max_queue; beyond that to the spool); while it does not
+ * (unreachable, not yet connected, or refusing writes for lack of
+ * permission) every write goes to the spool in state_dir as it is queued,
+ * and what memory held goes there too, so that a crash (kill -9, the
+ * watchdog, the OOM killer) loses nothing the process had accepted; the
+ * spool is fsynced every redis.spool_sync (1 s), which bounds what a crash
+ * of the machine can lose. Everything replays in order once Redis takes
+ * writes again, and a spool left by a previous run is replayed first.
+ * Observations are upserted by one Lua script (loaded per connection,
+ * called by SHA): an identical re-fetch writes nothing, a revised value
+ * replaces the old one, a late observation is inserted in order. */
 #ifndef INDICATORD_STORE_H
 #define INDICATORD_STORE_H
 
@@ -48,8 +53,16 @@ struct store {
   bool have_spool;
   struct store_op **q; /* ring buffer */
   size_t qcap, qhead, qlen;
-  size_t sent; /* the first `sent` queued ops await replies */
+  size_t sent;    /* the first `sent` queued ops await replies */
+  size_t discard; /* replies still due for ops taken back (see hold) */
   bool resetting;
+  /* Redis refuses writes for lack of permission (an ACL): they are held
+   * in the spool and one is tried again every probe_every. */
+  bool held;
+  char refusal[256]; /* why Redis refuses writes; "" when it takes them */
+  uint64_t probe_at, probe_every; /* loop time */
+  uint64_t synced_at;             /* loop time of the last spool fsync */
+  uint64_t sync_ms;               /* redis.spool_sync */
   bool script_loaded;
   char sha[41];      /* upsert of one entry (ind:p:<target>) */
   char sha_many[41]; /* upserts of a series' observations */
@@ -59,7 +72,7 @@ struct store {
   uint64_t enqueued, acked; /* totals, for flush waiters */
   struct store_waiter *waiters;
   size_t nwaiters, capwaiters;
-  uv_timer_t timer; /* fsync batching */
+  uv_timer_t timer; /* fsync batching and probes */
   /* Per feed series (feed_base[f] + index in the feed): when its stream was
    * last trimmed to its retention, loop time. */
   uint64_t *trimmed_at;
@@ -74,7 +87,7 @@ struct store {
   bool spool_full_logged;
   struct store_stats stats;
   bool closing;       /* store_close was called */
-  int pending_closes; /* the timer and the link, until closed */
+  int pending_closes; /* the timer, the link and the spool, until closed */
   void (*on_closed)(struct store *s);
 };
 
@@ -83,9 +96,13 @@ struct store {
 MUST_CHECK int store_init(struct store *s, uv_loop_t *loop,
                           const struct config *cfg, bool use_spool, char *err,
                           size_t errlen);
-/* Points the store at a reloaded config (prefix and series metadata). */
+/* Points the store at a reloaded config: prefix, series metadata, the
+ * bounds, and the Redis server and credentials (a change reconnects). */
 void store_set_config(struct store *s, const struct config *cfg);
 bool store_is_up(const struct store *s);
+/* Whether Redis is reachable and takes writes; otherwise why not, in
+ * reason (for /healthz and STATUS=). */
+bool store_healthy(const struct store *s, struct strbuf *reason);
 /* The Redis key for a kind ("s", "m", "t", "p") and id, or for a plain
  * name (id NULL): prefix applied. Caller frees. */
 char *store_key(const struct store *s, const char *kind, const char *id);

@@ -1,5 +1,5 @@
 /* libFuzzer target: spool files as a crash may leave them (torn, damaged,
- * garbage): open, scan and replay must never misbehave. */
+ * garbage): open, the scan, replay and a rewind must never misbehave. */
 #include "spool.h"
 
 #include <stdint.h>
@@ -20,18 +20,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(dir, sizeof(dir), "/tmp/indicatord-fuzz-spool-%d", (int)getpid());
   }
   snprintf(path, sizeof(path), "%s/spool.bin", dir);
-  if (spool_open(&sp, dir, 1 << 20, &warn) == 0)
+  if (spool_open(&sp, dir, 1 << 20) == 0)
     spool_close(&sp);
-  free(warn);
-  warn = NULL;
   f = fopen(path, "wb");
   if (!f)
     return 0;
   fwrite(data, 1, size, f);
   fclose(f);
-  if (spool_open(&sp, dir, 1 << 20, &warn) == 0) {
+  if (spool_open(&sp, dir, 1 << 20) == 0) {
     int n = 0;
+    spool_scan_now(&sp, &warn);
     while (spool_next(&sp, &rec) == 1 && n++ < 100000)
+      ;
+    spool_rewind(&sp, 0);
+    while (spool_next(&sp, &rec) == 1 && n++ < 200000)
       ;
     spool_append(&sp, "x", 1);
     spool_close(&sp);

@@ -386,8 +386,251 @@ alerts: {{repeat: "off", digest: "off"}}
     check("8. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
 
 
+def spool_record(*args):
+    """One store write as the spool frames it (store_op + spool framing)."""
+    import struct
+    import zlib
+    payload = struct.pack("<I", len(args)) + b"".join(
+        struct.pack("<I", len(a.encode())) + a.encode() for a in args)
+    return b"IDS1" + struct.pack("<II", len(payload), zlib.crc32(payload)) + payload
+
+
+def damaged_spool():
+    """3. a damaged spool of tens of MiB: scanned in blocks, off the loop."""
+    state = os.path.join(tmp, "state-damaged")
+    os.makedirs(state)
+    mib = 1 << 20
+    with open(os.path.join(state, "spool.bin"), "wb") as f:
+        f.write(spool_record("HSET", "dm:a", "v", "1"))
+        f.write(b"\0" * (64 * mib))          # damage in the middle
+        f.write(spool_record("HSET", "dm:b", "v", "2"))
+        f.write(b"IDS1" + b"\0" * (32 * mib))  # a torn tail
+    port = redisd.free_port()
+    cfg = write("damaged.yaml", f"""timezone: UTC
+include: []
+listen: 127.0.0.1:{port}
+state_dir: {state}
+redis: {{url: '{rds.url}', prefix: 'dm:'}}
+feeds: []
+""")
+    notify = Notify(os.path.join(tmp, "damaged.sock"))
+    # WatchdogSec=10s: pings every 5 s from the loop
+    env = dict(ENV, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="10000000")
+    t0 = time.time()
+    d = Daemon("damaged", cfg, env=env)
+    answers = []
+    try:
+        ready = wait_for(lambda: notify.has("READY=1"), 60)
+        t_ready = time.time() - t0
+        replayed = lambda: "spool replayed" in d.text()  # noqa: E731
+        while not replayed() and time.time() - t0 < 90:
+            answers.append(get(f"http://127.0.0.1:{port}/healthz", timeout=30)[0])
+            time.sleep(0.2)
+        # watchdog pings on both sides of the replay
+        wait_for(lambda: sum(1 for _, m in list(notify.msgs) if "WATCHDOG=1" in m) >= 3, 20)
+        wd = [t for t, m in notify.msgs if "WATCHDOG=1" in m]
+        gaps = [b - a for a, b in zip(wd, wd[1:])]
+        text = d.text()
+        print(f"# 96 MiB damaged spool: READY after {t_ready:.2f} s, "
+              f"watchdog gaps max {max(gaps, default=0):.2f} s, "
+              f"{len(answers)} /healthz answers during the replay")
+        check("3. READY=1 is sent", ready, text[-1500:])
+        lines = text.splitlines()
+        run_at = next((i for i, l in enumerate(lines) if "running with" in l), None)
+        torn_at = next((i for i, l in enumerate(lines) if "torn write" in l), None)
+        check("3. the scan runs after READY (the start does not wait for it)",
+              run_at is not None and torn_at is not None and run_at < torn_at,
+              text[-1500:])
+        check("3. the torn tail is cut, the damage skipped, both records replayed",
+              replayed() and rds.cmd("HGET", "dm:a", "v") == "1" and
+              rds.cmd("HGET", "dm:b", "v") == "2" and
+              os.path.getsize(os.path.join(state, "spool.bin")) == 0, text[-1500:])
+        check("3. the watchdog (10 s) never starves while the spool is scanned and replayed",
+              len(wd) >= 2 and max(gaps, default=0) < 10, str(gaps))
+        check("3. the endpoint answers meanwhile", answers and all(a == 200 for a in answers),
+              str(answers[:20]))
+    finally:
+        rc = d.stop()
+        notify.close()
+    check("3. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
+
+
+class Growing:
+    """Feeds whose every answer brings the next few points; remembers when
+    each point was first served."""
+
+    def __init__(self, nfeeds):
+        self.nfeeds = nfeeds
+        self.lock = threading.Lock()
+        self.count = {}
+        self.served = {}  # (feed, point) -> time first served
+        self.stopped = False
+
+    def route(self, req, n):
+        f = int(req.path.split("/")[-1].split(".")[0])
+        if self.stopped:
+            return 503, {}, "stopped"
+        with self.lock:
+            k = self.count.get(f, 0) + 1
+            self.count[f] = k
+            window = list(range(max(0, k - 3), k))
+            now = time.time()
+            for i in window:
+                self.served.setdefault((f, i), now)
+        body = json.dumps({"data": [{"t": 1795000000000 + i * 1000, "v": i} for i in window]})
+        return 200, {}, body
+
+    def feeds(self, url):
+        return "".join(
+            f"  - {{id: g{i}, url: '{url}/g/{i}.json', every: 1s, timeout: 1s, "
+            f"records: '$.data[*]', time: '@.t', time_format: epoch_ms, "
+            f"series: {{g{i}: '@.v'}}}}\n" for i in range(self.nfeeds))
+
+    def missing(self, r, prefix, before):
+        """Points served before `before` that are not in Redis."""
+        miss = 0
+        for f in range(self.nfeeds):
+            got = {int(e[0].split("-")[0]) for e in
+                   (r.cmd("XRANGE", f"{prefix}s:g{f}", "-", "+") or [])}
+            for (ff, i), t in self.served.items():
+                if ff == f and t < before and 1795000000000 + i * 1000 not in got:
+                    miss += 1
+        return miss
+
+
+def crash_in_outage():
+    """5. kill -9 during a Redis outage loses nothing queued."""
+    r = redisd.Redis()
+    grow = Growing(20)
+    srv.route("/g/*", grow.route)
+    cfg = write("crash.yaml", f"""timezone: UTC
+include: []
+listen: off
+state_dir: {tmp}/state-crash
+redis: {{url: '{r.url}', prefix: 'cr:'}}
+feeds:
+{grow.feeds(srv.url)}""")
+    d = Daemon("crash", cfg)
+    try:
+        wait_for(lambda: (r.cmd("XLEN", "cr:s:g0") or 0) >= 2, 20)
+        r.kill()                      # the outage
+        time.sleep(8)
+        t_kill = time.time()
+        d.kill9()                     # the crash, mid-outage
+        spool = os.path.join(tmp, "state-crash", "spool.bin")
+        size = os.path.getsize(spool) if os.path.exists(spool) else 0
+        n_served = sum(1 for t in grow.served.values() if t < t_kill - 1.5)
+        grow.stopped = True
+        r.start()
+        d = Daemon("crash2", cfg)
+        wait_for(lambda: "spool replayed" in d.text(), 30)
+        time.sleep(1)
+        miss = grow.missing(r, "cr:", t_kill - 1.5)
+        print(f"# kill -9 after 8 s of outage: spool {size} bytes, "
+              f"{n_served} points served, {miss} missing after the restart")
+        check("5. the spool held the outage's writes at the kill", size > 0, str(size))
+        check("5. after kill -9 mid-outage and a restart, nothing served is lost",
+              n_served > 100 and miss == 0, f"{miss} of {n_served} missing; " +
+              d.text()[-1000:])
+    finally:
+        rc = d.stop()
+        r.close()
+    check("5. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
+
+
+def refused_writes():
+    """6. an ACL forbidding XADD: writes held, /healthz says why, logged once."""
+    r = redisd.Redis()
+    r.cmd("ACL", "SETUSER", "ind", "on", ">secret", "~*", "+@all", "-xadd")
+    grow = Growing(3)
+    srv.route("/g/*", grow.route)
+    port = redisd.free_port()
+    url = r.url.replace("redis://", "redis://ind:secret@")
+    cfg = write("acl.yaml", f"""timezone: UTC
+include: []
+listen: 127.0.0.1:{port}
+state_dir: {tmp}/state-acl
+redis: {{url: '{url}', prefix: 'acl:'}}
+feeds:
+{grow.feeds(srv.url)}""")
+    d = Daemon("acl", cfg)
+    try:
+        check("6. /healthz 503 while Redis refuses writes",
+              wait_for(lambda: get(f"http://127.0.0.1:{port}/healthz")[0] == 503, 20),
+              get(f"http://127.0.0.1:{port}/healthz")[1] + d.text()[-1000:])
+        code, body = get(f"http://127.0.0.1:{port}/healthz")
+        check("6. ... and says why", "refuses writes" in body and "can't run" in body, body)
+        time.sleep(6)  # several probes
+        text = d.text()
+        check("6. logged once, not per write or probe",
+              text.count("Redis refuses writes") == 1, text[-2000:])
+        check("6. nothing given up as refused for good", "Redis refused" not in text,
+              text[-1500:])
+        spool = os.path.join(tmp, "state-acl", "spool.bin")
+        check("6. the writes are held in the spool",
+              os.path.exists(spool) and os.path.getsize(spool) > 0)
+        t_fix = time.time()
+        r.cmd("ACL", "SETUSER", "ind", "+xadd")
+        check("6. once the ACL allows it, /healthz 200 again",
+              wait_for(lambda: get(f"http://127.0.0.1:{port}/healthz")[0] == 200, 45),
+              d.text()[-1500:])
+        wait_for(lambda: grow.missing(r, "acl:", t_fix - 1.5) == 0, 20)
+        miss = grow.missing(r, "acl:", t_fix - 1.5)
+        check("6. every held write reaches Redis", miss == 0 and len(grow.served) > 10,
+              f"{miss} missing")
+        check("6. the recovery is logged", "takes writes again" in d.text(), d.text()[-1000:])
+    finally:
+        rc = d.stop()
+        r.close()
+    check("6. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
+
+
+def oom_storm():
+    """7. OOM replies: the reconnects back off, one log line."""
+    r = redisd.Redis()
+    grow = Growing(5)
+    srv.route("/g/*", grow.route)
+    cfg = write("oom.yaml", f"""timezone: UTC
+include: []
+listen: off
+state_dir: {tmp}/state-oom
+redis: {{url: '{r.url}', prefix: 'oom:'}}
+feeds:
+{grow.feeds(srv.url)}""")
+    d = Daemon("oom", cfg)
+
+    def connections():
+        info = r.cmd("INFO", "stats")
+        for line in info.splitlines():
+            if line.startswith("total_connections_received:"):
+                return int(line.split(":")[1])
+        return 0
+    try:
+        wait_for(lambda: (r.cmd("XLEN", "oom:s:g0") or 0) >= 1, 20)
+        r.cmd("CONFIG", "SET", "maxmemory", "1")
+        before = connections()
+        log_before = len(d.text().splitlines())
+        time.sleep(15)
+        made = connections() - before - 1  # our INFO
+        lines = [l for l in d.text().splitlines()[log_before:] if "redis:" in l]
+        print(f"# 15 s of OOM replies: {made} connections, {len(lines)} log lines")
+        check("7. OOM replies: the reconnects back off (not ~10 a second)",
+              made <= 15, str(made))
+        check("7. ... and are logged once", len(lines) <= 2, "\n".join(lines[:10]))
+        t_fix = time.time()
+        r.cmd("CONFIG", "SET", "maxmemory", "0")
+        check("7. writes resume once Redis has memory again",
+              wait_for(lambda: grow.missing(r, "oom:", t_fix - 1.5) == 0, 45),
+              d.text()[-1500:])
+    finally:
+        rc = d.stop()
+        r.close()
+    check("7. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
+
+
 try:
-    for fn in (cjk_title, fifo, late_digest, identity):
+    for fn in (cjk_title, fifo, late_digest, identity, damaged_spool, crash_in_outage,
+               refused_writes, oom_storm):
         section(fn)
 finally:
     srv.close()

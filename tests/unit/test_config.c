@@ -275,7 +275,7 @@ static const struct error_case error_cases[] = {
                        "you mean 'timezone'?"},
     {"redis: {zzz: 1}\n",
      "1:9: unknown key 'zzz' in redis (expected one of: url, user, password, "
-     "password_file, prefix, max_queue, max_spool)"},
+     "password_file, prefix, max_queue, max_spool, spool_sync)"},
     {FEED "    evry: 1h\n",
      "6:5: unknown key 'evry' in a feed; did you mean 'every'?"},
     /* types and ranges */
