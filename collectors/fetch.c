@@ -514,6 +514,12 @@ void fetch_job_free(struct fetch_job *job) {
   job->content_type = NULL;
 }
 
+static long redirects(const struct fetch_curl *cu) {
+  long n = 0;
+  curl_easy_getinfo(cu->easy, CURLINFO_REDIRECT_COUNT, &n);
+  return n;
+}
+
 static void describe_error(struct fetch_job *job, CURLcode code,
                            struct fetch_result *r) {
   struct fetch_curl *cu = job->curl;
@@ -523,9 +529,20 @@ static void describe_error(struct fetch_job *job, CURLcode code,
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
     snprintf(r->error, sizeof(r->error), "timed out after %.1f s",
              (double)job->feed->timeout_ms / 1000.0);
-  } else if (code == CURLE_UNSUPPORTED_PROTOCOL) {
+  } else if (code == CURLE_UNSUPPORTED_PROTOCOL &&
+             strstr(cu->errbuf, "HTTP/0.9")) {
+    /* No status line: not HTTP at all (curl calls it HTTP/0.9). */
+    snprintf(r->error, sizeof(r->error),
+             "not an HTTP response (no status line: HTTP/0.9 or garbage)");
+  } else if (code == CURLE_UNSUPPORTED_PROTOCOL && redirects(cu) > 0) {
     snprintf(r->error, sizeof(r->error),
              "redirect to a protocol other than http or https refused");
+  } else if (code == CURLE_OUT_OF_MEMORY) {
+    /* Our own allocations abort on failure; what curl reports as out of
+     * memory is in practice one of its limits, a response head over
+     * 100 KiB. */
+    snprintf(r->error, sizeof(r->error),
+             "response head too large (curl accepts 100 KiB) or out of memory");
   } else if (code == CURLE_TOO_MANY_REDIRECTS) {
     snprintf(r->error, sizeof(r->error), "more than 5 redirects");
   } else {

@@ -4,6 +4,7 @@
 #include "tz.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -47,16 +48,29 @@ static void load_listen(struct loader *L, const struct ydoc_node *n) {
   } else {
     char *host = NULL;
     int port;
+    unsigned char addr[sizeof(struct in6_addr)];
     if (!parse_hostport(s, &host, &port)) {
       load_error(L, n, "listen must be HOST:PORT (e.g. 127.0.0.1:9464) or off");
+    } else if (!host[0]) {
+      /* ":9464" used to mean every address, silently. */
+      load_error(L, n,
+                 "listen '%s' needs an address: 127.0.0.1:%d (this machine "
+                 "only) or 0.0.0.0:%d (every address)",
+                 s, port, port);
+    } else if (inet_pton(AF_INET, host, addr) != 1 &&
+               inet_pton(AF_INET6, host, addr) != 1) {
+      load_error(L, n,
+                 "listen address '%s' must be an IP address such as "
+                 "127.0.0.1 or [::1]",
+                 host);
     } else {
       free(cfg->listen_host);
-      cfg->listen_host = host[0] ? host : xstrdup("0.0.0.0");
-      if (!host[0])
-        free(host);
+      cfg->listen_host = host;
+      host = NULL;
       cfg->listen_port = port;
       cfg->listen_off = false;
     }
+    free(host);
   }
   free(s);
 }

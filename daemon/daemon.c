@@ -6,12 +6,15 @@
 #include "notify.h"
 #include "table.h"
 #include "tz.h"
+#include "utf8.h"
 #include "util.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* Without a systemd watchdog, STATUS= is still refreshed this often. */
 #define STATUS_EVERY_MS 10000
@@ -57,6 +60,8 @@ static void update_status(struct daemon *dm) {
               dm->store.refusal[0]      ? "REFUSES WRITES"
               : store_is_up(&dm->store) ? "up"
                                         : "DOWN");
+  if (dm->reload_error[0])
+    strbuf_addf(&sb, "; reload failed: %s", dm->reload_error);
   if (strcmp(sb.buf, dm->last_status) != 0) {
     notify_send(sb.buf);
     snprintf(dm->last_status, sizeof(dm->last_status), "%s", sb.buf);
@@ -143,14 +148,14 @@ static void on_alerts_closed(struct alerts *al) {
 
 static void on_endpoint_closed(struct endpoint *ep) {
   struct daemon *dm = container_of(ep, struct daemon, ep);
-  dm->ep_open = false;
+  dm->ep_closing = false;
 }
 
 static void on_stop_deadline(uv_timer_t *t) {
   struct daemon *dm = t->data;
   log_warn("daemon: shutdown is taking long; still open:%s%s%s%s",
            dm->col_open ? " collectors" : "", dm->tg_open ? " targets" : "",
-           dm->ep_open ? " endpoint" : "", dm->store_open ? " store" : "");
+           dm->ep_closing ? " endpoint" : "", dm->store_open ? " store" : "");
 }
 
 static void begin_shutdown(struct daemon *dm, const char *why) {
@@ -170,8 +175,11 @@ static void begin_shutdown(struct daemon *dm, const char *why) {
     uv_cancel((uv_req_t *)&dm->reload_work);
   /* In-flight fetches are cancelled; what is queued for Redis is written
    * or spooled by store_close. */
-  if (dm->ep_open)
+  if (dm->ep_open) {
+    dm->ep_open = false;
+    dm->ep_closing = true;
     endpoint_close(&dm->ep, on_endpoint_closed);
+  }
   if (dm->col_open)
     collector_close(&dm->col, on_collector_closed);
   if (dm->tg_open)
@@ -193,35 +201,100 @@ static void reload_work(uv_work_t *req) {
 
 static void start_reload(struct daemon *dm);
 
+static void warn_if_exposed(const char *host, int port) {
+  if (!endpoint_is_loopback(host))
+    log_warn("daemon: listen %s:%d is reachable from other machines "
+             "(/metrics and /status are not authenticated)",
+             host, port);
+}
+
+static bool listen_changed(const struct config *a, const struct config *b) {
+  return a->listen_off != b->listen_off ||
+         (!b->listen_off && (a->listen_port != b->listen_port ||
+                             strcmp(a->listen_host, b->listen_host) != 0));
+}
+
+/* Moves the endpoint to what cfg says (rebind, start or stop). Returns 0,
+ * or a negative code with the reason in err: the old address stays. */
+static int apply_listen(struct daemon *dm, const struct config *cfg, char *err,
+                        size_t errlen) {
+  int rc;
+  if (cfg->listen_off) {
+    if (dm->ep_open) {
+      dm->ep_open = false;
+      dm->ep_closing = true;
+      endpoint_close(&dm->ep, on_endpoint_closed);
+    }
+    return 0;
+  }
+  if (dm->ep_open) {
+    rc = endpoint_rebind(&dm->ep, cfg->listen_host, cfg->listen_port, err,
+                         errlen);
+  } else if (dm->ep_closing) {
+    snprintf(err, errlen, "listen: the endpoint is still closing; try again");
+    rc = -EBUSY;
+  } else {
+    rc = endpoint_start(&dm->ep, &dm->loop, cfg->listen_host, cfg->listen_port,
+                        &endpoint_ops, dm, err, errlen);
+  }
+  if (rc == 0) {
+    dm->ep_open = true;
+    warn_if_exposed(cfg->listen_host, cfg->listen_port);
+  }
+  return rc;
+}
+
+/* A reload that cannot be applied: said in the log and in STATUS=. */
+static void reload_failed(struct daemon *dm, const char *why) {
+  log_error("daemon: reload of %s failed: %s; keeping the running "
+            "configuration",
+            dm->config_path, why);
+  snprintf(dm->reload_error, sizeof(dm->reload_error), "%s", why);
+  utf8_trim_partial(dm->reload_error);
+}
+
 static void apply_reload(struct daemon *dm, struct config *next) {
   struct config *prev = dm->cfg;
   size_t counts[3] = {0};
   char err[300];
-  if (collector_apply(&dm->col, next, counts, err, sizeof(err)) < 0) {
-    log_error("daemon: reload refused: %s; keeping the running "
-              "configuration",
-              err);
+  bool moved = listen_changed(prev, next);
+  /* A new address first: the one step that can fail for reasons outside
+   * the file (in use, not ours), and the only one undone if a later step
+   * refuses. Turning it off waits until nothing else can refuse. */
+  if (moved && !next->listen_off &&
+      apply_listen(dm, next, err, sizeof(err)) < 0) {
+    reload_failed(dm, err);
     config_free(next);
     return;
   }
+  if (collector_apply(&dm->col, next, counts, err, sizeof(err)) < 0) {
+    char back[300];
+    if (moved && !next->listen_off &&
+        apply_listen(dm, prev, back, sizeof(back)) < 0)
+      log_error("daemon: cannot go back to the previous listen: %s", back);
+    reload_failed(dm, err);
+    config_free(next);
+    return;
+  }
+  if (moved && next->listen_off)
+    (void)apply_listen(dm, next, err, sizeof(err)); /* closing cannot fail */
   dm->cfg = next;
+  /* The store reconnects when the Redis settings changed. */
   store_set_config(&dm->store, next);
   targets_set_config(&dm->tg, next);
   alerts_set_config(&dm->al, next);
   if (daemon_apply_globals(next) < 0)
     log_warn("daemon: cannot install time zone %s", next->timezone);
-  if (strcmp(prev->redis.url, next->redis.url) != 0 ||
-      !!prev->redis.password != !!next->redis.password)
-    log_warn("daemon: the Redis connection settings changed; restart "
-             "indicatord to apply them");
-  if (prev->listen_off != next->listen_off ||
-      prev->listen_port != next->listen_port ||
-      strcmp(prev->listen_host, next->listen_host) != 0)
-    log_warn("daemon: listen changed; restart indicatord to apply it");
+  if (strcmp(prev->state_dir, next->state_dir) != 0)
+    log_warn("daemon: state_dir changed; the spool moves to %s at the next "
+             "start",
+             next->state_dir);
+  dm->reload_error[0] = '\0';
   log_info("daemon: configuration reloaded from %s: %zu feeds kept, %zu "
-           "started, %zu stopped; %zu targets, %zu receivers",
+           "started, %zu stopped; %zu targets, %zu receivers%s%s",
            dm->config_path, counts[0], counts[1], counts[2], next->ntargets,
-           next->nreceivers);
+           next->nreceivers, moved ? "; listening on " : "",
+           moved ? (next->listen_off ? "nothing" : dm->ep.where) : "");
   config_free(prev);
   targets_evaluate(&dm->tg, NULL);
 }
@@ -238,6 +311,10 @@ static void reload_done(uv_work_t *req, int status) {
     for (size_t i = 0; i < dm->reload_diag.n; i++) {
       char *s = diag_format(&dm->reload_diag, i);
       log_error("config: %s", s);
+      if (i == 0) {
+        snprintf(dm->reload_error, sizeof(dm->reload_error), "%s", s);
+        utf8_trim_partial(dm->reload_error);
+      }
       free(s);
     }
   } else {
@@ -321,9 +398,23 @@ static int start_pipeline(struct daemon *dm) {
       return rc;
     }
     dm->ep_open = true;
+    warn_if_exposed(dm->cfg->listen_host, dm->cfg->listen_port);
   }
   collector_start(&dm->col);
   return 0;
+}
+
+/* Every descriptor goes through epoll, so the soft limit (1024 under
+ * systemd) only caps how many peers the endpoint and the feeds may have at
+ * once: raised to the hard limit. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      log_debug("daemon: cannot raise the descriptor limit: %s",
+                strerror(errno));
+  }
 }
 
 int daemon_run(const char *config_path, struct config *cfg) {
@@ -336,6 +427,7 @@ int daemon_run(const char *config_path, struct config *cfg) {
   dm.config_path = xstrdup(config_path);
   /* Writes to a closed peer socket must fail with EPIPE, not kill us. */
   signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
   rc = uv_loop_init(&dm.loop);
   if (rc < 0) {
     log_error("daemon: cannot create the event loop: %s", uv_strerror(rc));

@@ -30,9 +30,11 @@ struct daemon {
   struct endpoint ep;
   struct alerts al;
   bool store_open, col_open, tg_open, ep_open, al_open;
+  bool ep_closing;          /* endpoint_close called, not yet done */
   uv_timer_t watchdog;      /* WATCHDOG=1 and STATUS= */
   uv_timer_t stop_deadline; /* bounds the shutdown */
-  char last_status[256];
+  char last_status[640];
+  char reload_error[320]; /* why the last reload failed; "" after a good one */
   int exit_code;
 };
 

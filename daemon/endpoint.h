@@ -1,16 +1,26 @@
-/* The HTTP endpoint (`listen`): GET /metrics, /healthz and /status, served by
- * libmicrohttpd without threads: its epoll fd sits under a uv_poll_t and
- * MHD_run is called from the loop. Bodies come from the owner's callbacks;
- * everything else is 404 (405 for methods other than GET and HEAD). */
+/* The HTTP endpoint (`listen`): GET /metrics, /healthz and /status on the
+ * loop, libuv TCP and our own request reader (request.c). Bodies come from
+ * the owner's callbacks; a path not routed is 404, a method other than GET
+ * and HEAD 405. One request per connection (Connection: close).
+ *
+ * Built to stay up under abuse: each connection has a deadline for its
+ * request to arrive (a slowloris sending a byte every few seconds gets a
+ * 408 and is closed) and another for its answer to leave; at most
+ * ENDPOINT_MAX_CONNECTIONS wait for their request at once, and one more is
+ * accepted only to be told 503 and closed, so a flood neither blocks the
+ * listen socket nor leaves it unwatched; request heads are bounded
+ * (431). */
 #ifndef INDICATORD_ENDPOINT_H
 #define INDICATORD_ENDPOINT_H
 
+#include "list.h"
 #include "util.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
-struct MHD_Daemon;
+#define ENDPOINT_MAX_CONNECTIONS 256
 
 struct endpoint_ops {
   void (*metrics)(void *data, struct strbuf *out);
@@ -19,23 +29,39 @@ struct endpoint_ops {
   void (*status)(void *data, struct strbuf *out);
 };
 
+struct endpoint_listener; /* one listening socket */
+
 struct endpoint {
   uv_loop_t *loop;
-  struct MHD_Daemon *mhd;
-  uv_poll_t poll;
-  uv_timer_t timer;
+  struct endpoint_listener *listener;
+  char host[64]; /* where it listens */
+  int port;
+  char where[80]; /* "host:port", for logs */
   const struct endpoint_ops *ops;
   void *data;
-  int pending_closes; /* handles whose close callback is due */
+  struct list_node conns; /* struct endpoint_conn */
+  size_t nconns;
+  size_t nreading;      /* connections still waiting for their request */
+  size_t conns_closing; /* closed, their handles not yet */
+  uint64_t served, refused, timed_out; /* for /metrics */
+  bool closing;
+  int pending_closes; /* listeners and connections, until closed */
   void (*on_closed)(struct endpoint *ep);
 };
 
-/* Listens on host:port. Returns 0, or a negative code with the reason in
- * err. */
+/* Listens on host:port (an IP address). Returns 0, or a negative code with
+ * the reason in err (nothing is left open then). */
 MUST_CHECK int endpoint_start(struct endpoint *ep, uv_loop_t *loop,
                               const char *host, int port,
                               const struct endpoint_ops *ops, void *data,
                               char *err, size_t errlen);
+/* Listens on host:port instead; the connections in progress finish. When
+ * the new address cannot be bound the old one stays: returns a negative
+ * code with the reason in err. */
+MUST_CHECK int endpoint_rebind(struct endpoint *ep, const char *host, int port,
+                               char *err, size_t errlen);
+/* Whether host (an IP address) is a loopback address. */
+bool endpoint_is_loopback(const char *host);
 void endpoint_close(struct endpoint *ep, void (*on_closed)(struct endpoint *));
 
 #endif

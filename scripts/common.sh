@@ -4,7 +4,7 @@
 PACKAGES=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libuv1-dev libcurl4-openssl-dev libhiredis-dev libjansson-dev libyaml-dev
-  libssl-dev zlib1g-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev libcsv-dev
+  libssl-dev zlib1g-dev libsystemd-dev libcmocka-dev libcsv-dev
   redis-server prometheus-alertmanager python3 python3-prometheus-client
   systemd strace tzdata dpkg-dev shellcheck
   ca-certificates

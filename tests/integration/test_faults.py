@@ -617,6 +617,8 @@ feeds:
         check("7. OOM replies: the reconnects back off (not ~10 a second)",
               made <= 15, str(made))
         check("7. ... and are logged once", len(lines) <= 2, "\n".join(lines[:10]))
+        check("7. the log names the server with its port",
+              lines and f"127.0.0.1:{r.port}" in lines[0], "\n".join(lines[:3]))
         t_fix = time.time()
         r.cmd("CONFIG", "SET", "maxmemory", "0")
         check("7. writes resume once Redis has memory again",
@@ -628,8 +630,261 @@ feeds:
     check("7. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
 
 
+def flood_and_slowloris():
+    """2. the endpoint under 1,000 connections and a slowloris."""
+    import resource
+    import selectors
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    port = redisd.free_port()
+    cfg = write("flood.yaml", f"""timezone: UTC
+include: []
+listen: 127.0.0.1:{port}
+state_dir: {tmp}/state-flood
+redis: {{url: '{rds.url}', prefix: 'fl:'}}
+feeds: []
+""")
+    d = Daemon("flood", cfg)
+    health = f"http://127.0.0.1:{port}/healthz"
+    try:
+        check("2. /healthz answers", wait_for(lambda: get(health)[0] == 200, 20))
+        # 1,000 connections at once, each idle
+        socks = []
+        for _ in range(1000):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            socks.append(s)
+        sel = selectors.DefaultSelector()
+        for s in socks:
+            sel.register(s, selectors.EVENT_READ)
+        answers = {}
+        end = time.time() + 4
+        while time.time() < end and len(answers) < 1000 - 256:
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    data = key.fileobj.recv(200)
+                except OSError:
+                    data = b""
+                answers[key.fileobj] = data
+                sel.unregister(key.fileobj)
+        busy = sum(1 for a in answers.values() if a.startswith(b"HTTP/1.1 503"))
+        code, body = get(health)
+        print(f"# 1,000 connections: {busy} told 503 busy at once; a probe meanwhile got "
+              f"{code}")
+        check("2. beyond the limit, connections are refused politely (503, not dropped)",
+              busy >= 1000 - 256 - 50, f"{busy} 503s of {len(answers)} answers")
+        check("2. a probe during the flood gets an answer", code in (200, 503), str(code))
+        # the idle ones are timed out by the endpoint (408), not kept for good
+        end = time.time() + 20
+        while time.time() < end and len(answers) < 1000:
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    data = key.fileobj.recv(200)
+                except OSError:
+                    data = b""
+                answers[key.fileobj] = data
+                sel.unregister(key.fileobj)
+        timed_out = sum(1 for a in answers.values() if a.startswith(b"HTTP/1.1 408"))
+        check("2. idle connections get 408 and are closed",
+              len(answers) == 1000 and timed_out >= 200, f"{len(answers)} answered, "
+              f"{timed_out} 408s")
+        check("2. after the flood the endpoint answers 200",
+              wait_for(lambda: get(health)[0] == 200, 10), get(health)[1])
+        for s in socks:
+            s.close()
+        sel.close()
+
+        # a slowloris: 100 connections, a byte every 2 s, never a whole request
+        slow = []
+        for _ in range(100):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /metrics HTTP/1.1\r\n")
+            slow.append(s)
+        stop = threading.Event()
+
+        def trickle():
+            while not stop.is_set():
+                for s in slow:
+                    try:
+                        s.send(b"X")
+                    except OSError:
+                        pass
+                stop.wait(2)
+        threading.Thread(target=trickle, daemon=True).start()
+        probes = []
+        t_end = time.time() + 8
+        while time.time() < t_end:
+            probes.append(get(health)[0])
+            time.sleep(0.5)
+        stop.set()
+        closed = 0
+        sel = selectors.DefaultSelector()
+        for s in slow:
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+        end = time.time() + 15
+        while time.time() < end and closed < len(slow):
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    data = key.fileobj.recv(200)
+                except OSError:
+                    data = b""
+                if data.startswith(b"HTTP/1.1 408") or not data:
+                    closed += 1
+                sel.unregister(key.fileobj)
+        sel.close()
+        for s in slow:
+            s.close()
+        print(f"# slowloris of 100: probes {probes.count(200)}/{len(probes)} answered 200")
+        check("2. probes are answered during a slowloris",
+              probes and all(c == 200 for c in probes), str(probes))
+        check("2. the slowloris connections are cut at the request deadline (408)",
+              closed == 100, str(closed))
+        check("2. the daemon is still running", d.alive(), d.text()[-1000:])
+    finally:
+        rc = d.stop()
+    check("2. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
+
+
+def listen_rules():
+    """listen: an explicit host; a warning when not loopback."""
+    port = redisd.free_port()
+    cfg = write("listen.yaml", f"""timezone: UTC
+include: []
+listen: ":{port}"
+state_dir: {tmp}/state-listen
+redis: {{url: '{rds.url}'}}
+feeds: []
+""")
+    rc, out = run_check(cfg)
+    check("listen ':PORT' is an error naming file:line:col",
+          rc == 2 and "listen.yaml:3:9: listen ':" in out and "needs an address" in out, out)
+    with open(cfg) as f:
+        text = f.read()
+    with open(cfg, "w") as f:
+        f.write(text.replace(f'":{port}"', f'"0.0.0.0:{port}"'))
+    d = Daemon("listen", cfg)
+    check("a listen on every address is served, with a warning",
+          wait_for(lambda: "reachable from other machines" in d.text(), 10) and
+          wait_for(lambda: get(f"http://127.0.0.1:{port}/healthz")[0] == 200, 10),
+          d.text()[-1000:])
+    rc = d.stop()
+    check("exit 0", rc == 0, d.text()[-1000:])
+
+
+def reload_redis_and_listen():
+    """10. SIGHUP applies redis and listen; a listen that cannot be bound is a
+    failed reload, reported, with the old address kept."""
+    r2 = redisd.Redis()
+    port1, port2 = redisd.free_port(), redisd.free_port()
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    taken = blocker.getsockname()[1]
+    data = write("reload.json", json.dumps({"v": 7}))
+
+    def conf(redis_url, port, prefix="rl:"):
+        return write("reload.yaml", f"""timezone: UTC
+include: []
+listen: 127.0.0.1:{port}
+state_dir: {tmp}/state-reload
+redis: {{url: '{redis_url}', prefix: '{prefix}'}}
+feeds:
+  - {{id: r, url: 'file://{data}', every: 1s, series: {{r: $.v}}}}
+""")
+    cfg = conf(rds.url, port1)
+    notify = Notify(os.path.join(tmp, "reload.sock"))
+    d = Daemon("reload", cfg, env=dict(ENV, NOTIFY_SOCKET=notify.path))
+    try:
+        check("10. writes reach the first Redis",
+              wait_for(lambda: (rds.cmd("XLEN", "rl:s:r") or 0) >= 1, 20), d.text()[-1000:])
+        # redis and listen change together
+        conf(r2.url, port2)
+        d.p.send_signal(signal.SIGHUP)
+        check("10. after SIGHUP, writes reach the new Redis",
+              wait_for(lambda: r2.cmd("HGET", "rl:m:r", "feed") == "r" or
+                       (r2.cmd("XLEN", "rl:s:r") or 0) >= 1, 20), d.text()[-1500:])
+        check("10. ... and the endpoint moved to the new port",
+              wait_for(lambda: get(f"http://127.0.0.1:{port2}/healthz")[0] == 200, 10) and
+              get(f"http://127.0.0.1:{port1}/healthz")[0] == 0, d.text()[-1500:])
+        # a port that cannot be bound: the reload fails, the old address stays
+        notify.msgs.clear()
+        conf(r2.url, taken, prefix="other:")
+        d.p.send_signal(signal.SIGHUP)
+        check("10. a listen that cannot be bound fails the reload, in the log",
+              wait_for(lambda: "reload of" in d.text() and "failed" in d.text() and
+                       str(taken) in d.text(), 10), d.text()[-1500:])
+        check("10. ... and in STATUS=",
+              wait_for(lambda: notify.has("reload failed"), 10),
+              str([m for _, m in notify.msgs]))
+        check("10. the old address keeps serving",
+              get(f"http://127.0.0.1:{port2}/healthz")[0] == 200)
+        time.sleep(2)
+        check("10. the rest of the failed reload is not applied (prefix kept)",
+              not r2.cmd("KEYS", "other:*"), str(r2.cmd("KEYS", "other:*")))
+    finally:
+        rc = d.stop()
+        notify.close()
+        blocker.close()
+        r2.close()
+    check("10. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
+
+
+def clear_errors():
+    """Smaller: errors that say what happened."""
+    def raw(req, n):
+        # a reply written by hand: garbage, or a head of 200 KiB
+        kind = req.path.rsplit("/", 1)[-1]
+        req.close_connection = True
+        if kind == "garbage":
+            req.wfile.write(b"garbage, not HTTP\r\n\r\n")
+        else:
+            req.wfile.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200000 +
+                            b"\r\nContent-Length: 9\r\n\r\n{\"v\": 1}\n")
+        return None
+
+    handler = srv.httpd.RequestHandlerClass
+    orig = handler.do_GET
+
+    def do_get(self):
+        if self.path.startswith("/raw/"):
+            raw(self, 0)
+            return
+        orig(self)
+    handler.do_GET = do_get
+    srv.route("/to-garbage", lambda req, n: (302, {"Location": "/raw/garbage"}, ""))
+    srv.route("/to-big", lambda req, n: (302, {"Location": "/raw/big"}, ""))
+    srv.route("/to-ftp", lambda req, n: (302, {"Location": "ftp://127.0.0.1/x"}, ""))
+    cfg = write("errors.yaml", f"""timezone: UTC
+include: []
+listen: off
+state_dir: {tmp}/state-errors
+redis: {{url: '{rds.url}', prefix: 'er:'}}
+feeds:
+  - {{id: garbage, url: '{srv.url}/to-garbage', series: {{a: $.v}}}}
+  - {{id: big, url: '{srv.url}/to-big', series: {{b: $.v}}}}
+  - {{id: ftp, url: '{srv.url}/to-ftp', series: {{c: $.v}}}}
+""")
+    try:
+        r = subprocess.run([BIN, "-c", cfg, "once", "--json"], capture_output=True,
+                           text=True, timeout=60, env=ENV)
+        try:
+            feeds = {f["id"]: f.get("error") or "" for f in json.loads(r.stdout)["feeds"]}
+        except (ValueError, KeyError):
+            feeds = {}
+    finally:
+        handler.do_GET = orig
+    check("garbage through curl is not called a refused redirect",
+          "not an HTTP response" in feeds.get("garbage", ""), str(feeds) + r.stderr[-500:])
+    check("a huge response head is not just 'Out of memory'",
+          "response head too large" in feeds.get("big", ""), str(feeds))
+    check("a redirect to ftp is a refused redirect",
+          "redirect" in feeds.get("ftp", ""), str(feeds))
+
+
 try:
-    for fn in (cjk_title, fifo, late_digest, identity, damaged_spool, crash_in_outage,
+    for fn in (clear_errors, flood_and_slowloris, listen_rules, reload_redis_and_listen, cjk_title, fifo, late_digest, identity, damaged_spool, crash_in_outage,
                refused_writes, oom_storm):
         section(fn)
 finally:
