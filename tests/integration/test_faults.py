@@ -883,8 +883,23 @@ feeds:
           "redirect" in feeds.get("ftp", ""), str(feeds))
 
 
+def unit_file():
+    """The unit: IPAddressAllow= only with IPAddressDeny=; PrivateMounts=yes."""
+    path = os.path.join(os.path.dirname(BIN), "install", "indicatord.service")
+    with open(path) as f:
+        keys = {}
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                keys.setdefault(k, []).append(v)
+    check("unit: no IPAddressAllow= without an IPAddressDeny= (it would do nothing)",
+          "IPAddressAllow" not in keys or "IPAddressDeny" in keys, str(keys.get("IPAddressAllow")))
+    check("unit: PrivateMounts=yes", keys.get("PrivateMounts") == ["yes"])
+
+
 try:
-    for fn in (clear_errors, flood_and_slowloris, listen_rules, reload_redis_and_listen, cjk_title, fifo, late_digest, identity, damaged_spool, crash_in_outage,
+    for fn in (unit_file, clear_errors, flood_and_slowloris, listen_rules, reload_redis_and_listen, cjk_title, fifo, late_digest, identity, damaged_spool, crash_in_outage,
                refused_writes, oom_storm):
         section(fn)
 finally:
