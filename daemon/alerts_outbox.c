@@ -353,14 +353,29 @@ static void on_digest_day(void *data, redisReply *reply) {
     al->digest_day = strtoll(reply->str, NULL, 10);
 }
 
-void alerts_load(struct alerts *al) {
-  char *key = outbox_key(al);
-  char *ak = store_key(al->store, "alerts", NULL);
-  const char *a1[] = {"HGETALL", key};
-  const char *a2[] = {"HGET", ak, "digest_day"};
-  if (store_read(al->store, 2, a2, NULL, on_digest_day, al) == 0 &&
-      store_read(al->store, 2, a1, NULL, on_outbox_loaded, al) == 0)
-    al->loading = true;
+static void on_caught_up(void *data, bool ok) {
+  struct alerts *al = data;
+  char *key, *ak;
+  al->loading = false;
+  if (!ok || al->closing)
+    return;
+  key = outbox_key(al);
+  ak = store_key(al->store, "alerts", NULL);
+  {
+    const char *a1[] = {"HGETALL", key};
+    const char *a2[] = {"HGET", ak, "digest_day"};
+    if (store_read(al->store, 2, a2, NULL, on_digest_day, al) == 0 &&
+        store_read(al->store, 2, a1, NULL, on_outbox_loaded, al) == 0)
+      al->loading = true;
+  }
   free(key);
   free(ak);
+}
+
+void alerts_load(struct alerts *al) {
+  /* Notifications queued during an outage reach ind:outbox through the
+   * spool, replayed first after a restart: read it once the store has
+   * caught up, or they would wait for the next start. */
+  al->loading = true;
+  store_flush(al->store, on_caught_up, al);
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Soak under faults: the daemon polls 500 feeds while redis-server is killed
-and restarted every 20 s, 10% of feed answers are garbage or truncated,
-some feeds hang past their timeout, and a webhook receiver fails half its
+and restarted every 20 s (and during every third outage the daemon itself
+is killed with SIGKILL and started again), Redis refuses XADD for a while
+(an ACL, every 45 s), 10% of feed answers are garbage or truncated, some
+feeds hang past their timeout, and a webhook receiver fails half its
 requests. Meanwhile a few "pulse" feeds stop and resume again and again, so
 that their targets go no_data and back: notifications keep flowing through
 the failing receiver. Afterwards every observation a feed served is in Redis
@@ -104,6 +106,8 @@ def hook(req, n):
 
 srv = httpd.Server()
 srv.httpd.RequestHandlerClass.do_POST = srv.httpd.RequestHandlerClass.do_GET
+# The daemon is killed mid-request on purpose: no traceback for the reset.
+srv.httpd.handle_error = lambda request, client_address: None
 srv.route("/f/*", feed)
 srv.route("/p/*", pulse)
 srv.route("/hook", hook)
@@ -147,8 +151,12 @@ log = open(os.path.join(tmp, "daemon.log"), "w+")
 env = dict(os.environ)
 env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
                                              "quarantine_size_mb=16"]))
-p = subprocess.Popen([BIN, "-c", cfg, "run"], stdout=subprocess.DEVNULL, stderr=log,
-                     env=env)
+def start_daemon():
+    return subprocess.Popen([BIN, "-c", cfg, "run"], stdout=subprocess.DEVNULL, stderr=log,
+                            env=env)
+
+
+p = start_daemon()
 
 
 def rss():
@@ -202,14 +210,39 @@ try:
     start = time.monotonic()
     samples = []
     next_kill = start + 20
+    next_acl = start + 30
+    outages = crashes = refusals = 0
+    since = 0.0  # the daemon's start, for the RSS samples
     while time.monotonic() - start < SECONDS and p.poll() is None:
         time.sleep(1)
         samples.append((time.monotonic() - start, rss()))
-        if time.monotonic() >= next_kill and time.monotonic() - start < SECONDS - 10:
+        now = time.monotonic()
+        if now >= next_kill and now - start < SECONDS - 10:
             rds.kill()
+            outages += 1
+            if outages % 3 == 1:
+                # kill -9 mid-outage: what was queued is in the spool
+                time.sleep(1)
+                p.kill()
+                p.wait()
+                p = start_daemon()
+                crashes += 1
+                since = time.monotonic() - start
+                samples = []
             time.sleep(2)
             rds.start()
             next_kill = time.monotonic() + 20
+        elif now >= next_acl and now - start < SECONDS - 10:
+            # an ACL that forbids XADD (and the scripts' XADD) for a while:
+            # writes are held, then go through
+            try:
+                rds.cmd("ACL", "SETUSER", "default", "-xadd")
+                time.sleep(6)
+                rds.cmd("ACL", "SETUSER", "default", "+xadd")
+                refusals += 1
+            except OSError:
+                pass
+            next_acl = time.monotonic() + 45
     # Wind down: the pulse feeds run on, every feed serves its last points
     # again and again (each gets more chances to arrive), the receiver stops
     # failing, and the queue, the spool and the outbox drain.
@@ -264,7 +297,16 @@ try:
           f"{missing} missing")
     check("no observation twice or unserved: stored = served, per feed",
           extra == 0, f"{extra} entries not served as stored")
-    warm = [r for t, r in samples if t >= SECONDS * 0.3]
+    print(f"# {outages} Redis outages, {crashes} kill -9 of the daemon during one, "
+          f"{refusals} spells of refused XADD")
+    check("the soak killed the daemon mid-outage and refused writes",
+          crashes >= 1 and refusals >= 1, f"{crashes} crashes, {refusals} refusals")
+    held = log_text.count("Redis refuses writes")
+    check("refused writes are held and logged once per spell (not dropped)",
+          refusals <= held <= 2 * refusals + crashes and
+          "Redis refused EVALSHA" not in log_text and "Redis refused XADD" not in log_text,
+          f"{held} lines for {refusals} spells")
+    warm = [r for t, r in samples if t - since >= (SECONDS - since) * 0.3]
     if len(warm) >= 4:
         first, last = max(warm[: len(warm) // 2]), max(warm[len(warm) // 2:])
         print(f"# RSS after warm-up: {first} kB then {last} kB")
