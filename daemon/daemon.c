@@ -285,10 +285,6 @@ static void apply_reload(struct daemon *dm, struct config *next) {
   alerts_set_config(&dm->al, next);
   if (daemon_apply_globals(next) < 0)
     log_warn("daemon: cannot install time zone %s", next->timezone);
-  if (strcmp(prev->state_dir, next->state_dir) != 0)
-    log_warn("daemon: state_dir changed; the spool moves to %s at the next "
-             "start",
-             next->state_dir);
   dm->reload_error[0] = '\0';
   log_info("daemon: configuration reloaded from %s: %zu feeds kept, %zu "
            "started, %zu stopped; %zu targets, %zu receivers%s%s",

@@ -127,6 +127,7 @@ static void notify_waiters(struct store *s, bool closing) {
 }
 
 static void pump(struct store *s);
+static void maybe_move_spool(struct store *s);
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 /* Whether Redis takes writes now: otherwise they go to the spool as they
@@ -462,6 +463,49 @@ static void on_tick(uv_timer_t *t) {
   }
   if (s->held && now >= s->probe_at)
     pump(s);
+  maybe_move_spool(s);
+}
+
+static void on_spool_scanned(struct spool *sp, const char *warning);
+
+/* state_dir changed: the spool moves once nothing in it waits for Redis
+ * (an outage or a replay finishes first), so no write stays behind in the
+ * old file. */
+static void maybe_move_spool(struct store *s) {
+  struct spool next;
+  int rc;
+  if (!s->moving_to || s->closing)
+    return;
+  if (s->have_spool &&
+      (spool_busy(&s->spool) || !s->spool.scanned || spool_pending(&s->spool)))
+    return;
+  for (size_t i = 0; i < s->qlen; i++)
+    if (q_at(s, i)->spool_off != STORE_OP_NOT_SPOOLED)
+      return;
+  rc = spool_open(&next, s->moving_to, s->cfg->redis.max_spool);
+  if (rc < 0) {
+    log_error("store: cannot move the spool to %s: %s; it stays in %s",
+              s->moving_to, strerror(-rc),
+              s->have_spool ? s->spool_dir : "memory");
+    free(s->moving_to);
+    s->moving_to = NULL;
+    return;
+  }
+  if (s->have_spool)
+    spool_close(&s->spool);
+  s->spool = next;
+  s->have_spool = true;
+  free(s->spool_dir);
+  s->spool_dir = s->moving_to;
+  s->moving_to = NULL;
+  log_info("store: the spool is now in %s", s->spool_dir);
+  if (!s->spool.scanned &&
+      spool_scan_start(&s->spool, s->loop, on_spool_scanned) < 0) {
+    char *warning = NULL;
+    spool_scan_now(&s->spool, &warning);
+    on_spool_scanned(&s->spool, warning);
+    free(warning);
+  }
 }
 
 static void on_spool_scanned(struct spool *sp, const char *warning) {
@@ -537,6 +581,8 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
     snprintf(s->sha_tail + 2 * i, 3, "%02x", digest[i]);
 
+  s->use_spool = use_spool;
+  s->spool_dir = xstrdup(cfg->state_dir);
   rc = use_spool ? spool_open(&s->spool, cfg->state_dir, cfg->redis.max_spool)
                  : -ENOENT;
   if (rc == -EWOULDBLOCK) {
@@ -546,6 +592,8 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   } else if (rc < 0 && use_spool) {
     snprintf(err, errlen, "cannot open the spool in %s: %s", cfg->state_dir,
              strerror(-rc));
+    free(s->spool_dir);
+    s->spool_dir = NULL;
     return rc;
   } else if (rc == 0) {
     s->have_spool = true;
@@ -584,6 +632,14 @@ void store_set_config(struct store *s, const struct config *cfg) {
     start_tick(s);
   }
   index_series(s);
+  if (s->use_spool && strcmp(cfg->state_dir, s->spool_dir) != 0) {
+    free(s->moving_to);
+    s->moving_to = xstrdup(cfg->state_dir);
+    maybe_move_spool(s);
+  } else if (s->moving_to) {
+    free(s->moving_to); /* back where it is */
+    s->moving_to = NULL;
+  }
   redis_options(cfg, &opt);
   if (rlink_options_differ(&s->link, &opt)) {
     /* What is in memory waits in the spool for the new server. */
@@ -755,6 +811,9 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
   notify_waiters(s, true);
   free(s->waiters);
   s->waiters = NULL;
+  free(s->spool_dir);
+  free(s->moving_to);
+  s->spool_dir = s->moving_to = NULL;
   free(s->trimmed_at);
   free(s->grain_written);
   s->grain_written = NULL;

@@ -51,6 +51,9 @@ struct store {
   struct rlink link;
   struct spool spool;
   bool have_spool;
+  bool use_spool;      /* the daemon and once; not status */
+  char *spool_dir;     /* where the spool is (state_dir) */
+  char *moving_to;     /* a reloaded state_dir, until the spool can move */
   struct store_op **q; /* ring buffer */
   size_t qcap, qhead, qlen;
   size_t sent;    /* the first `sent` queued ops await replies */

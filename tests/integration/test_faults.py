@@ -784,11 +784,11 @@ def reload_redis_and_listen():
     taken = blocker.getsockname()[1]
     data = write("reload.json", json.dumps({"v": 7}))
 
-    def conf(redis_url, port, prefix="rl:"):
+    def conf(redis_url, port, prefix="rl:", state="state-reload"):
         return write("reload.yaml", f"""timezone: UTC
 include: []
 listen: 127.0.0.1:{port}
-state_dir: {tmp}/state-reload
+state_dir: {tmp}/{state}
 redis: {{url: '{redis_url}', prefix: '{prefix}'}}
 feeds:
   - {{id: r, url: 'file://{data}', every: 1s, series: {{r: $.v}}}}
@@ -799,18 +799,22 @@ feeds:
     try:
         check("10. writes reach the first Redis",
               wait_for(lambda: (rds.cmd("XLEN", "rl:s:r") or 0) >= 1, 20), d.text()[-1000:])
-        # redis and listen change together
-        conf(r2.url, port2)
+        # redis, listen and state_dir change together
+        conf(r2.url, port2, state="state-reload2")
         d.p.send_signal(signal.SIGHUP)
         check("10. after SIGHUP, writes reach the new Redis",
               wait_for(lambda: r2.cmd("HGET", "rl:m:r", "feed") == "r" or
                        (r2.cmd("XLEN", "rl:s:r") or 0) >= 1, 20), d.text()[-1500:])
+        check("10. ... the spool moved to the new state_dir",
+              wait_for(lambda: "spool is now in" in d.text(), 10) and
+              os.path.exists(os.path.join(tmp, "state-reload2", "spool.bin")),
+              d.text()[-1000:])
         check("10. ... and the endpoint moved to the new port",
               wait_for(lambda: get(f"http://127.0.0.1:{port2}/healthz")[0] == 200, 10) and
               get(f"http://127.0.0.1:{port1}/healthz")[0] == 0, d.text()[-1500:])
         # a port that cannot be bound: the reload fails, the old address stays
         notify.msgs.clear()
-        conf(r2.url, taken, prefix="other:")
+        conf(r2.url, taken, prefix="other:", state="state-reload2")
         d.p.send_signal(signal.SIGHUP)
         check("10. a listen that cannot be bound fails the reload, in the log",
               wait_for(lambda: "reload of" in d.text() and "failed" in d.text() and
