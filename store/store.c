@@ -89,12 +89,16 @@ static void q_push(struct store *s, struct store_op *op) {
   }
   s->q[(s->qhead + s->qlen) % s->qcap] = op;
   s->qlen++;
+  if (op->spool_off != STORE_OP_NOT_SPOOLED)
+    s->qspooled++;
 }
 
 static struct store_op *q_pop(struct store *s) {
   struct store_op *op = s->q[s->qhead];
   s->qhead = (s->qhead + 1) % s->qcap;
   s->qlen--;
+  if (op->spool_off != STORE_OP_NOT_SPOOLED)
+    s->qspooled--;
   return op;
 }
 
@@ -161,9 +165,8 @@ static void maybe_reset_spool(struct store *s) {
   if (!s->have_spool || spool_pending(&s->spool) || !s->spool.size ||
       !s->spool.scanned)
     return;
-  for (size_t i = 0; i < s->qlen; i++)
-    if (q_at(s, i)->spool_off != STORE_OP_NOT_SPOOLED)
-      return; /* still needed if the replay has to start again */
+  if (s->qspooled)
+    return; /* still needed if the replay has to start again */
   if (s->spool.skipped_bytes)
     log_warn("store: skipped %llu damaged spool byte(s) while replaying",
              (unsigned long long)s->spool.skipped_bytes);
@@ -179,17 +182,12 @@ static void maybe_reset_spool(struct store *s) {
 static void park(struct store *s) {
   struct strbuf rec = {0};
   uint64_t bytes = 0;
-  bool all_spooled = true;
   int rc = 0;
   s->sent = 0;
   /* While the scan runs, everything goes to the spool anyway. */
   if (!s->have_spool || !s->qlen || !s->spool.scanned)
     return;
-  for (size_t i = 0; i < s->qlen; i++) {
-    struct store_op *op = q_at(s, i);
-    all_spooled = all_spooled && op->spool_off != STORE_OP_NOT_SPOOLED;
-  }
-  if (all_spooled) {
+  if (s->qspooled == s->qlen) {
     spool_rewind(&s->spool, q_at(s, 0)->spool_off);
     q_clear(s);
     return;
@@ -479,9 +477,8 @@ static void maybe_move_spool(struct store *s) {
   if (s->have_spool &&
       (spool_busy(&s->spool) || !s->spool.scanned || spool_pending(&s->spool)))
     return;
-  for (size_t i = 0; i < s->qlen; i++)
-    if (q_at(s, i)->spool_off != STORE_OP_NOT_SPOOLED)
-      return;
+  if (s->qspooled)
+    return;
   rc = spool_open(&next, s->moving_to, s->cfg->redis.max_spool);
   if (rc < 0) {
     log_error("store: cannot move the spool to %s: %s; it stays in %s",

@@ -56,8 +56,9 @@ struct store {
   char *moving_to;     /* a reloaded state_dir, until the spool can move */
   struct store_op **q; /* ring buffer */
   size_t qcap, qhead, qlen;
-  size_t sent;    /* the first `sent` queued ops await replies */
-  size_t discard; /* replies still due for ops taken back (see hold) */
+  size_t qspooled; /* ops in q read back from the spool (still in it) */
+  size_t sent;     /* the first `sent` queued ops await replies */
+  size_t discard;  /* replies still due for ops taken back (see hold) */
   bool resetting;
   /* Redis refuses writes for lack of permission (an ACL): they are held
    * in the spool and one is tried again every probe_every. */
