@@ -154,8 +154,11 @@ def record(name):
 srv.route("/hook", record("hook"))
 srv.route("/hook2", record("hook2"))
 rds = redisd.Redis()
+# Last year's data, judged over last year (missed: 500 of 1000), whatever
+# today's date.
+YEAR = time.gmtime().tm_year - 1
 JOBS = write("jobs.json", json.dumps(
-    {"data": [{"m": f"2026-{m:02d}", "v": 50 * m} for m in range(1, 11)]}))
+    {"data": [{"m": f"{YEAR}-{m:02d}", "v": 50 * m} for m in range(1, 11)]}))
 FEED = f"""  - id: jobs
     url: file://{JOBS}
     every: 1s
@@ -176,7 +179,7 @@ state_dir: {tmp}/state-cjk
 redis: {{url: '{rds.url}', prefix: 'cjk:'}}
 feeds:
 {FEED}targets:
-  - {{id: long, title: '{title}', series: jobs, rule: 'total >= 1000', period: 2026,
+  - {{id: long, title: '{title}', series: jobs, rule: 'total >= 1000', period: {YEAR},
       confirm: 1, notify: [hook]}}
 receivers:
   - {{id: hook, type: webhook, url: '{srv.url}/hook'}}
@@ -267,8 +270,8 @@ state_dir: {tmp}/state-digest
 redis: {{url: '{rds.url}', prefix: 'dg:'}}
 feeds:
 {slow_feed}targets:
-  - {{id: jobs-2026, title: 城镇新增就业, series: jobs, rule: 'total >= 1000',
-      period: 2026, confirm: 1, notify: [hook2]}}
+  - {{id: jobs, title: 城镇新增就业, series: jobs, rule: 'total >= 1000',
+      period: {YEAR}, confirm: 1, notify: [hook2]}}
 receivers:
   - {{id: hook2, type: slack, url: '{srv.url}/hook2'}}
 alerts: {{repeat: "off", digest: "00:00"}}
@@ -364,19 +367,38 @@ alerts: {{repeat: "off", digest: "off"}}
         level(0.5)
         check("8. update off_track", wait_for(lambda: len(hooks()) >= 2, 20), str(hooks()))
         if am:
-            time.sleep(2)  # the update reaches Alertmanager
+            def mine():
+                return [a for a in (am_alerts() or []) if a["labels"].get("target") == "t1"]
+            check("8. Alertmanager holds one alert for the incident, updated in place",
+                  wait_for(lambda: any(a["annotations"].get("class") == "off_track"
+                                       for a in mine()), 20) and len(mine()) == 1,
+                  json.dumps([(a["labels"], a["annotations"].get("class")) for a in mine()]))
         level(1.1)
         check("8. resolved on_track",
               wait_for(lambda: any(h[1] == "resolved" for h in hooks()), 20), str(hooks()))
         h = hooks()
         check("8. webhook: one fingerprint for open, update and resolve",
               len(h) >= 3 and len({x[2] for x in h}) == 1, str(h))
+        # Alertmanager judges endsAt by its own clock, which a shifted test
+        # clock does not reach (Go reads it without libc): the resolve's
+        # "now" is then in its future.
+        same_clock = True
         if am:
+            code, body = get(f"http://127.0.0.1:{am_port}/api/v2/status")
+            try:
+                up = dt.datetime.strptime(json.loads(body)["uptime"][:19], "%Y-%m-%dT%H:%M:%S")
+                same_clock = abs(up.replace(tzinfo=dt.timezone.utc).timestamp() -
+                                 time.time()) < 300
+            except (ValueError, KeyError):
+                pass
+            if not same_clock:
+                print("# Alertmanager's clock differs from ours: its resolve check is skipped")
+        if am and same_clock:
             check("8. Alertmanager: nothing of the incident stays firing after the resolve",
                   wait_for(lambda: am_alerts() is not None and
                            not any(a["labels"].get("target") == "t1" for a in am_alerts()), 15),
                   json.dumps([(a["labels"], a["endsAt"]) for a in (am_alerts() or [])])[:600])
-        else:
+        elif not am:
             check("prometheus-alertmanager installed", False)
     finally:
         rc = d.stop()
@@ -465,6 +487,7 @@ class Growing:
         self.count = {}
         self.served = {}  # (feed, point) -> time first served
         self.stopped = False
+        self.base = int(time.time()) * 1000  # point i stands at base + i s
 
     def route(self, req, n):
         f = int(req.path.split("/")[-1].split(".")[0])
@@ -477,7 +500,7 @@ class Growing:
             now = time.time()
             for i in window:
                 self.served.setdefault((f, i), now)
-        body = json.dumps({"data": [{"t": 1795000000000 + i * 1000, "v": i} for i in window]})
+        body = json.dumps({"data": [{"t": self.base + i * 1000, "v": i} for i in window]})
         return 200, {}, body
 
     def feeds(self, url):
@@ -493,7 +516,7 @@ class Growing:
             got = {int(e[0].split("-")[0]) for e in
                    (r.cmd("XRANGE", f"{prefix}s:g{f}", "-", "+") or [])}
             for (ff, i), t in self.served.items():
-                if ff == f and t < before and 1795000000000 + i * 1000 not in got:
+                if ff == f and t < before and self.base + i * 1000 not in got:
                     miss += 1
         return miss
 
