@@ -19,57 +19,6 @@
 #define PROBE_MIN_MS MS_PER_SECOND
 #define PROBE_MAX_MS (30 * MS_PER_SECOND)
 
-/* v's decimal digits into buf (room for 17 bytes); v is a whole number
- * of at most 15 digits. */
-static void format_whole(double v, char *buf) {
-  long long i = (long long)v;
-  unsigned long long u = i < 0 ? (unsigned long long)-i : (unsigned long long)i;
-  char digits[16];
-  size_t n = 0;
-  do {
-    digits[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  if (i < 0)
-    *buf++ = '-';
-  while (n)
-    *buf++ = digits[--n];
-  *buf = '\0';
-}
-
-void store_format_value(double v, char *buf, size_t len) {
-  /* Whole numbers below 10^15 come out of %.15g as their digits and read
-   * back exactly: written directly, since counts are common and snprintf
-   * with strtod cost about 2,400 instructions a value. -0 goes the long
-   * way to keep its sign. */
-  if (len >= 17 && v > -1e15 && v < 1e15 && v == (double)(long long)v &&
-      (v != 0 || !signbit(v))) {
-    format_whole(v, buf);
-    return;
-  }
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, len, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v)
-      return;
-  }
-}
-
-char *store_key(const struct store *s, const char *kind, const char *id) {
-  /* Joined by hand: four keys per fetch, and formatting them showed in
-   * profiles. */
-  const char *prefix = s->cfg->redis.prefix;
-  size_t pl = strlen(prefix), kl = strlen(kind), il = id ? strlen(id) + 1 : 0;
-  char *key = xmalloc(pl + kl + il + 1);
-  memcpy(key, prefix, pl);
-  memcpy(key + pl, kind, kl);
-  if (id) {
-    key[pl + kl] = ':';
-    memcpy(key + pl + kl + 1, id, il - 1);
-  }
-  key[pl + kl + il] = '\0';
-  return key;
-}
-
 /* ---- the queue ---------------------------------------------------------- */
 
 static struct store_op *q_at(const struct store *s, size_t i) {
