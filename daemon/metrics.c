@@ -115,9 +115,12 @@ static void single(struct strbuf *o, const char *name, const char *type,
 }
 
 static void store(struct strbuf *o, const struct store *s) {
+  struct strbuf why = {0};
   single(o, "indicatord_redis_up", "gauge",
-         "1 while the Redis connection is up and ready.",
-         store_is_up(s) ? 1 : 0);
+         "1 while Redis is reachable and takes writes (0 while it refuses "
+         "them, say for lack of permission: they are held).",
+         store_healthy(s, &why) ? 1 : 0);
+  strbuf_free(&why);
   single(o, "indicatord_observations_written_total", "counter",
          "Observations queued for Redis.", s->stats.observations);
   single(o, "indicatord_redis_commands_total", "counter",

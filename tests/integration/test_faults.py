@@ -583,6 +583,9 @@ feeds:
               get(f"http://127.0.0.1:{port}/healthz")[1] + d.text()[-1000:])
         code, body = get(f"http://127.0.0.1:{port}/healthz")
         check("6. ... and says why", "refuses writes" in body and "can't run" in body, body)
+        code, body = get(f"http://127.0.0.1:{port}/metrics")
+        check("6. /metrics: indicatord_redis_up 0 meanwhile",
+              "\nindicatord_redis_up 0\n" in body, body[:300])
         time.sleep(6)  # several probes
         text = d.text()
         check("6. logged once, not per write or probe",
