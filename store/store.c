@@ -7,7 +7,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <math.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
