@@ -49,6 +49,9 @@ lock = threading.Lock()
 counter = {}          # feed -> points generated so far
 served = {}           # feed -> set of point indexes served in good answers
 frozen = set()        # feeds that serve their last window again and again
+last_served = {}      # (feed, point) -> when it was last served (s since T0)
+timeline = []         # (s since T0, fault): to explain a loss, should one occur
+T0 = time.monotonic()
 HANG = {f for f in range(FEEDS) if f % 50 == 7}   # 2% hang past the timeout
 
 
@@ -56,12 +59,19 @@ def window(f, k):
     return json.dumps({"data": [{"t": BASE + i * 1000, "v": i} for i in range(max(0, k - 5), k)]})
 
 
+def note_served(f, k):
+    served.setdefault(f, set()).update(range(max(0, k - 5), k))
+    at = time.monotonic() - T0
+    for i in range(max(0, k - 5), k):
+        last_served[(f, i)] = at
+
+
 def feed(req, n):
     f = int(req.path.split("/")[-1].split(".")[0])
     with lock:
         if f in frozen:
             k = counter.get(f, 0)
-            served.setdefault(f, set()).update(range(max(0, k - 5), k))
+            note_served(f, k)
             return 200, {}, window(f, k)
         k = counter.get(f, 0) + 1
         counter[f] = k
@@ -75,7 +85,7 @@ def feed(req, n):
         body = window(f, k)
         return 200, {}, body[: len(body) // 2]  # truncated
     with lock:
-        served.setdefault(f, set()).update(range(max(0, k - 5), k))
+        note_served(f, k)
     return 200, {}, window(f, k)
 
 
@@ -219,11 +229,13 @@ try:
         now = time.monotonic()
         if now >= next_kill and now - start < SECONDS - 10:
             rds.kill()
+            timeline.append((time.monotonic() - T0, "redis killed"))
             outages += 1
             if outages % 3 == 1:
                 # kill -9 mid-outage: what was queued is in the spool
                 time.sleep(1)
                 p.kill()
+                timeline.append((time.monotonic() - T0, "daemon killed (-9)"))
                 p.wait()
                 p = start_daemon()
                 crashes += 1
@@ -231,14 +243,17 @@ try:
                 samples = []
             time.sleep(2)
             rds.start()
+            timeline.append((time.monotonic() - T0, "redis started"))
             next_kill = time.monotonic() + 20
         elif now >= next_acl and now - start < SECONDS - 10:
             # an ACL that forbids XADD (and the scripts' XADD) for a while:
             # writes are held, then go through
             try:
                 rds.cmd("ACL", "SETUSER", "default", "-xadd")
+                timeline.append((time.monotonic() - T0, "XADD forbidden"))
                 time.sleep(6)
                 rds.cmd("ACL", "SETUSER", "default", "+xadd")
+                timeline.append((time.monotonic() - T0, "XADD allowed"))
                 refusals += 1
             except OSError:
                 pass
@@ -286,15 +301,22 @@ try:
     # Stream IDs are unique, so an observation stored twice shows as an
     # entry at a time that was never served, or with another value.
     missing = extra = 0
+    lost = []
     for fi, pts in final.items():
         got = stored(fi)
         missing += len(pts - set(got))
+        lost += [(last_served[(fi, i)], fi, i) for i in pts - set(got)]
         extra += sum(1 for i in got if i not in pts) + len(got) - len(set(got))
     total = sum(len(v) for v in final.values())
     print(f"# {total} observations served by {len(final)} feeds; "
           f"{sum(counter.values())} requests; drained: {drained}")
     check("every served observation is in Redis", missing == 0 and total > 0,
           f"{missing} missing")
+    for at, fi, i in sorted(lost)[:20]:
+        print(f"#   lost: feed f{fi} point {i}, last served at {at:.2f} s")
+    if lost:
+        for at, what in timeline:
+            print(f"#   {at:7.2f} s  {what}")
     check("no observation twice or unserved: stored = served, per feed",
           extra == 0, f"{extra} entries not served as stored")
     print(f"# {outages} Redis outages, {crashes} kill -9 of the daemon during one, "
