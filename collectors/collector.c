@@ -158,6 +158,7 @@ static void keep_series_errors(struct feed_state *fs,
 static void fail(struct feed_state *fs, const char *why) {
   struct collector *c = fs->col;
   fs->stats.failures++;
+  snprintf(fs->last_error, sizeof(fs->last_error), "%s", why);
   if (c->sink)
     c->sink(c->data, fs->feed, fetch_time(c), why, NULL, NULL, 0);
   if (!fs->failing)
@@ -195,6 +196,7 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
   int rc = 0;
 
   fs->stats.fetches++;
+  fs->stats.last_fetch_ms = clock_wall_ms();
   record_latency(&fs->stats, res->seconds);
   if (!res->ok) {
     fail(fs, res->error);

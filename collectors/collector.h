@@ -30,6 +30,7 @@ struct feed_stats {
   uint64_t latency[COLLECTOR_LATENCY_BUCKETS + 1];
   double latency_sum;
   int64_t last_success_ms; /* wall clock; 0 never */
+  int64_t last_fetch_ms;   /* wall clock of the last fetch ended; 0 never */
 };
 
 struct feed_state {
@@ -40,6 +41,7 @@ struct feed_state {
   struct schedule_entry sched; /* due: loop time (ms) of the next fetch */
   unsigned backoff;            /* consecutive failures */
   bool failing;
+  char last_error[300];     /* why the last failed fetch failed (as logged) */
   char *last_series_errors; /* to log series problems once per change */
   /* The last body's problems per series (feed->series[i]; NULL: none),
    * kept for the store across 304 answers. */

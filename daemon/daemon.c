@@ -108,8 +108,17 @@ static void ep_status(void *data, struct strbuf *out) {
   free(rows);
 }
 
+static void answer_page(void *arg, const char *html, size_t len) {
+  endpoint_answer(arg, 200, "text/html; charset=utf-8", html, len);
+}
+
+static void ep_page(void *data, struct endpoint_request *req) {
+  struct daemon *dm = data;
+  statuspage_get(&dm->sp, answer_page, req);
+}
+
 static const struct endpoint_ops endpoint_ops = {ep_metrics, ep_health,
-                                                 ep_status};
+                                                 ep_status, ep_page};
 
 /* ---- shutdown ---- */
 
@@ -175,6 +184,8 @@ static void begin_shutdown(struct daemon *dm, const char *why) {
     uv_cancel((uv_req_t *)&dm->reload_work);
   /* In-flight fetches are cancelled; what is queued for Redis is written
    * or spooled by store_close. */
+  /* Whoever waits for the status page gets it before the endpoint goes. */
+  statuspage_close(&dm->sp);
   if (dm->ep_open) {
     dm->ep_open = false;
     dm->ep_closing = true;
@@ -385,6 +396,7 @@ static int start_pipeline(struct daemon *dm) {
   dm->al_open = true;
   dm->tg.on_eval = alerts_on_eval;
   dm->tg.data = &dm->al;
+  statuspage_init(&dm->sp, &dm->loop, &dm->store, &dm->tg, &dm->col);
   if (!dm->cfg->listen_off) {
     rc = endpoint_start(&dm->ep, &dm->loop, dm->cfg->listen_host,
                         dm->cfg->listen_port, &endpoint_ops, dm, err,

@@ -9,6 +9,7 @@
 #include "collector.h"
 #include "config.h"
 #include "endpoint.h"
+#include "statuspage.h"
 #include "store.h"
 #include "targets.h"
 
@@ -29,6 +30,7 @@ struct daemon {
   struct targets tg;
   struct endpoint ep;
   struct alerts al;
+  struct statuspage sp;
   bool store_open, col_open, tg_open, ep_open, al_open;
   bool ep_closing;          /* endpoint_close called, not yet done */
   uv_timer_t watchdog;      /* WATCHDOG=1 and STATUS= */

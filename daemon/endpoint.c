@@ -24,8 +24,15 @@ struct endpoint_listener {
   uv_tcp_t tcp;
 };
 
+/* A status page request: outlives its connection until answered. */
+struct endpoint_request {
+  struct endpoint_conn *conn; /* NULL once the connection is closed */
+  bool head;
+};
+
 struct endpoint_conn {
   struct list_node node;
+  struct endpoint_request *waiting; /* for the status page */
   struct endpoint *ep;
   uv_tcp_t tcp;
   uv_timer_t deadline;
@@ -61,6 +68,8 @@ static void close_conn(struct endpoint_conn *c) {
   if (c->closing)
     return;
   c->closing = true;
+  if (c->waiting)
+    c->waiting->conn = NULL;
   list_remove(&c->node);
   c->ep->nconns--;
   if (!c->answered)
@@ -128,6 +137,15 @@ static void on_deadline(uv_timer_t *t) {
     return;
   }
   static const char msg[] = "request timeout: no whole request in time\n";
+  if (c->waiting) {
+    static const char slow[] = "the status page took too long\n";
+    c->waiting->conn = NULL;
+    c->waiting = NULL;
+    answer(c, 503, "Service Unavailable", "text/plain; charset=utf-8",
+           "Retry-After: 1\r\n", slow, sizeof(slow) - 1, false,
+           SHORT_LINGER_MS);
+    return;
+  }
   c->ep->timed_out++;
   answer(c, 408, "Request Timeout", "text/plain; charset=utf-8", NULL, msg,
          sizeof(msg) - 1, false, SHORT_LINGER_MS);
@@ -146,6 +164,16 @@ static void route(struct endpoint_conn *c, const struct request *rq) {
     return;
   }
   ep->served++;
+  if (strcmp(rq->path, "/") == 0) {
+    struct endpoint_request *req = xcalloc(1, sizeof(*req));
+    req->conn = c;
+    req->head = head;
+    c->waiting = req;
+    /* The request is in: from now on the answer's deadline. */
+    uv_timer_start(&c->deadline, on_deadline, ANSWER_DEADLINE_MS, 0);
+    ep->ops->page(ep->data, req);
+    return;
+  }
   if (strcmp(rq->path, "/metrics") == 0) {
     ep->ops->metrics(ep->data, &body);
     answer(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", NULL,
@@ -162,7 +190,7 @@ static void route(struct endpoint_conn *c, const struct request *rq) {
     answer(c, 200, "OK", "application/json; charset=utf-8", NULL, body.buf,
            body.len, head, ANSWER_DEADLINE_MS);
   } else {
-    static const char msg[] = "not found: try /metrics, /healthz, /status\n";
+    static const char msg[] = "not found: try /, /metrics, /healthz, /status\n";
     answer(c, 404, "Not Found", "text/plain; charset=utf-8", NULL, msg,
            sizeof(msg) - 1, head, ANSWER_DEADLINE_MS);
   }
@@ -243,6 +271,17 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   uv_timer_start(&c->deadline, on_deadline, REQUEST_DEADLINE_MS, 0);
+}
+
+void endpoint_answer(struct endpoint_request *req, unsigned code,
+                     const char *type, const char *body, size_t len) {
+  struct endpoint_conn *c = req->conn;
+  if (c) {
+    c->waiting = NULL;
+    answer(c, code, code == 200 ? "OK" : "Service Unavailable", type, NULL,
+           body, len, req->head, ANSWER_DEADLINE_MS);
+  }
+  free(req);
 }
 
 /* ---- listening ---- */

@@ -1,7 +1,9 @@
-/* The HTTP endpoint (`listen`): GET /metrics, /healthz and /status on the
- * loop, libuv TCP and our own request reader (request.c). Bodies come from
- * the owner's callbacks; a path not routed is 404, a method other than GET
- * and HEAD 405. One request per connection (Connection: close).
+/* The HTTP endpoint (`listen`): GET /, /metrics, /healthz and /status on
+ * the loop, libuv TCP and our own request reader (request.c). Bodies come
+ * from the owner's callbacks, the status page's (/) later: its connection
+ * waits until endpoint_answer (or its answer deadline: 503). A path not
+ * routed is 404, a method other than GET and HEAD 405. One request per
+ * connection (Connection: close).
  *
  * Built to stay up under abuse: each connection has a deadline for its
  * request to arrive (a slowloris sending a byte every few seconds gets a
@@ -22,11 +24,16 @@
 
 #define ENDPOINT_MAX_CONNECTIONS 256
 
+struct endpoint_request; /* a request answered later */
+
 struct endpoint_ops {
   void (*metrics)(void *data, struct strbuf *out);
   /* Returns true when healthy; otherwise fills reason. */
   bool (*health)(void *data, struct strbuf *reason);
   void (*status)(void *data, struct strbuf *out);
+  /* GET /: answered through endpoint_answer, exactly once, from within
+   * this call or later. */
+  void (*page)(void *data, struct endpoint_request *req);
 };
 
 struct endpoint_listener; /* one listening socket */
@@ -63,5 +70,10 @@ MUST_CHECK int endpoint_rebind(struct endpoint *ep, const char *host, int port,
 /* Whether host (an IP address) is a loopback address. */
 bool endpoint_is_loopback(const char *host);
 void endpoint_close(struct endpoint *ep, void (*on_closed)(struct endpoint *));
+/* Answers a request handed to ops->page (body copied). A request whose
+ * connection went meanwhile (closed by its client, its deadline or the
+ * endpoint's close) is only forgotten. */
+void endpoint_answer(struct endpoint_request *req, unsigned code,
+                     const char *type, const char *body, size_t len);
 
 #endif

@@ -140,6 +140,15 @@ int eval_class_rank(enum eval_class c);
 
 /* Pace P(t) in [0, 1] for the target's period (exposed for tests). */
 double eval_pace(const struct target *t, int64_t t_ms);
+/* The expected line over the whole period, for a chart: what the measure
+ * reads at each of n >= 2 times evenly from the period's start to its end
+ * when every day goes exactly to pace (a total: goal x P(t); a latest
+ * level: from baseline to the goal along P(t); a mean: the running mean of
+ * days at the goal's seasonal share; growth, min and max: the goal). It is
+ * the trajectory's expected on each day with data, a mean's only while no
+ * day is missing (its expected counts the days with data). */
+void eval_expected_line(const struct target *t, double baseline,
+                        struct eval_point *out, size_t n);
 /* The first ms after the period that an observation placed at t_ms
  * describes (t_ms itself for a point in time). */
 int64_t eval_data_end(enum timefmt_grain grain, bool at_start, int64_t t_ms);

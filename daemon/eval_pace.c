@@ -123,3 +123,50 @@ double eval_pace(const struct target *t, int64_t ms) {
   }
   return linear;
 }
+
+/* A mean's expected running mean at each out[i].t: the seasonal factors,
+ * normalised over the period as the judgement does, averaged over the
+ * days up to each time; one pass over the period's days. */
+static void mean_line(const struct target *t, int64_t start, int64_t end,
+                      struct eval_point *out, size_t n) {
+  int64_t d0 = eval_local_day(start), nd = eval_local_day(end) - d0, k = 0;
+  double f[12], norm = 0, run = 0;
+  size_t i = 0;
+  for (int m = 0; m < 12; m++)
+    f[m] = t->pace.kind == PACE_SEASONAL ? t->pace.v[m] : 1.0;
+  for (int64_t j = 0; j < nd; j++)
+    norm += f[eval_month_of_day(d0 + j) - 1];
+  norm = nd > 0 && norm > 0 ? norm / (double)nd : 1;
+  for (; i < n; i++) {
+    int64_t day = eval_local_day(out[i].t) - d0;
+    if (day >= nd)
+      day = nd - 1;
+    for (; k <= day; k++)
+      run += f[eval_month_of_day(d0 + k) - 1] / norm;
+    out[i].v = k > 0 ? t->rule.value * run / (double)k : t->rule.value;
+  }
+}
+
+void eval_expected_line(const struct target *t, double baseline,
+                        struct eval_point *out, size_t n) {
+  int64_t start = period_start_ms(&t->period), end = period_end_ms(&t->period);
+  double g = t->rule.value;
+  for (size_t i = 0; i < n; i++) {
+    out[i].t = i + 1 == n ? end
+                          : start + (int64_t)((double)(end - start) *
+                                              (double)i / (double)(n - 1));
+    switch (t->rule.measure) {
+    case MEASURE_TOTAL:
+      out[i].v = g * eval_pace(t, out[i].t);
+      break;
+    case MEASURE_LATEST:
+      out[i].v = baseline + (g - baseline) * eval_pace(t, out[i].t);
+      break;
+    default:
+      out[i].v = g;
+      break;
+    }
+  }
+  if (t->rule.measure == MEASURE_MEAN)
+    mean_line(t, start, end, out, n);
+}

@@ -36,30 +36,40 @@ static const char *status_color(const char *s) {
   return "\033[2m";
 }
 
-static void num(double v, char *buf, size_t len) {
+void table_number(double v, char *buf, size_t len) {
   if (!isfinite(v))
     snprintf(buf, len, "-");
   else
     format_number(v, buf, len);
 }
 
-/* Filled to the progress toward the goal (totals) or through the period
- * (other measures); '|' marks where the pace says it should be. */
-static void bar(const struct table_row *r, char *buf, size_t len) {
-  double fill, mark = r->pace, goal = r->rule->value;
+void table_goal(const struct table_row *r, char *buf, size_t len) {
+  char goal[64];
+  rule_goal_text(r->rule, goal, sizeof(goal));
+  snprintf(buf, len, "%s%s%s", goal, r->unit && *r->unit ? " " : "",
+           r->unit ? r->unit : "");
+}
+
+double table_progress(const struct table_row *r, double *mark) {
+  double fill, goal = r->rule->value;
   bool total = r->rule->measure == MEASURE_TOTAL;
-  struct strbuf sb = {0};
   if (total && isfinite(r->actual) && goal > 0)
     fill = r->actual / goal;
   else
     fill = r->pace;
   if (!isfinite(fill))
     fill = 0;
-  fill = fill < 0 ? 0 : fill > 1 ? 1 : fill;
+  *mark = total && isfinite(r->pace) && r->pace < 1 ? r->pace : NAN;
+  return fill < 0 ? 0 : fill > 1 ? 1 : fill;
+}
+
+/* The progress as text: '#' filled, '|' where the pace says it should be. */
+static void bar(const struct table_row *r, char *buf, size_t len) {
+  double mark, fill = table_progress(r, &mark);
+  struct strbuf sb = {0};
   for (int i = 0; i < BAR_WIDTH; i++) {
     double pos = (i + 0.5) / BAR_WIDTH;
-    bool at_mark =
-        total && isfinite(mark) && (int)(mark * BAR_WIDTH) == i && mark < 1;
+    bool at_mark = isfinite(mark) && (int)(mark * BAR_WIDTH) == i;
     strbuf_adds(&sb, at_mark ? "|" : pos <= fill ? "#" : ".");
   }
   snprintf(buf, len, "[%s] %3.0f%%", sb.buf, fill * 100);
@@ -74,10 +84,8 @@ static void pad(FILE *out, const char *s, int width, bool right) {
     fprintf(out, "%s%*s", s, width > w ? width - w : 0, "");
 }
 
-/* Row indices in print order: ungrouped rows first, then each group's rows,
- * groups in order of first appearance, rows in input order within each
- * (a counting sort, so 10,000 rows cost no more than printing them). */
-static size_t *print_order(const struct table_row *rows, size_t n) {
+/* A counting sort, so 10,000 rows cost no more than printing them. */
+size_t *table_order(const struct table_row *rows, size_t n) {
   struct strmap ranks;
   size_t *rank = xcalloc(n ? n : 1, sizeof(*rank));
   size_t *order = xcalloc(n ? n : 1, sizeof(*order));
@@ -104,7 +112,7 @@ static size_t *print_order(const struct table_row *rows, size_t n) {
   return order;
 }
 
-static bool same_group(const char *a, const char *b) {
+bool table_same_group(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
 }
 
@@ -115,26 +123,25 @@ void table_print(FILE *out, const struct table_row *rows, size_t n,
                                      "progress"};
   enum { COLS = 7 };
   char ***cells = xcalloc(n ? n : 1, sizeof(*cells));
-  size_t *order = print_order(rows, n);
+  size_t *order = table_order(rows, n);
   int width[COLS];
   char when[40];
   for (int c = 0; c < COLS; c++)
     width[c] = utf8_width(head[c]);
   for (size_t i = 0; i < n; i++) {
     const struct table_row *r = &rows[i];
-    char buf[64];
+    char buf[256];
     cells[i] = xcalloc(COLS, sizeof(char *));
     cells[i][0] = xstrdup(r->title ? r->title : r->id);
     cells[i][1] = xstrdup(r->status);
-    num(r->actual, buf, sizeof(buf));
+    table_number(r->actual, buf, sizeof(buf));
     cells[i][2] = xstrdup(buf);
-    num(r->expected, buf, sizeof(buf));
+    table_number(r->expected, buf, sizeof(buf));
     cells[i][3] = xstrdup(buf);
-    num(r->projected, buf, sizeof(buf));
+    table_number(r->projected, buf, sizeof(buf));
     cells[i][4] = xstrdup(buf);
-    rule_goal_text(r->rule, buf, sizeof(buf));
-    cells[i][5] = xasprintf("%s%s%s", buf, r->unit && *r->unit ? " " : "",
-                            r->unit ? r->unit : "");
+    table_goal(r, buf, sizeof(buf));
+    cells[i][5] = xstrdup(buf);
     bar(r, buf, sizeof(buf));
     cells[i][6] = xstrdup(buf);
     for (int c = 0; c < COLS; c++)
@@ -153,10 +160,11 @@ void table_print(FILE *out, const struct table_row *rows, size_t n,
   for (size_t k = 0; k < n; k++) {
     size_t i = order[k];
     const char *group = rows[i].group;
-    if (group && (k == 0 || !same_group(group, rows[order[k - 1]].group))) {
+    if (group &&
+        (k == 0 || !table_same_group(group, rows[order[k - 1]].group))) {
       size_t members = 1;
       while (k + members < n &&
-             same_group(group, rows[order[k + members]].group))
+             table_same_group(group, rows[order[k + members]].group))
         members++;
       fprintf(out, "%s== %s (%zu target%s) ==%s\n", color ? "\033[1m" : "",
               group, members, members == 1 ? "" : "s", color ? "\033[0m" : "");
