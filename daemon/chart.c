@@ -73,12 +73,18 @@ void chart_layout(const struct chart *c, struct chart_geom *g) {
     lo = 0;
     hi = 1;
   }
-  span = hi - lo;
-  if (span <= 0) {
-    span = fabs(hi) > 0 ? fabs(hi) * 0.2 : 1;
-    lo -= span / 2;
-    hi += span / 2;
+  /* One value only (a goal, no data yet): from zero to it. */
+  if (hi - lo <= 0) {
+    extend(&lo, &hi, 0);
+    if (hi - lo <= 0)
+      hi = lo + 1;
   }
+  span = hi - lo;
+  /* Lines off the frame: a little room unless the edge is zero. */
+  if (lo != 0)
+    lo -= span * 0.04;
+  if (hi != 0)
+    hi += span * 0.04;
   if (c->npts)
     proj = c->pts[c->npts - 1].projected;
   if (isfinite(proj)) {

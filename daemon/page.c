@@ -88,7 +88,8 @@ static const char style[] =
     "svg .projection{stroke:var(--cls);stroke-width:1.8;opacity:.85}"
     "svg .goal{stroke:var(--ink);stroke-width:1;stroke-dasharray:1 3}"
     "svg .band{fill:#1a7f37;fill-opacity:.1}"
-    "svg .goal-label,svg .now-label{paint-order:stroke;stroke:#fff;"
+    "svg .goal-label,svg .now-label,svg .empty{paint-order:stroke;"
+    "stroke:#fff;"
     "stroke-width:3px;stroke-linejoin:round}"
     "svg .goal-label{font-size:11px;fill:var(--ink)}"
     "svg .now{stroke:#afb8c1;stroke-dasharray:3 3}"
@@ -97,6 +98,7 @@ static const char style[] =
     "tr.series td{font-size:12px;color:var(--muted);padding-top:0;"
     "border-bottom:none}"
     "td.err{color:#cf222e;font-size:12px;word-break:break-word}"
+    "td.when{white-space:nowrap}"
     "code{font-family:ui-monospace,\"DejaVu Sans Mono\",monospace;"
     "font-size:12px}"
     "footer{color:var(--muted);font-size:12px;padding:0 24px 24px}";
@@ -469,10 +471,12 @@ static void feed_row(struct strbuf *out, const struct page_feed *f,
   html_escape(out, f->id);
   strbuf_adds(out, "</code><div class=\"source\">");
   html_escape(out, f->url);
-  strbuf_addf(out, "</div></td><td><span class=\"badge\">%s</span></td><td>",
+  strbuf_addf(out,
+              "</div></td><td><span class=\"badge\">%s</span></td><td "
+              "class=\"when\">",
               f->failing ? "failing" : "ok");
   when(out, now, f->last_fetch_ms, "not yet");
-  strbuf_adds(out, "</td><td>");
+  strbuf_adds(out, "</td><td class=\"when\">");
   when(out, now, f->last_success_ms, "never");
   if (f->failures)
     strbuf_addf(out, "</td><td class=\"num\">%u in a row", f->failures);
@@ -521,8 +525,13 @@ static void feeds(struct strbuf *out, const struct page *p) {
   if (!p->nfeeds)
     strbuf_adds(out, "<tr><td colspan=\"7\">No feeds are running."
                      "</td></tr>");
+  /* The failing first: with many feeds they are what one looks for. */
   for (size_t i = 0; i < p->nfeeds; i++)
-    feed_row(out, &p->feeds[i], p->now_ms);
+    if (p->feeds[i].failing)
+      feed_row(out, &p->feeds[i], p->now_ms);
+  for (size_t i = 0; i < p->nfeeds; i++)
+    if (!p->feeds[i].failing)
+      feed_row(out, &p->feeds[i], p->now_ms);
   strbuf_adds(out, "</tbody></table></section>");
 }
 
