@@ -7,6 +7,7 @@ PACKAGES=(
   libssl-dev zlib1g-dev libsystemd-dev libcmocka-dev libcsv-dev
   redis-server prometheus-alertmanager python3 python3-prometheus-client
   systemd strace tzdata dpkg-dev shellcheck
+  chromium fonts-wqy-microhei
   ca-certificates
 )
 
