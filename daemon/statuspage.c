@@ -304,8 +304,18 @@ static void answer(struct statuspage_build *b) {
     expected_line(pt, &b->snaps[i]);
   }
   page_render(&html, p);
-  if (b->sp && b->sp->build == b)
-    b->sp->build = NULL;
+  if (b->sp && b->sp->build == b) {
+    struct statuspage *sp = b->sp;
+    sp->build = NULL;
+    free(sp->last);
+    sp->last = NULL;
+    if (!sp->closed) {
+      sp->last = xmalloc(html.len + 1);
+      memcpy(sp->last, html.buf, html.len + 1);
+      sp->last_len = html.len;
+      sp->last_at = uv_now(sp->loop);
+    }
+  }
   b->sp = NULL;
   for (size_t i = 0; i < b->nwaiters; i++)
     b->waiters[i].cb(b->waiters[i].arg, html.buf, html.len);
@@ -397,6 +407,11 @@ void statuspage_init(struct statuspage *sp, uv_loop_t *loop,
 void statuspage_get(struct statuspage *sp, statuspage_cb cb, void *arg) {
   struct statuspage_build *b = sp->build;
   bool fresh = !b;
+  if (fresh && sp->last &&
+      uv_now(sp->loop) - sp->last_at < STATUSPAGE_REUSE_MS) {
+    cb(arg, sp->last, sp->last_len);
+    return;
+  }
   if (fresh)
     b = sp->build = build_start(sp);
   xgrow((void **)&b->waiters, &b->capwaiters, b->nwaiters + 1,
@@ -415,4 +430,6 @@ void statuspage_close(struct statuspage *sp) {
   sp->closed = true;
   if (sp->build)
     answer(sp->build);
+  free(sp->last);
+  sp->last = NULL;
 }
