@@ -83,6 +83,7 @@ static void ep_metrics(void *data, struct strbuf *out) {
   struct daemon *dm = data;
   metrics_render(out, dm->col_open ? &dm->col : NULL, &dm->store,
                  dm->tg_open ? &dm->tg : NULL, dm->al_open ? &dm->al : NULL);
+  metrics_render_endpoint(out, &dm->ep);
 }
 
 static bool ep_health(void *data, struct strbuf *reason) {

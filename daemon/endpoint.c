@@ -141,6 +141,7 @@ static void on_deadline(uv_timer_t *t) {
     static const char slow[] = "the status page took too long\n";
     c->waiting->conn = NULL;
     c->waiting = NULL;
+    c->ep->timed_out++;
     answer(c, 503, "Service Unavailable", "text/plain; charset=utf-8",
            "Retry-After: 1\r\n", slow, sizeof(slow) - 1, false,
            SHORT_LINGER_MS);

@@ -208,3 +208,16 @@ void metrics_render(struct strbuf *out, const struct collector *col,
   if (al)
     alerts(out, al);
 }
+
+void metrics_render_endpoint(struct strbuf *out, const struct endpoint *ep) {
+  single(out, "indicatord_http_requests_total", "counter",
+         "Requests the endpoint answered.", ep->served);
+  single(out, "indicatord_http_refused_total", "counter",
+         "Connections told 503 at once: too many were waiting for their "
+         "request.",
+         ep->refused);
+  single(out, "indicatord_http_timeouts_total", "counter",
+         "Connections closed because their request did not arrive, or the "
+         "status page was not ready, in time.",
+         ep->timed_out);
+}

@@ -3,6 +3,7 @@
 #define INDICATORD_METRICS_H
 
 #include "collector.h"
+#include "endpoint.h"
 #include "store.h"
 #include "targets.h"
 #include "util.h"
@@ -13,5 +14,7 @@
 void metrics_render(struct strbuf *out, const struct collector *col,
                     const struct store *st, const struct targets *tg,
                     const struct alerts *al);
+/* The endpoint's own counters: how it copes with its clients. */
+void metrics_render_endpoint(struct strbuf *out, const struct endpoint *ep);
 
 #endif

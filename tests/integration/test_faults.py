@@ -656,6 +656,16 @@ feeds:
     check("7. exit 0", rc == 0 and sanitizer_quiet(d.text()), d.text()[-1500:])
 
 
+def metric_values(text):
+    """The samples without labels of a /metrics body, by name."""
+    values = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and not line.startswith("#") and "{" not in parts[0]:
+            values[parts[0]] = float(parts[1])
+    return values
+
+
 def flood_and_slowloris():
     """2. the endpoint under 1,000 connections and a slowloris."""
     import resource
@@ -717,6 +727,14 @@ feeds: []
               f"{timed_out} 408s")
         check("2. after the flood the endpoint answers 200",
               wait_for(lambda: get(health)[0] == 200, 10), get(health)[1])
+        flood_metrics = metric_values(get(f"http://127.0.0.1:{port}/metrics")[1])
+        check("2. /metrics counts the flood's 503s and 408s",
+              flood_metrics.get("indicatord_http_refused_total")
+              == sum(1 for a in answers.values() if a.startswith(b"HTTP/1.1 503"))
+              + (code == 503)
+              and flood_metrics.get("indicatord_http_timeouts_total") == timed_out
+              and flood_metrics.get("indicatord_http_requests_total", 0) >= 1,
+              str(flood_metrics))
         for s in socks:
             s.close()
         sel.close()
@@ -767,6 +785,11 @@ feeds: []
               probes and all(c == 200 for c in probes), str(probes))
         check("2. the slowloris connections are cut at the request deadline (408)",
               closed == 100, str(closed))
+        after = metric_values(get(f"http://127.0.0.1:{port}/metrics")[1])
+        check("2. /metrics counts the slowloris' 408s",
+              after.get("indicatord_http_timeouts_total")
+              == flood_metrics.get("indicatord_http_timeouts_total", 0) + 100,
+              str(after))
         check("2. the daemon is still running", d.alive(), d.text()[-1000:])
     finally:
         rc = d.stop()
