@@ -36,7 +36,7 @@ static void load_list(struct loader *L, const struct ydoc_node *n,
 static const char *const top_keys[] = {
     "timezone",  "redis",    "state_dir", "listen", "feeds",
     "series",    "targets",  "receivers", "alerts", "include",
-    "log_level", "evaluate", NULL};
+    "log_level", "evaluate", "cluster",   NULL};
 static const char *const dropin_keys[] = {"feeds", "series", "targets",
                                           "receivers", NULL};
 

@@ -119,6 +119,11 @@ void load_target_defaults(struct target *t);
 void load_receiver_defaults(struct receiver *r);
 
 void load_top(struct loader *L, const struct ydoc_node *root); /* load_top.c */
+/* HOST:PORT or [V6]:PORT; false when it is not one (host may be empty). */
+bool load_hostport(const char *s, char **host, int *port);
+/* redis.sentinel and the cluster section (load_cluster.c). */
+void load_sentinel(struct loader *L, const struct ydoc_node *redis);
+void load_cluster(struct loader *L, const struct ydoc_node *root);
 /* Series descriptions and a feed's series (load_series.c). */
 void load_series_section(struct loader *L, const struct ydoc_node *n);
 /* The keys a feed may have: its own and every format's. */

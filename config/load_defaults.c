@@ -22,6 +22,8 @@ void load_defaults(struct config *cfg) {
   cfg->redis.max_queue = 100000;
   cfg->redis.max_spool = 1024u * 1024 * 1024;
   cfg->redis.spool_sync_ms = MS_PER_SECOND;
+  cfg->redis.min_replicas = -1; /* 1 with sentinel, else 0 (after load) */
+  cfg->cluster.lease_ms = 30 * MS_PER_SECOND;
   /* systemd's StateDirectory= may list several, colon-separated. */
   if (sd && *sd)
     cfg->state_dir = xstrndup(sd, strcspn(sd, ":"));

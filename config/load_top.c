@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool parse_hostport(const char *s, char **host, int *port) {
+bool load_hostport(const char *s, char **host, int *port) {
   const char *colon;
   char *end;
   long p;
@@ -49,7 +49,7 @@ static void load_listen(struct loader *L, const struct ydoc_node *n) {
     char *host = NULL;
     int port;
     unsigned char addr[sizeof(struct in6_addr)];
-    if (!parse_hostport(s, &host, &port)) {
+    if (!load_hostport(s, &host, &port)) {
       load_error(L, n, "listen must be HOST:PORT (e.g. 127.0.0.1:9464) or off");
     } else if (!host[0]) {
       /* ":9464" used to mean every address, silently. */
@@ -131,7 +131,7 @@ static void load_redis_url(struct loader *L, const struct ydoc_node *n,
                !(hostport[0] == '[' && !strstr(hostport, "]:"))) {
       char *host = NULL;
       int port;
-      if (!parse_hostport(hostport, &host, &port) || !host[0]) {
+      if (!load_hostport(hostport, &host, &port) || !host[0]) {
         load_error(L, n, "redis url: port must be 1..65535");
         free(host);
       } else {
@@ -161,7 +161,8 @@ static void load_redis_url(struct loader *L, const struct ydoc_node *n,
 static void load_redis(struct loader *L, const struct ydoc_node *n) {
   static const char *const keys[] = {"url",           "user",       "password",
                                      "password_file", "prefix",     "max_queue",
-                                     "max_spool",     "spool_sync", NULL};
+                                     "max_spool",     "spool_sync", "sentinel",
+                                     "min_replicas",  NULL};
   struct config *cfg = L->cfg;
   char *url = NULL, *url_password = NULL;
   bool pw_given = false;
@@ -173,6 +174,9 @@ static void load_redis(struct loader *L, const struct ydoc_node *n) {
     cfg->redis.host = NULL;
     load_redis_url(L, ydoc_get(n, "url"), url, &url_password);
   }
+  load_sentinel(L, n);
+  load_int(L, ydoc_get(n, "min_replicas"), "min_replicas", 0, 16,
+           &cfg->redis.min_replicas);
   load_nonempty(L, ydoc_get(n, "user"), "user", &cfg->redis.user);
   load_secret(L, n, "password", &cfg->redis.password, &pw_given);
   if (url_password) {
@@ -208,6 +212,12 @@ static void load_redis(struct loader *L, const struct ydoc_node *n) {
     /* Keep a copy without credentials: this one may be logged. */
     free(cfg->redis.url);
     cfg->redis.url = config_redact_url(url);
+  }
+  if (cfg->redis.sentinel_master) {
+    /* What logs name: the master, as the sentinels call it. */
+    free(cfg->redis.url);
+    cfg->redis.url =
+        xasprintf("sentinel master '%s'", cfg->redis.sentinel_master);
   }
   free(url);
   free(url_password);
@@ -263,6 +273,8 @@ void load_top(struct loader *L, const struct ydoc_node *root) {
                "Asia/Shanghai)",
                cfg->timezone);
   load_redis(L, ydoc_get(root, "redis"));
+  if (cfg->redis.min_replicas < 0)
+    cfg->redis.min_replicas = cfg->redis.sentinel_master ? 1 : 0;
   v = ydoc_get(root, "state_dir");
   if (v) {
     char *s = NULL;
@@ -285,4 +297,5 @@ void load_top(struct loader *L, const struct ydoc_node *root) {
   load_duration(L, ydoc_get(root, "evaluate"), "evaluate", MS_PER_SECOND, false,
                 &cfg->evaluate_every_ms);
   load_alerts(L, ydoc_get(root, "alerts"));
+  load_cluster(L, root);
 }

@@ -77,6 +77,12 @@ void config_free(struct config *cfg) {
   free(cfg->redis.password);
   free(cfg->redis.prefix);
   free(cfg->redis.host);
+  for (size_t i = 0; i < cfg->redis.nsentinels; i++)
+    free(cfg->redis.sentinels[i].host);
+  free(cfg->redis.sentinels);
+  free(cfg->redis.sentinel_master);
+  free(cfg->redis.sentinel_password);
+  free(cfg->cluster.instance);
   free(cfg->state_dir);
   free(cfg->listen_host);
   free(cfg->alerts.keyword);

@@ -33,6 +33,11 @@ struct config_kv {
   char *value;
 };
 
+struct config_hostport {
+  char *host; /* a name or an IP address */
+  int port;
+};
+
 enum series_kind { KIND_INSTANT, KIND_CUMULATIVE, KIND_INCREMENT };
 enum series_at { AT_DEFAULT, AT_START, AT_END };
 
@@ -155,7 +160,21 @@ struct config {
     char *host; /* or socket path */
     int port;
     int db;
+    /* sentinel: instead of url, the master is asked from these (then
+     * host/port above are unused). */
+    struct config_hostport *sentinels;
+    size_t nsentinels;
+    char *sentinel_master;   /* NULL: no sentinel */
+    char *sentinel_password; /* the sentinels' own; NULL: none */
+    /* A write counts as done once this many replicas have it (WAIT). */
+    int min_replicas;
   } redis;
+  /* cluster: several instances share this configuration (contract §8). */
+  struct {
+    bool on;
+    char *instance; /* unique among the live instances */
+    int64_t lease_ms;
+  } cluster;
   char *state_dir;
   bool listen_off;
   char *listen_host;

@@ -4,6 +4,7 @@
 #include "redis_uv.h"
 #include "resp.h"
 #include "rng.h"
+#include "sentinel.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -16,8 +17,13 @@
 #define BACKOFF_MAX_MS 30000
 /* PINGs answered in a row that confirm a connection nobody writes to. */
 #define CONFIRMING_PINGS 2
+/* While up, the sentinels are asked this often whether the master is
+ * still where the link is (a +switch-master missed while no sentinel was
+ * listened to). */
+#define SENTINEL_CHECK_MS 10000
 
 static void begin_attempt(struct rlink *link);
+static void on_check_timer(uv_timer_t *t);
 
 static bool is_numeric(const char *host) {
   unsigned char buf[sizeof(struct in6_addr)];
@@ -25,15 +31,21 @@ static bool is_numeric(const char *host) {
          inet_pton(AF_INET6, host, buf) == 1;
 }
 
+static const char *what(const struct rlink *link) {
+  return link->opt.what ? link->opt.what : "redis";
+}
+
 static void describe_address(struct rlink *link) {
-  if (!link->opt.port)
-    snprintf(link->where, sizeof(link->where), "unix:%s", link->opt.host);
-  else if (strchr(link->opt.host, ':'))
-    snprintf(link->where, sizeof(link->where), "[%s]:%d", link->opt.host,
-             link->opt.port);
+  if (!link->host)
+    snprintf(link->where, sizeof(link->where), "sentinel master '%s'",
+             link->opt.master ? link->opt.master : "");
+  else if (!link->port)
+    snprintf(link->where, sizeof(link->where), "unix:%s", link->host);
+  else if (strchr(link->host, ':'))
+    snprintf(link->where, sizeof(link->where), "[%s]:%d", link->host,
+             link->port);
   else
-    snprintf(link->where, sizeof(link->where), "%s:%d", link->opt.host,
-             link->opt.port);
+    snprintf(link->where, sizeof(link->where), "%s:%d", link->host, link->port);
 }
 
 /* ---- failing and retrying ---- */
@@ -46,7 +58,7 @@ static uint64_t schedule_retry(struct rlink *link) {
   uint64_t d = link->backoff_ms ? link->backoff_ms : BACKOFF_MIN_MS;
   uint64_t jitter = d / 5 ? rng_next(&link->rng) % (d / 5) : 0;
   uint64_t wait = d - d / 10 + jitter;
-  if (link->retarget)
+  if (link->retarget || link->hurry)
     wait = 0;
   link->retarget = false;
   link->state = RLINK_IDLE;
@@ -59,26 +71,33 @@ static uint64_t schedule_retry(struct rlink *link) {
  * reason, and retry later. */
 static void lost(struct rlink *link, const char *reason) {
   bool was_up = link->state == RLINK_UP;
-  bool retarget = link->retarget;
+  bool retarget = link->retarget, hurry = link->hurry;
   uint64_t wait;
   if (link->state == RLINK_CLOSING)
     return;
   uv_timer_stop(&link->ping_timer);
   uv_timer_stop(&link->timer);
+  uv_timer_stop(&link->check_timer);
+  if (link->sentinel)
+    sentinel_cancel(link->sentinel);
   link->ping_outstanding = false;
   link->failures++;
   wait = schedule_retry(link);
+  link->hurry = false;
   if (retarget) {
-    log_info("redis: connecting to %s (the configuration changed)",
+    log_info("%s: connecting to %s (the configuration changed)", what(link),
              link->where);
-  } else if (strcmp(reason, link->last_error) != 0) {
-    log_warn("redis: %s %s: %s; retrying in %.1f s",
+  } else if (hurry) {
+    log_info("%s: %s; asking the sentinels for the master again", what(link),
+             reason);
+  } else if (strcmp(reason, link->last_error) != 0 && !link->opt.quiet) {
+    log_warn("%s: %s %s: %s; retrying in %.1f s", what(link),
              was_up && link->confirmed ? "lost" : "cannot use", link->where,
              reason, (double)wait / 1000.0);
     link->trouble_said = true;
   } else {
-    log_debug("redis: still cannot use %s: %s; retrying in %.1f s", link->where,
-              reason, (double)wait / 1000.0);
+    log_debug("%s: still cannot use %s: %s; retrying in %.1f s", what(link),
+              link->where, reason, (double)wait / 1000.0);
   }
   snprintf(link->last_error, sizeof(link->last_error), "%s", reason);
   link->confirmed = false;
@@ -92,7 +111,7 @@ void rlink_confirm(struct rlink *link) {
   link->confirmed = true;
   link->backoff_ms = 0;
   if (link->trouble_said)
-    log_info("redis: connected to %s again", link->where);
+    log_info("%s: connected to %s again", what(link), link->where);
   link->trouble_said = false;
   link->last_error[0] = '\0';
 }
@@ -184,12 +203,16 @@ static void handshake_done(struct rlink *link) {
   link->connects++;
   /* The backoff is not reset here: only work done proves the server
    * usable (rlink_confirm). */
-  if (link->connects == 1)
-    log_info("redis: connected to %s", link->where);
+  if (link->connects == 1 && !link->opt.quiet)
+    log_info("%s: connected to %s", what(link), link->where);
   else
-    log_debug("redis: connected to %s", link->where);
-  uv_timer_start(&link->ping_timer, on_ping_timer, link->opt.ping_interval_ms,
-                 link->opt.ping_interval_ms);
+    log_debug("%s: connected to %s", what(link), link->where);
+  if (!link->opt.no_ping)
+    uv_timer_start(&link->ping_timer, on_ping_timer, link->opt.ping_interval_ms,
+                   link->opt.ping_interval_ms);
+  if (link->sentinel)
+    uv_timer_start(&link->check_timer, on_check_timer, SENTINEL_CHECK_MS,
+                   SENTINEL_CHECK_MS);
   if (link->on_up)
     link->on_up(link);
 }
@@ -208,6 +231,20 @@ static void on_handshake_reply(redisAsyncContext *ac, void *r, void *privdata) {
     char why[256];
     /* Never echo the password: only the server's error text. */
     snprintf(why, sizeof(why), "%s failed: %s", step, reply->str);
+    rlink_reset(link, why);
+    return;
+  }
+  if (strcmp(step, "ROLE") == 0 &&
+      (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+       reply->element[0]->type != REDIS_REPLY_STRING ||
+       strcmp(reply->element[0]->str, "master") != 0)) {
+    char why[256];
+    /* A sentinel that has not caught up with a failover yet. */
+    snprintf(why, sizeof(why), "not the master (ROLE: %.60s)",
+             reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+                     reply->element[0]->type == REDIS_REPLY_STRING
+                 ? reply->element[0]->str
+                 : "unexpected answer");
     rlink_reset(link, why);
     return;
   }
@@ -232,6 +269,8 @@ static void handshake(struct rlink *link, redisAsyncContext *ac) {
     snprintf(db, sizeof(db), "%d", link->opt.db);
     redisAsyncCommandArgv(ac, on_handshake_reply, "SELECT", 2, argv, NULL);
   }
+  if (link->sentinel)
+    redisAsyncCommand(ac, on_handshake_reply, "ROLE", "ROLE");
   redisAsyncCommand(ac, on_handshake_reply, "PING", "PING");
 }
 
@@ -261,10 +300,10 @@ static void on_attempt_deadline(uv_timer_t *t) {
 static void open_context(struct rlink *link, const char *ip) {
   redisAsyncContext *ac;
   int rc;
-  if (link->opt.port)
-    ac = redisAsyncConnect(ip, link->opt.port);
+  if (link->port)
+    ac = redisAsyncConnect(ip, link->port);
   else
-    ac = redisAsyncConnectUnix(link->opt.host);
+    ac = redisAsyncConnectUnix(link->host);
   if (!ac) {
     lost(link, "out of memory");
     return;
@@ -290,14 +329,26 @@ static void open_context(struct rlink *link, const char *ip) {
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
 }
 
+static void free_options(struct rlink_options *o) {
+  for (size_t i = 0; i < o->nsentinels; i++)
+    free((char *)o->sentinels[i].host);
+  free((struct rlink_addr *)o->sentinels);
+  free((char *)o->host);
+  free((char *)o->user);
+  free((char *)o->password);
+  free((char *)o->master);
+  free((char *)o->sentinel_password);
+  free((char *)o->what);
+  memset(o, 0, sizeof(*o));
+}
+
 static void closed_one(struct rlink *link) {
   if (--link->pending_closes > 0)
     return;
-  free((char *)link->opt.host);
-  free((char *)link->opt.user);
-  free((char *)link->opt.password);
+  free_options(&link->opt);
+  free(link->host);
   free(link->kill_reason);
-  link->opt.host = link->opt.user = link->opt.password = NULL;
+  link->host = NULL;
   link->kill_reason = NULL;
   if (link->on_closed)
     link->on_closed(link);
@@ -313,10 +364,11 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
     closed_one(link);
     return;
   }
-  if (link->retarget) {
+  if (link->retarget || link->hurry) {
     /* Resolved the old name: start over with the new one. */
     uv_freeaddrinfo(res);
-    lost(link, "the configuration changed");
+    lost(link, link->retarget ? "the configuration changed"
+                              : "the sentinels switched the master");
     return;
   }
   if (status < 0 || !res) {
@@ -339,16 +391,18 @@ static void resolve_address(struct rlink *link) {
   struct addrinfo hints;
   char port[16];
   int rc;
-  if (!link->opt.port || is_numeric(link->opt.host)) {
-    open_context(link, link->opt.host);
+  uv_timer_start(&link->timer, on_attempt_deadline,
+                 link->opt.connect_timeout_ms, 0);
+  if (!link->port || is_numeric(link->host)) {
+    open_context(link, link->host);
     return;
   }
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  snprintf(port, sizeof(port), "%d", link->opt.port);
+  snprintf(port, sizeof(port), "%d", link->port);
   link->gai.data = link;
-  rc = uv_getaddrinfo(link->loop, &link->gai, on_resolved, link->opt.host, port,
+  rc = uv_getaddrinfo(link->loop, &link->gai, on_resolved, link->host, port,
                       &hints);
   if (rc < 0) {
     lost(link, uv_strerror(rc));
@@ -358,27 +412,142 @@ static void resolve_address(struct rlink *link) {
   link->state = RLINK_RESOLVING;
 }
 
-static void begin_attempt(struct rlink *link) {
-  uv_timer_start(&link->timer, on_attempt_deadline,
-                 link->opt.connect_timeout_ms, 0);
+static void on_discovered(void *data, int rc, const char *host, int port,
+                          const char *why) {
+  struct rlink *link = data;
+  char reason[512];
+  if (link->state != RLINK_DISCOVERING)
+    return;
+  if (rc < 0) {
+    snprintf(reason, sizeof(reason), "no sentinel named the master: %s", why);
+    lost(link, reason);
+    return;
+  }
+  free(link->host);
+  link->host = xstrdup(host);
+  link->port = port;
+  describe_address(link);
   resolve_address(link);
+}
+
+static void begin_attempt(struct rlink *link) {
+  if (link->sentinel) {
+    /* The sentinels answer within their own deadlines, one after the
+     * other; the attempt's deadline starts with the master. */
+    link->state = RLINK_DISCOVERING;
+    sentinel_ask(link->sentinel, on_discovered, link);
+    return;
+  }
+  resolve_address(link);
+}
+
+/* ---- Sentinel ---- */
+
+static void on_checked(void *data, int rc, const char *host, int port,
+                       const char *why) {
+  struct rlink *link = data;
+  (void)why;
+  if (rc == 0 && link->state == RLINK_UP)
+    rlink_rediscover(link, host, port, "the sentinels name another master");
+}
+
+static void on_check_timer(uv_timer_t *t) {
+  struct rlink *link = t->data;
+  if (link->state == RLINK_UP && link->sentinel)
+    sentinel_ask(link->sentinel, on_checked, link);
+}
+
+static void on_switch(void *data, const char *host, int port) {
+  rlink_rediscover(data, host, port, "the sentinels switched the master");
+}
+
+bool rlink_uses_sentinel(const struct rlink *link) {
+  return link->sentinel != NULL;
+}
+
+void rlink_rediscover(struct rlink *link, const char *host, int port,
+                      const char *reason) {
+  if (!link->sentinel) {
+    rlink_reset(link, reason);
+    return;
+  }
+  if (host && link->host && port == link->port &&
+      strcmp(host, link->host) == 0 && link->state != RLINK_IDLE)
+    return; /* already there */
+  switch (link->state) {
+  case RLINK_CLOSING:
+    break;
+  case RLINK_IDLE:
+    uv_timer_stop(&link->timer);
+    log_info("%s: %s; asking the sentinels for the master", what(link), reason);
+    begin_attempt(link);
+    break;
+  case RLINK_DISCOVERING:
+    sentinel_ask(link->sentinel, on_discovered, link); /* afresh */
+    break;
+  case RLINK_RESOLVING:
+    link->hurry = true;
+    uv_cancel((uv_req_t *)&link->gai); /* on_resolved reports it */
+    break;
+  default:
+    link->hurry = true;
+    rlink_reset(link, reason);
+    break;
+  }
 }
 
 /* ---- the owner's calls ---- */
 
+static char *dup_or_null(const char *s) {
+  return s ? xstrdup(s) : NULL;
+}
+
 static void copy_options(struct rlink *link, const struct rlink_options *opt) {
-  free((char *)link->opt.host);
-  free((char *)link->opt.user);
-  free((char *)link->opt.password);
+  struct rlink_addr *sentinels = NULL;
+  free_options(&link->opt);
   link->opt = *opt;
-  link->opt.host = xstrdup(opt->host);
-  link->opt.user = opt->user ? xstrdup(opt->user) : NULL;
-  link->opt.password = opt->password ? xstrdup(opt->password) : NULL;
+  link->opt.host = dup_or_null(opt->host);
+  link->opt.user = dup_or_null(opt->user);
+  link->opt.password = dup_or_null(opt->password);
+  link->opt.master = dup_or_null(opt->master);
+  link->opt.sentinel_password = dup_or_null(opt->sentinel_password);
+  link->opt.what = dup_or_null(opt->what);
+  if (opt->nsentinels) {
+    sentinels = xcalloc(opt->nsentinels, sizeof(*sentinels));
+    for (size_t i = 0; i < opt->nsentinels; i++) {
+      sentinels[i].host = xstrdup(opt->sentinels[i].host);
+      sentinels[i].port = opt->sentinels[i].port;
+    }
+  }
+  link->opt.sentinels = sentinels;
   if (!link->opt.connect_timeout_ms)
     link->opt.connect_timeout_ms = 5000;
   if (!link->opt.ping_interval_ms)
     link->opt.ping_interval_ms = 5000;
+  free(link->host);
+  link->host = opt->nsentinels ? NULL : dup_or_null(opt->host);
+  link->port = opt->nsentinels ? 0 : opt->port;
   describe_address(link);
+}
+
+static void on_sentinel_closed(void *data) {
+  struct rlink *link = data;
+  if (link->state == RLINK_CLOSING)
+    closed_one(link);
+  else
+    link->sentinels_closing--;
+}
+
+/* A link with sentinels has its sentinel object; a new list gets a new
+ * one (the old closes on its own). */
+static void update_sentinel(struct rlink *link) {
+  if (link->sentinel) {
+    link->sentinels_closing++;
+    sentinel_close(link->sentinel, on_sentinel_closed);
+    link->sentinel = NULL;
+  }
+  if (link->opt.nsentinels)
+    link->sentinel = sentinel_new(link->loop, &link->opt, on_switch, link);
 }
 
 void rlink_start(struct rlink *link, uv_loop_t *loop,
@@ -395,7 +564,10 @@ void rlink_start(struct rlink *link, uv_loop_t *loop,
   uv_timer_init(loop, &link->timer);
   uv_timer_init(loop, &link->ping_timer);
   uv_timer_init(loop, &link->kill_timer);
+  uv_timer_init(loop, &link->check_timer);
   link->timer.data = link->ping_timer.data = link->kill_timer.data = link;
+  link->check_timer.data = link;
+  update_sentinel(link);
   begin_attempt(link);
 }
 
@@ -403,19 +575,36 @@ static bool same_string(const char *a, const char *b) {
   return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool sentinels_differ(const struct rlink_options *a,
+                             const struct rlink_options *b) {
+  if (a->nsentinels != b->nsentinels || !same_string(a->master, b->master) ||
+      !same_string(a->sentinel_password, b->sentinel_password))
+    return true;
+  for (size_t i = 0; i < a->nsentinels; i++)
+    if (a->sentinels[i].port != b->sentinels[i].port ||
+        !same_string(a->sentinels[i].host, b->sentinels[i].host))
+      return true;
+  return false;
+}
+
 bool rlink_options_differ(const struct rlink *link,
                           const struct rlink_options *opt) {
-  return !same_string(link->opt.host, opt->host) ||
-         link->opt.port != opt->port ||
+  return sentinels_differ(&link->opt, opt) ||
+         (!opt->nsentinels && (!same_string(link->opt.host, opt->host) ||
+                               link->opt.port != opt->port)) ||
          !same_string(link->opt.user, opt->user) ||
          !same_string(link->opt.password, opt->password) ||
          link->opt.db != opt->db;
 }
 
 void rlink_set_options(struct rlink *link, const struct rlink_options *opt) {
+  bool new_sentinels;
   if (link->state == RLINK_CLOSING)
     return;
+  new_sentinels = sentinels_differ(&link->opt, opt);
   copy_options(link, opt);
+  if (new_sentinels)
+    update_sentinel(link);
   link->retarget = true;
   link->backoff_ms = 0;
   link->last_error[0] = '\0';
@@ -423,9 +612,18 @@ void rlink_set_options(struct rlink *link, const struct rlink_options *opt) {
   case RLINK_IDLE:
     uv_timer_stop(&link->timer);
     link->retarget = false;
-    log_info("redis: connecting to %s (the configuration changed)",
+    log_info("%s: connecting to %s (the configuration changed)", what(link),
              link->where);
     begin_attempt(link);
+    break;
+  case RLINK_DISCOVERING:
+    link->retarget = false;
+    log_info("%s: connecting to %s (the configuration changed)", what(link),
+             link->where);
+    if (link->sentinel)
+      sentinel_ask(link->sentinel, on_discovered, link);
+    else
+      resolve_address(link);
     break;
   case RLINK_RESOLVING:
     uv_cancel((uv_req_t *)&link->gai); /* on_resolved starts over */
@@ -467,7 +665,12 @@ void rlink_close(struct rlink *link, void (*on_closed)(struct rlink *link)) {
   redisAsyncContext *ac = link->ac;
   link->state = RLINK_CLOSING;
   link->on_closed = on_closed;
-  link->pending_closes = 3 + (link->gai_active ? 1 : 0);
+  link->pending_closes = 4 + (link->gai_active ? 1 : 0) +
+                         (link->sentinel ? 1 : 0) + link->sentinels_closing;
+  if (link->sentinel) {
+    sentinel_close(link->sentinel, on_sentinel_closed);
+    link->sentinel = NULL;
+  }
   if (link->gai_active)
     uv_cancel((uv_req_t *)&link->gai);
   if (ac) {
@@ -477,4 +680,5 @@ void rlink_close(struct rlink *link, void (*on_closed)(struct rlink *link)) {
   uv_close((uv_handle_t *)&link->timer, on_handle_closed);
   uv_close((uv_handle_t *)&link->ping_timer, on_handle_closed);
   uv_close((uv_handle_t *)&link->kill_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&link->check_timer, on_handle_closed);
 }

@@ -1,7 +1,8 @@
 /* One Redis connection that stays up. An attempt goes through named steps:
- *   begin_attempt -> resolve_address (uv_getaddrinfo, never blocking the
- *   loop) -> open_context -> handshake (AUTH with an ACL user, SELECT,
- *   PING) -> up
+ *   begin_attempt -> [discover: ask Redis Sentinel where the master is] ->
+ *   resolve_address (uv_getaddrinfo, never blocking the loop) ->
+ *   open_context -> handshake (AUTH with an ACL user, SELECT, ROLE when
+ *   the address came from Sentinel, PING) -> up
  * with a deadline over the whole attempt, PINGs while up, and retries with
  * exponential backoff and jitter. The backoff starts again from its
  * minimum only once the connection has done real work (rlink_confirm, or
@@ -22,23 +23,40 @@
 #include <uv.h>
 
 enum rlink_state {
-  RLINK_IDLE,       /* waiting to retry */
-  RLINK_RESOLVING,  /* uv_getaddrinfo in flight */
-  RLINK_CONNECTING, /* TCP/unix connect in flight */
-  RLINK_HANDSHAKE,  /* AUTH / SELECT / PING in flight */
+  RLINK_IDLE,        /* waiting to retry */
+  RLINK_DISCOVERING, /* asking the sentinels for the master */
+  RLINK_RESOLVING,   /* uv_getaddrinfo in flight */
+  RLINK_CONNECTING,  /* TCP/unix connect in flight */
+  RLINK_HANDSHAKE,   /* AUTH / SELECT / PING in flight */
   RLINK_UP,
   RLINK_CLOSING,
 };
 
+struct rlink_addr {
+  const char *host;
+  int port;
+};
+
 struct rlink_options {
-  const char *host; /* host name, IP, or socket path */
+  const char *host; /* host name, IP, or socket path; unused with sentinels */
   int port;         /* 0 for a unix socket */
   const char *user; /* NULL: default user */
   const char *password;
   int db;
   uint64_t connect_timeout_ms; /* 0: 5000 */
   uint64_t ping_interval_ms;   /* 0: 5000 */
+  /* Redis Sentinel: before each attempt the master's address is asked
+   * from these, and the server must say it is a master (ROLE). */
+  const struct rlink_addr *sentinels;
+  size_t nsentinels;
+  const char *master;            /* the name the sentinels know it by */
+  const char *sentinel_password; /* NULL: none */
+  bool no_ping;                  /* subscribed connections cannot PING */
+  const char *what;              /* for logs; NULL: "redis" */
+  bool quiet;                    /* failures logged at debug only */
 };
+
+struct sentinel; /* sentinel.h */
 
 struct rlink;
 typedef void (*rlink_up_cb)(struct rlink *link);
@@ -46,8 +64,12 @@ typedef void (*rlink_down_cb)(struct rlink *link, const char *reason);
 
 struct rlink {
   uv_loop_t *loop;
-  struct rlink_options opt; /* strings owned */
-  char where[300];          /* "host:port" or "unix:path", for logs */
+  struct rlink_options opt;  /* strings owned */
+  char *host;                /* where the attempt goes: opt.host, or the */
+  int port;                  /* master the sentinels named */
+  char where[300];           /* "host:port" or "unix:path", for logs */
+  struct sentinel *sentinel; /* NULL without sentinels */
+  uv_timer_t check_timer;    /* asks the sentinels again while up */
   redisAsyncContext *ac;
   enum rlink_state state;
   uv_timer_t timer;      /* attempt deadline and retry */
@@ -56,10 +78,12 @@ struct rlink {
   uv_getaddrinfo_t gai;
   bool gai_active;
   bool ping_outstanding;
-  int quiet_pings;   /* answered since the link came up */
-  bool confirmed;    /* the connection did real work */
-  bool retarget;     /* new options: the next attempt starts at once */
-  bool trouble_said; /* a failure was logged and its end not yet */
+  int quiet_pings;       /* answered since the link came up */
+  bool confirmed;        /* the connection did real work */
+  bool retarget;         /* new options: the next attempt starts at once */
+  bool hurry;            /* the master moved: the next attempt starts at once */
+  int sentinels_closing; /* replaced sentinel objects, until closed */
+  bool trouble_said;     /* a failure was logged and its end not yet */
   uint64_t backoff_ms;
   uint32_t rng; /* retry jitter */
   char *kill_reason;
@@ -94,6 +118,13 @@ int rlink_command(struct rlink *link, redisCallbackFn *cb, void *privdata,
 /* Drops the connection (from anywhere, callbacks included) and reconnects
  * after the backoff; reason is logged. */
 void rlink_reset(struct rlink *link, const char *reason);
+/* The master may have moved (+switch-master, -READONLY): with sentinels,
+ * asks them again at once, and drops the connection unless it goes to
+ * host:port already (host NULL: in any case); without, as rlink_reset. */
+void rlink_rediscover(struct rlink *link, const char *host, int port,
+                      const char *reason);
+/* Whether the link finds its server through Sentinel. */
+bool rlink_uses_sentinel(const struct rlink *link);
 /* Closes for good; on_closed runs once every handle is closed. */
 void rlink_close(struct rlink *link, void (*on_closed)(struct rlink *link));
 

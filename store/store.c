@@ -1,4 +1,4 @@
-#include "store.h"
+#include "store_private.h"
 
 #include "clock.h"
 #include "log.h"
@@ -20,16 +20,16 @@
 
 /* ---- the queue ---------------------------------------------------------- */
 
-static struct store_op *q_at(const struct store *s, size_t i) {
+struct store_op *store_q_at(const struct store *s, size_t i) {
   return s->q[(s->qhead + i) % s->qcap];
 }
 
-static void q_push(struct store *s, struct store_op *op) {
+void store_q_push(struct store *s, struct store_op *op) {
   if (s->qlen == s->qcap) {
     size_t ncap = s->qcap ? s->qcap * 2 : 256;
     struct store_op **nq = xcalloc(ncap, sizeof(*nq));
     for (size_t i = 0; i < s->qlen; i++)
-      nq[i] = q_at(s, i);
+      nq[i] = store_q_at(s, i);
     free(s->q);
     s->q = nq;
     s->qcap = ncap;
@@ -41,7 +41,7 @@ static void q_push(struct store *s, struct store_op *op) {
     s->qspooled++;
 }
 
-static struct store_op *q_pop(struct store *s) {
+struct store_op *store_q_pop(struct store *s) {
   struct store_op *op = s->q[s->qhead];
   s->qhead = (s->qhead + 1) % s->qcap;
   s->qlen--;
@@ -50,9 +50,9 @@ static struct store_op *q_pop(struct store *s) {
   return op;
 }
 
-static void q_clear(struct store *s) {
+void store_q_clear(struct store *s) {
   while (s->qlen)
-    free(q_pop(s));
+    free(store_q_pop(s));
   s->sent = 0;
 }
 
@@ -78,8 +78,6 @@ static void notify_waiters(struct store *s, bool closing) {
   free(list);
 }
 
-static void pump(struct store *s);
-static void maybe_move_spool(struct store *s);
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 /* Whether Redis takes writes now: otherwise they go to the spool as they
@@ -108,130 +106,20 @@ static bool permission_error(const char *e) {
 
 /* ---- the spool side ----------------------------------------------------- */
 
-/* Once everything in the spool is in Redis, the file starts over. */
-static void maybe_reset_spool(struct store *s) {
-  if (!s->have_spool || spool_pending(&s->spool) || !s->spool.size ||
-      !s->spool.scanned)
-    return;
-  if (s->qspooled)
-    return; /* still needed if the replay has to start again */
-  if (s->spool.skipped_bytes)
-    log_warn("store: skipped %llu damaged spool byte(s) while replaying",
-             (unsigned long long)s->spool.skipped_bytes);
-  s->spool.skipped_bytes = 0;
-  if (spool_reset(&s->spool) == 0)
-    log_info("store: spool replayed");
-}
-
-/* Redis does not take writes any more: what memory holds goes to the
- * spool, in front of what is there, so that a crash from now on loses
- * nothing. Ops read back from the spool are still in it: the replay just
- * starts again from the first of them. */
-static void park(struct store *s) {
-  struct strbuf rec = {0};
-  uint64_t bytes = 0;
-  int rc = 0;
-  s->sent = 0;
-  /* While the scan runs, everything goes to the spool anyway. */
-  if (!s->have_spool || !s->qlen || !s->spool.scanned)
-    return;
-  if (s->qspooled == s->qlen) {
-    spool_rewind(&s->spool, q_at(s, 0)->spool_off);
-    q_clear(s);
-    return;
-  }
-  if (spool_pending(&s->spool)) {
-    /* Older than the unread part of the spool: written in front of it. */
-    struct strbuf front = {0};
-    for (size_t i = 0; i < s->qlen; i++) {
-      store_op_serialise(q_at(s, i), &rec);
-      spool_frame(&front, rec.buf, rec.len);
-    }
-    rc = spool_rewrite_with_front(&s->spool, &front);
-    strbuf_free(&front);
-  } else {
-    for (size_t i = 0; i < s->qlen; i++) {
-      store_op_serialise(q_at(s, i), &rec);
-      bytes += spool_framed_size(rec.len);
-    }
-    rc = bytes <= s->spool.max_bytes ? spool_reset(&s->spool) : -ENOSPC;
-    for (size_t i = 0; i < s->qlen && rc == 0; i++) {
-      store_op_serialise(q_at(s, i), &rec);
-      rc = spool_append(&s->spool, rec.buf, rec.len);
-    }
-  }
-  strbuf_free(&rec);
-  if (rc == 0) {
-    s->stats.spooled += s->qlen;
-    q_clear(s);
-  } else {
-    log_error("store: cannot move %zu write(s) from memory to the spool (%s): "
-              "a crash now would lose them",
-              s->qlen, strerror(-rc));
-  }
-}
-
-static void spill(struct store *s, struct store_op *op) {
-  struct strbuf rec = {0};
-  int rc = -ENOENT;
-  if (s->have_spool) {
-    store_op_serialise(op, &rec);
-    rc = spool_append(&s->spool, rec.buf, rec.len);
-    strbuf_free(&rec);
-  }
-  if (rc == 0) {
-    s->stats.spooled++;
-    s->spool_full_logged = false;
-  } else {
-    s->stats.refused++;
-    s->acked++; /* lost, but no flush waiter should wait for it */
-    if (!s->spool_full_logged)
-      log_error("store: Redis does not take writes, the queue is full (%zu "
-                "writes) and the spool refuses more (%s): writes are being "
-                "LOST until Redis takes them again",
-                s->max_queue, strerror(-rc));
-    s->spool_full_logged = true;
-  }
-  free(op);
-}
-
-static void enqueue(struct store *s, struct store_op *op) {
+void store_enqueue(struct store *s, struct store_op *op) {
   s->enqueued++;
   /* Once anything waits in the spool, newer writes go behind it; while
    * Redis does not take writes, they go to disk at once. */
   if ((s->have_spool && (spool_pending(&s->spool) || !takes_writes(s))) ||
       s->qlen >= s->max_queue) {
-    spill(s, op);
+    store_spill(s, op);
     return;
   }
-  q_push(s, op);
-  pump(s);
+  store_q_push(s, op);
+  store_pump(s);
 }
 
-/* Moves spooled writes back into memory until it holds want. */
-static void refill(struct store *s, size_t want) {
-  struct strbuf rec = {0};
-  while (s->have_spool && spool_pending(&s->spool) && s->qlen < want) {
-    struct store_op *op;
-    int rc = spool_next(&s->spool, &rec);
-    if (rc < 0)
-      log_warn("store: cannot read the spool: %s", strerror(-rc));
-    if (rc <= 0)
-      break;
-    op = store_op_deserialise(rec.buf, rec.len);
-    if (!op) {
-      log_warn("store: skipped a malformed spool record (%zu bytes)", rec.len);
-      s->acked++; /* counted when the scan found it */
-      continue;
-    }
-    op->spool_off = s->spool.last_off;
-    q_push(s, op);
-  }
-  strbuf_free(&rec);
-  maybe_reset_spool(s);
-}
-
-static void pump(struct store *s) {
+void store_pump(struct store *s) {
   size_t limit = MAX_IN_FLIGHT;
   if (!rlink_is_up(&s->link) || s->resetting || !s->script_loaded)
     return;
@@ -241,9 +129,9 @@ static void pump(struct store *s) {
       return;
     limit = 1;
   }
-  refill(s, s->held ? 1 : s->max_queue / 2 + 1);
+  store_refill(s, s->held ? 1 : s->max_queue / 2 + 1);
   while (s->sent < s->qlen && s->sent < limit) {
-    struct store_op *op = q_at(s, s->sent);
+    struct store_op *op = store_q_at(s, s->sent);
     if (rlink_command(&s->link, on_reply, s, (int)op->argc,
                       (const char **)op->argv, op->len) < 0)
       break;
@@ -263,7 +151,7 @@ static void hold(struct store *s, const char *why) {
   /* Replies of the ops sent after the refused one still come: they are
    * for ops taken back, to be sent again. */
   s->discard += s->sent ? s->sent - 1 : 0;
-  park(s);
+  store_park(s);
   s->probe_at = uv_now(s->loop) + s->probe_every;
   s->probe_every =
       s->probe_every * 2 > PROBE_MAX_MS ? PROBE_MAX_MS : s->probe_every * 2;
@@ -298,7 +186,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
   }
   if (s->resetting || s->sent == 0)
     return;
-  op = q_at(s, 0);
+  op = store_q_at(s, 0);
   if (reply->type == REDIS_REPLY_ERROR) {
     const char *e = reply->str ? reply->str : "";
     const char *what =
@@ -334,15 +222,15 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
   }
   if (s->held || s->refusal[0])
     release(s);
-  free(q_pop(s));
+  free(store_q_pop(s));
   s->sent--;
   s->acked++;
   s->stats.written++;
   if (s->nwaiters)
     notify_waiters(s, false);
-  maybe_reset_spool(s);
+  store_spool_maybe_reset(s);
   if (!s->closing)
-    pump(s);
+    store_pump(s);
 }
 
 static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
@@ -368,7 +256,7 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
   if (++s->scripts_loaded < 3)
     return;
   s->script_loaded = true;
-  pump(s);
+  store_pump(s);
 }
 
 static void on_up(struct rlink *link) {
@@ -397,7 +285,7 @@ static void on_down(struct rlink *link, const char *reason) {
   s->discard = 0;
   s->resetting = false;
   s->script_loaded = false;
-  park(s);
+  store_park(s);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -408,67 +296,8 @@ static void on_tick(uv_timer_t *t) {
     s->synced_at = now;
   }
   if (s->held && now >= s->probe_at)
-    pump(s);
-  maybe_move_spool(s);
-}
-
-static void on_spool_scanned(struct spool *sp, const char *warning);
-
-/* state_dir changed: the spool moves once nothing in it waits for Redis
- * (an outage or a replay finishes first), so no write stays behind in the
- * old file. */
-static void maybe_move_spool(struct store *s) {
-  struct spool next;
-  int rc;
-  if (!s->moving_to || s->closing)
-    return;
-  if (s->have_spool &&
-      (spool_busy(&s->spool) || !s->spool.scanned || spool_pending(&s->spool)))
-    return;
-  if (s->qspooled)
-    return;
-  rc = spool_open(&next, s->moving_to, s->cfg->redis.max_spool);
-  if (rc < 0) {
-    log_error("store: cannot move the spool to %s: %s; it stays in %s",
-              s->moving_to, strerror(-rc),
-              s->have_spool ? s->spool_dir : "memory");
-    free(s->moving_to);
-    s->moving_to = NULL;
-    return;
-  }
-  if (s->have_spool)
-    spool_close(&s->spool);
-  s->spool = next;
-  s->have_spool = true;
-  free(s->spool_dir);
-  s->spool_dir = s->moving_to;
-  s->moving_to = NULL;
-  log_info("store: the spool is now in %s", s->spool_dir);
-  if (!s->spool.scanned &&
-      spool_scan_start(&s->spool, s->loop, on_spool_scanned) < 0) {
-    char *warning = NULL;
-    spool_scan_now(&s->spool, &warning);
-    on_spool_scanned(&s->spool, warning);
-    free(warning);
-  }
-}
-
-static void on_spool_scanned(struct spool *sp, const char *warning) {
-  struct store *s = container_of(sp, struct store, spool);
-  if (warning)
-    log_warn("store: spool %s: %s", sp->path, warning);
-  if (sp->records) {
-    log_info("store: %llu write(s) from an earlier run are in the spool and "
-             "go first",
-             (unsigned long long)sp->records);
-    /* Older than anything queued meanwhile: every waiter waits for them
-     * too. */
-    s->enqueued += sp->records;
-    for (size_t i = 0; i < s->nwaiters; i++)
-      s->waiters[i].target += sp->records;
-  }
-  if (!s->closing)
-    pump(s);
+    store_pump(s);
+  store_spool_maybe_move(s);
 }
 
 static void index_series(struct store *s) {
@@ -547,10 +376,10 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
    * damaged spool delays neither READY=1 nor the loop. Until the scan is
    * done nothing is replayed, and new writes go behind it. */
   if (s->have_spool && !s->spool.scanned &&
-      spool_scan_start(&s->spool, loop, on_spool_scanned) < 0) {
+      spool_scan_start(&s->spool, loop, store_spool_scanned) < 0) {
     char *warning = NULL;
     spool_scan_now(&s->spool, &warning);
-    on_spool_scanned(&s->spool, warning);
+    store_spool_scanned(&s->spool, warning);
     free(warning);
   }
 
@@ -580,7 +409,7 @@ void store_set_config(struct store *s, const struct config *cfg) {
   if (s->use_spool && strcmp(cfg->state_dir, s->spool_dir) != 0) {
     free(s->moving_to);
     s->moving_to = xstrdup(cfg->state_dir);
-    maybe_move_spool(s);
+    store_spool_maybe_move(s);
   } else if (s->moving_to) {
     free(s->moving_to); /* back where it is */
     s->moving_to = NULL;
@@ -615,7 +444,7 @@ void store_command(struct store *s, int argc, const char **argv,
                    const size_t *argvlen) {
   if (s->closing)
     return;
-  enqueue(s, store_op_new(argc, argv, argvlen));
+  store_enqueue(s, store_op_new(argc, argv, argvlen));
 }
 
 void store_flush(struct store *s, store_flush_cb cb, void *data) {
@@ -681,43 +510,8 @@ static void on_timer_closed(uv_handle_t *h) {
   closed_one(h->data);
 }
 
-/* Leaves the spool holding exactly what is not in Redis yet, oldest
- * first: what memory holds, then the unread rest; records already
- * replayed are dropped, so that the next start does not send them
- * again. */
-static void save_for_next_start(struct store *s) {
-  struct strbuf front = {0}, rec = {0};
-  size_t n = s->qlen;
-  int rc = 0;
-  if (!s->have_spool) {
-    if (n)
-      log_error("store: %zu unwritten write(s) lost (no spool)", n);
-    return;
-  }
-  /* While the scan runs, memory holds nothing (everything goes behind
-   * it), and nothing has been replayed. */
-  if (!s->spool.scanned)
-    return;
-  for (size_t i = 0; i < n; i++) {
-    store_op_serialise(q_at(s, i), &rec);
-    spool_frame(&front, rec.buf, rec.len);
-  }
-  if (!n && !spool_pending(&s->spool))
-    rc = s->spool.size ? spool_reset(&s->spool) : 0;
-  else if (n || s->spool.read_off)
-    rc = spool_rewrite_with_front(&s->spool, &front);
-  if (rc == 0 && n)
-    log_info("store: %zu unwritten write(s) saved to the spool", n);
-  else if (rc < 0 && n)
-    log_error("store: cannot save %zu unwritten write(s) to the spool (%s): "
-              "they are lost",
-              n, strerror(-rc));
-  strbuf_free(&front);
-  strbuf_free(&rec);
-}
-
 static void free_queue(struct store *s) {
-  q_clear(s);
+  store_q_clear(s);
   free(s->q);
   s->q = NULL;
   s->qcap = s->qhead = 0;
@@ -725,7 +519,7 @@ static void free_queue(struct store *s) {
 
 static void close_spool(struct store *s) {
   s->spool.on_idle = NULL;
-  save_for_next_start(s);
+  store_save_for_next_start(s);
   free_queue(s);
   spool_close(&s->spool);
   s->have_spool = false;
@@ -749,7 +543,7 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
   } else if (s->have_spool) {
     close_spool(s);
   } else {
-    save_for_next_start(s);
+    store_save_for_next_start(s);
     free_queue(s);
     closed_one(s);
   }

@@ -275,7 +275,8 @@ static const struct error_case error_cases[] = {
                        "you mean 'timezone'?"},
     {"redis: {zzz: 1}\n",
      "1:9: unknown key 'zzz' in redis (expected one of: url, user, password, "
-     "password_file, prefix, max_queue, max_spool, spool_sync)"},
+     "password_file, prefix, max_queue, max_spool, spool_sync, sentinel, "
+     "min_replicas)"},
     {FEED "    evry: 1h\n",
      "6:5: unknown key 'evry' in a feed; did you mean 'every'?"},
     /* types and ranges */
@@ -321,6 +322,38 @@ static const struct error_case error_cases[] = {
      "3:10: url: a file:// URL needs an absolute path (file:///...)"},
     {"redis: {url: 'http://127.0.0.1'}\n",
      "1:14: redis url must start with redis:// or unix://"},
+    /* several instances: sentinel and cluster */
+    {"redis:\n  sentinel: {addresses: ['127.0.0.1:26379']}\n",
+     "2:3: sentinel needs master: the name the sentinels monitor it by (their "
+     "'sentinel monitor NAME ...' line)"},
+    {"redis:\n  sentinel: {master: m}\n",
+     "2:3: sentinel needs addresses: the sentinels to ask, e.g. "
+     "[\"10.0.0.1:26379\", \"10.0.0.2:26379\"]"},
+    {"redis:\n  url: redis://127.0.0.1:6379\n  sentinel: {addresses: "
+     "['127.0.0.1:26379'], master: m}\n",
+     "3:3: redis: give url or sentinel, not both (with sentinel the master's "
+     "address comes from the sentinels)"},
+    {"redis:\n  sentinel: {addresses: ['127.0.0.1:26379', 'nowhere'], "
+     "master: m}\n",
+     "2:45: sentinel address 'nowhere' must be HOST:PORT (e.g. "
+     "\"10.0.0.1:26379\" or \"[::1]:26379\")"},
+    {"redis:\n  sentinel: {addresses: [], master: m}\n",
+     "2:25: sentinel addresses must list at least one HOST:PORT (each "
+     "sentinel's address, e.g. \"10.0.0.1:26379\")"},
+    {"redis:\n  sentinel: {addresses: ['h:1'], master: m, mastr: x}\n",
+     "2:45: unknown key 'mastr' in sentinel; did you mean 'master'?"},
+    {"redis: {min_replicas: 17}\n",
+     "1:23: min_replicas must be a whole number from 0 to 16"},
+    {"cluster: {lease: 500ms}\n", "1:18: lease must be at least 1s"},
+    {"cluster: {lease: 1h}\n",
+     "1:18: lease must be at most 10m: an instance that dies keeps its feeds "
+     "and the leadership that long"},
+    {"cluster: {instance: 'a b'}\n",
+     "1:21: instance must be at most 200 characters without spaces or "
+     "control characters"},
+    {"cluster: {instnce: a}\n",
+     "1:11: unknown key 'instnce' in cluster; did you mean 'instance'?"},
+    {"cluster: [a]\n", "1:10: cluster must be a mapping, not a list"},
     {"receivers:\n  - {id: r, type: slack, url: file:///x}\n",
      "2:31: url: scheme 'file' is not supported (use http, https)"},
     /* rule grammar */

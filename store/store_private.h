@@ -1,0 +1,39 @@
+/* The store's internals, shared by its files (store.h lists them): the
+ * queue (store.c) and the outage path through the spool (store_spool.c).
+ * Not for other modules. */
+#ifndef INDICATORD_STORE_PRIVATE_H
+#define INDICATORD_STORE_PRIVATE_H
+
+#include "store.h"
+#include "store_op.h"
+
+/* ---- the queue (store.c) ---- */
+
+struct store_op *store_q_at(const struct store *s, size_t i);
+void store_q_push(struct store *s, struct store_op *op);
+struct store_op *store_q_pop(struct store *s);
+void store_q_clear(struct store *s);
+/* Sends what the queue holds, as far as Redis takes it. */
+void store_pump(struct store *s);
+/* Queues op (taken), or spools it while Redis does not take writes. */
+void store_enqueue(struct store *s, struct store_op *op);
+
+/* ---- the spool side (store_spool.c) ---- */
+
+/* Once everything in the spool is in Redis, the file starts over. */
+void store_spool_maybe_reset(struct store *s);
+/* Redis does not take writes any more: what memory holds goes to the
+ * spool, in front of what is there. */
+void store_park(struct store *s);
+/* op (taken) goes to the spool, or is counted lost when it is full. */
+void store_spill(struct store *s, struct store_op *op);
+/* Moves spooled writes back into memory until it holds want. */
+void store_refill(struct store *s, size_t want);
+/* Moves the spool to a reloaded state_dir once nothing waits in it. */
+void store_spool_maybe_move(struct store *s);
+/* spool_scan_start's callback. */
+void store_spool_scanned(struct spool *sp, const char *warning);
+/* Leaves the spool holding exactly what is not in Redis yet. */
+void store_save_for_next_start(struct store *s);
+
+#endif
