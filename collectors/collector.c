@@ -82,10 +82,18 @@ static void record_lag(struct collector *c, uint64_t due, uint64_t now) {
   c->lag_sum += s;
 }
 
+static void schedule_next(struct feed_state *fs, uint64_t due) {
+  fs->next_due = due;
+  if (fs->polled)
+    schedule_at(&fs->col->sched, &fs->sched, due);
+}
+
 static void on_due(struct schedule *s, struct schedule_entry *e) {
   struct feed_state *fs = container_of(e, struct feed_state, sched);
   uint64_t every = (uint64_t)fs->feed->every_ms;
   uint64_t now = uv_now(s->loop), due = e->due;
+  if (!fs->polled)
+    return;
   record_lag(fs->col, due, now);
   /* The next slot keeps the phase; slots missed while overrunning are
    * dropped rather than fired back to back. */
@@ -93,13 +101,13 @@ static void on_due(struct schedule *s, struct schedule_entry *e) {
     uint64_t next = due + every;
     if (next <= now)
       next = now + every - (now - due) % every;
-    schedule_at(s, e, next);
+    schedule_next(fs, next);
   }
   start_fetch(fs);
 }
 
 static void schedule(struct feed_state *fs, uint64_t delay) {
-  schedule_at(&fs->col->sched, &fs->sched, uv_now(fs->col->loop) + delay);
+  schedule_next(fs, uv_now(fs->col->loop) + delay);
 }
 
 static void record_latency(struct feed_stats *st, double s) {
@@ -234,6 +242,13 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
       c->report(c->data, fs->feed, res, &out, rc);
     if (--c->once_pending == 0 && c->once_done)
       c->once_done(c);
+  } else {
+    /* Taken back while this fetch ran: on its schedule again. */
+    if (fs->polled && fs->sched.index == SCHEDULE_IDLE)
+      schedule_next(fs, fs->next_due > uv_now(c->loop) ? fs->next_due
+                                                        : uv_now(c->loop));
+    if (c->done)
+      c->done(c->data, fs->index, out.n > 0);
   }
   extract_out_free(&out);
 }
@@ -246,6 +261,7 @@ static struct feed_state *state_new(struct collector *c, const struct feed *f,
   fs->col = c;
   fs->feed = f;
   fs->ex = ex;
+  fs->polled = !c->leased;
   /* Per feed and per process: feeds failing together, or several
    * instances, do not retry in step. */
   fs->rng = fnv1a(f->id) ^ c->seed;
@@ -310,8 +326,10 @@ int collector_init(struct collector *c, uv_loop_t *loop,
   schedule_init(&c->sched, loop, on_due);
   c->nfeeds = cfg->nfeeds;
   c->feeds = xcalloc(c->nfeeds + 1, sizeof(*c->feeds));
-  for (size_t i = 0; i < c->nfeeds; i++)
+  for (size_t i = 0; i < c->nfeeds; i++) {
     c->feeds[i] = state_new(c, &cfg->feeds[i], ex[i]);
+    c->feeds[i]->index = i;
+  }
   free(ex);
   return 0;
 }
@@ -345,6 +363,10 @@ int collector_apply(struct collector *c, const struct config *cfg,
     }
     if (!next[i]) {
       next[i] = state_new(c, f, ex[i]);
+      /* Changed: still polled here when it was (leased mode). */
+      for (size_t j = 0; j < c->nfeeds && c->leased; j++)
+        if (!kept[j] && strcmp(c->feeds[j]->feed->id, f->id) == 0)
+          next[i]->polled = c->feeds[j]->polled;
       if (!c->once && next[i]->job.ready)
         schedule(next[i], collector_jitter(f));
       counts[1]++;
@@ -361,15 +383,64 @@ int collector_apply(struct collector *c, const struct config *cfg,
   free(c->feeds);
   c->feeds = next;
   c->nfeeds = cfg->nfeeds;
+  for (size_t i = 0; i < c->nfeeds; i++)
+    c->feeds[i]->index = i;
   return 0;
 }
 
 void collector_start(struct collector *c) {
   for (size_t i = 0; i < c->nfeeds; i++) {
     struct feed_state *fs = c->feeds[i];
-    if (fs->job.ready)
+    if (fs->job.ready && fs->polled)
       schedule(fs, collector_jitter(fs->feed));
   }
+}
+
+void collector_take(struct collector *c, size_t i,
+                    const struct feed_handoff *h) {
+  struct feed_state *fs = c->feeds[i];
+  uint64_t delay = collector_jitter(fs->feed);
+  fs->polled = true;
+  if (h) {
+    struct fetch_job *job = &fs->job;
+    int64_t now = clock_wall_ms();
+    free(job->etag);
+    free(job->last_modified);
+    job->etag = h->etag && *h->etag ? xstrdup(h->etag) : NULL;
+    job->last_modified =
+        h->last_modified && *h->last_modified ? xstrdup(h->last_modified)
+                                              : NULL;
+    fs->backoff = h->failures;
+    fs->failing = h->failures > 0;
+    if (h->due_ms)
+      delay = h->due_ms > now ? (uint64_t)(h->due_ms - now) : 0;
+  }
+  if (fs->job.ready && !fs->job.active)
+    schedule(fs, delay);
+  else
+    fs->next_due = uv_now(c->loop) + delay; /* the fetch in flight goes on */
+}
+
+void collector_drop(struct collector *c, size_t i) {
+  struct feed_state *fs = c->feeds[i];
+  fs->polled = false;
+  schedule_cancel(&c->sched, &fs->sched);
+}
+
+bool collector_busy(const struct collector *c, size_t i) {
+  return c->feeds[i]->job.active;
+}
+
+void collector_handoff(const struct collector *c, size_t i,
+                       struct feed_handoff *h) {
+  const struct feed_state *fs = c->feeds[i];
+  uint64_t now = uv_now(c->loop);
+  h->due_ms = clock_wall_ms() + (int64_t)(fs->next_due > now
+                                              ? fs->next_due - now
+                                              : 0);
+  h->etag = fs->job.etag;
+  h->last_modified = fs->job.last_modified;
+  h->failures = fs->backoff;
 }
 
 void collector_run_once(struct collector *c, collector_report report,

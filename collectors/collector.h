@@ -39,6 +39,9 @@ struct feed_state {
   struct extractor *ex;
   struct fetch_job job;
   struct schedule_entry sched; /* due: loop time (ms) of the next fetch */
+  uint64_t next_due;           /* loop time; kept while not polled too */
+  bool polled;                 /* false: another instance polls it */
+  size_t index;                /* in collector.feeds (and cfg->feeds) */
   unsigned backoff;            /* consecutive failures */
   bool failing;
   char last_error[300];     /* why the last failed fetch failed (as logged) */
@@ -60,6 +63,9 @@ typedef void (*collector_sink)(void *data, const struct feed *feed,
                                int64_t fetch_ms, const char *error,
                                const char *const *series_errors,
                                const struct observation *obs, size_t n);
+/* Runs after the sink, once the feed's next fetch is scheduled (not in
+ * once mode): new_data tells whether the fetch brought observations. */
+typedef void (*collector_done)(void *data, size_t index, bool new_data);
 /* Receives the outcome of each feed in once mode. */
 typedef void (*collector_report)(void *data, const struct feed *feed,
                                  const struct fetch_result *res,
@@ -80,7 +86,11 @@ struct collector {
   size_t nfeeds;
   collector_sink sink;
   collector_report report;
+  collector_done done;
   void *data;
+  /* Several instances: a feed is polled only between collector_take and
+   * collector_drop (set before collector_start). */
+  bool leased;
   bool once;
   int64_t fixed_now; /* the fetch time of every fetch (once --now); 0: the
                       * wall clock */
@@ -111,6 +121,27 @@ void collector_run_once(struct collector *c, collector_report report,
  * on_closed runs when all are closed. */
 void collector_close(struct collector *c,
                      void (*on_closed)(struct collector *));
+
+/* What moves with a feed from one instance to the next. */
+struct feed_handoff {
+  int64_t due_ms; /* wall clock of its next fetch; 0: spread as at a start */
+  const char *etag, *last_modified; /* NULL: none */
+  unsigned failures;                /* consecutive, for the backoff */
+};
+
+/* Starts polling feed i (leased mode) where h says its predecessor left
+ * it (h NULL: as at a start). */
+void collector_take(struct collector *c, size_t i,
+                    const struct feed_handoff *h);
+/* Stops polling feed i: nothing more is scheduled; a fetch in flight
+ * finishes and goes to the sink. */
+void collector_drop(struct collector *c, size_t i);
+/* Whether a fetch of feed i is in flight. */
+bool collector_busy(const struct collector *c, size_t i);
+/* Feed i's handoff as it stands (strings borrowed from the collector,
+ * valid until its next fetch). */
+void collector_handoff(const struct collector *c, size_t i,
+                       struct feed_handoff *h);
 
 /* Start offsets are multiples of this (for intervals of 1 s and more). */
 #define COLLECTOR_SLOT_MS 50

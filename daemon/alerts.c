@@ -11,9 +11,29 @@
 #define TICK_MS 500
 #define CLOSE_GRACE_MS 3000
 
+struct durable_req {
+  struct alerts *al;
+  uint64_t seq;
+};
+
+static void on_durable(void *data, bool ok) {
+  struct durable_req *req = data;
+  if (ok && req->seq > req->al->durable_seq)
+    req->al->durable_seq = req->seq;
+  free(req);
+}
+
 static void on_tick(uv_timer_t *t) {
   struct alerts *al = t->data;
   int64_t now = clock_wall_ms();
+  if (al->follower)
+    return;
+  if (al->wait_durable && al->flush_asked < al->saved_seq) {
+    struct durable_req *req = xmalloc(sizeof(*req));
+    req->al = al;
+    req->seq = al->flush_asked = al->saved_seq;
+    store_flush(al->store, on_durable, req);
+  }
   if (!al->loaded) {
     if (!al->loading && store_is_up(al->store))
       alerts_load(al);
@@ -37,6 +57,7 @@ int alerts_init(struct alerts *al, uv_loop_t *loop, struct store *store,
   al->tg = tg;
   al->cfg = cfg;
   al->deliver = deliver;
+  al->wait_durable = cfg->cluster.on;
   al->rng = rng_seed();
   al->receivers = xcalloc(cfg->nreceivers + 1, sizeof(*al->receivers));
   if (!deliver)
@@ -63,6 +84,25 @@ void alerts_set_config(struct alerts *al, const struct config *cfg) {
         al->receivers[i] = old[j];
   free(old);
   al->cfg = cfg;
+}
+
+void alerts_set_leader(struct alerts *al, bool leader) {
+  al->follower = !leader;
+  al->generation++;
+  al->loaded = false;
+  for (size_t i = 0; i < al->n;) {
+    struct outbox_item *it = al->items[i];
+    bool riding = false;
+    for (size_t j = 0; j < al->n && !riding; j++)
+      for (size_t k = 0; k < al->items[j]->nbatch; k++)
+        riding = riding || al->items[j]->batch[k] == it;
+    if (it->inflight || riding) {
+      i++; /* its answer removes it from Redis, or leaves it there */
+      continue;
+    }
+    al->items[i] = al->items[--al->n];
+    alerts_item_free(it);
+  }
 }
 
 size_t alerts_outbox_depth(const struct alerts *al) {

@@ -44,6 +44,12 @@ struct alerts {
   size_t n, cap;
   struct alerts_receiver *receivers; /* per receiver of cfg */
   bool loaded, loading, closing, deliver;
+  /* Several instances: only the leader delivers (alerts_set_leader), and
+   * a notification goes out only once Redis has it (its seq at most
+   * durable_seq), so that a new leader finds whatever was sent. */
+  bool follower, wait_durable;
+  uint64_t saved_seq, flush_asked, durable_seq;
+  unsigned generation, loading_generation;
   int64_t digest_day;     /* local day of the last digest */
   int64_t last_resend_ms; /* Alertmanager re-sends */
   int64_t last_reminder_check_ms;
@@ -60,6 +66,10 @@ MUST_CHECK int alerts_init(struct alerts *al, uv_loop_t *loop,
                            struct store *store, struct targets *tg,
                            const struct config *cfg, bool deliver);
 void alerts_set_config(struct alerts *al, const struct config *cfg);
+/* Leading: the outbox is read again from Redis and delivered; following:
+ * nothing is delivered (requests in flight finish) and the outbox in
+ * memory is dropped, the leader's being in Redis. */
+void alerts_set_leader(struct alerts *al, bool leader);
 /* targets_eval_cb: incident bookkeeping and notifications. */
 void alerts_on_eval(void *data, const struct target *t, struct target_state *ts,
                     enum eval_class from, bool first, bool changed,

@@ -74,7 +74,9 @@ void alerts_reminders(struct alerts *al, int64_t now) {
     if (now - ts->inc.last_notified_ms < every)
       continue;
     ts->inc.last_notified_ms = now;
+    store_group_begin(al->store, NULL, NULL);
     alerts_notify(al, "reminder", t, ts, now);
     save_incident(al, t, ts);
+    store_group_end(al->store);
   }
 }

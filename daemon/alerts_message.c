@@ -154,6 +154,9 @@ void alerts_digest(struct alerts *al, int64_t now) {
   al->digest_day = today;
   snprintf(idbuf, sizeof(idbuf), "digest-%04d-%02d-%02d", c.year, c.month,
            c.day);
+  /* The digest and the day it was sent land together (a new leader does
+   * not send the day's digest twice). */
+  store_group_begin(al->store, NULL, NULL);
   title = xasprintf("%s每日进度 daily digest %04d-%02d-%02d",
                     al->cfg->alerts.keyword, c.year, c.month, c.day);
   for (size_t r = 0; r < al->cfg->nreceivers; r++) {
@@ -197,6 +200,7 @@ void alerts_digest(struct alerts *al, int64_t now) {
     store_command(al->store, 4, argv, NULL);
     free(k);
   }
+  store_group_end(al->store);
   log_info("alerts: daily digest queued");
 }
 

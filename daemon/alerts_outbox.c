@@ -85,6 +85,8 @@ void alerts_outbox_add(struct alerts *al, const char *key, const char *rid,
   it->msg = msg;
   it->attempts = attempts;
   it->next_ms = 0;
+  if (save && al->wait_durable)
+    it->seq = ++al->saved_seq;
   xgrow((void **)&al->items, &al->cap, al->n + 1, sizeof(*al->items));
   al->items[al->n++] = it;
   if (save)
@@ -279,6 +281,8 @@ void alerts_deliver(struct alerts *al, int64_t now) {
         continue;
       if (it->inflight)
         busy = true;
+      else if (it->seq > al->durable_seq)
+        continue; /* not in Redis yet */
       else if (it->next_ms <= now) {
         due = xrealloc(due, (ndue + 1) * sizeof(*due));
         due[ndue++] = it;
@@ -327,7 +331,8 @@ void alerts_deliver(struct alerts *al, int64_t now) {
 static void on_outbox_loaded(void *data, redisReply *reply) {
   struct alerts *al = data;
   al->loading = false;
-  if (!reply || reply->type != REDIS_REPLY_ARRAY)
+  if (!reply || reply->type != REDIS_REPLY_ARRAY ||
+      al->loading_generation != al->generation)
     return;
   for (size_t i = 0; i + 1 < reply->elements; i += 2) {
     json_error_t e;
@@ -357,7 +362,7 @@ static void on_caught_up(void *data, bool ok) {
   struct alerts *al = data;
   char *key, *ak;
   al->loading = false;
-  if (!ok || al->closing)
+  if (!ok || al->closing || al->loading_generation != al->generation)
     return;
   key = outbox_key(al);
   ak = store_key(al->store, "alerts", NULL);
@@ -377,5 +382,6 @@ void alerts_load(struct alerts *al) {
    * spool, replayed first after a restart: read it once the store has
    * caught up, or they would wait for the next start. */
   al->loading = true;
+  al->loading_generation = al->generation;
   store_flush(al->store, on_caught_up, al);
 }

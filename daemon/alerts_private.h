@@ -23,6 +23,7 @@ struct outbox_item {
   char *receiver_id;
   json_t *msg; /* the notification (struct alert_msg as JSON) */
   int attempts;
+  uint64_t seq;    /* alerts.saved_seq when saved; 0: read from Redis */
   int64_t next_ms; /* wall clock */
   bool inflight;
   struct outbox_item **batch; /* other items riding in this request */

@@ -40,6 +40,49 @@ static void on_fetch(void *data, const struct feed *feed, int64_t fetch_ms,
   targets_fetched(&dm->tg, feed, n > 0);
 }
 
+static void on_feed_done(void *data, size_t i, bool new_data) {
+  struct daemon *dm = data;
+  if (dm->cl_open)
+    cluster_fetched(&dm->cl, i, new_data);
+}
+
+/* ---- several instances ---- */
+
+static void on_leader(void *data, bool leader) {
+  struct daemon *dm = data;
+  targets_set_leader(&dm->tg, leader);
+  alerts_set_leader(&dm->al, leader);
+}
+
+static void on_remote_fetch(void *data, size_t i, bool new_data) {
+  struct daemon *dm = data;
+  if (i < dm->cfg->nfeeds)
+    targets_fetched(&dm->tg, &dm->cfg->feeds[i], new_data);
+}
+
+static void begin_shutdown(struct daemon *dm, const char *why);
+
+static void on_cluster_fatal(void *data, const char *why) {
+  struct daemon *dm = data;
+  log_error("cluster: %s; stopping", why);
+  dm->exit_code = 1;
+  begin_shutdown(dm, "the instance cannot join the cluster");
+}
+
+static void start_cluster(struct daemon *dm) {
+  dm->col.leased = true;
+  dm->col.done = on_feed_done;
+  dm->cl.on_leader = on_leader;
+  dm->cl.on_fetch = on_remote_fetch;
+  dm->cl.on_fatal = on_cluster_fatal;
+  dm->cl.data = dm;
+  /* A follower until the leader lease is ours. */
+  targets_set_leader(&dm->tg, false);
+  alerts_set_leader(&dm->al, false);
+  cluster_start(&dm->cl, &dm->loop, &dm->store, &dm->col, dm->cfg);
+  dm->cl_open = true;
+}
+
 /* One line for `systemctl status`. */
 static void update_status(struct daemon *dm) {
   size_t counts[EVAL_NCLASSES], failing = 0;
@@ -60,6 +103,9 @@ static void update_status(struct daemon *dm) {
               dm->store.refusal[0]      ? "REFUSES WRITES"
               : store_is_up(&dm->store) ? "up"
                                         : "DOWN");
+  if (dm->cl_open)
+    strbuf_addf(&sb, "; cluster: %zu feed lease(s)%s", dm->cl.held,
+                dm->cl.leader ? ", leader" : "");
   if (dm->reload_error[0])
     strbuf_addf(&sb, "; reload failed: %s", dm->reload_error);
   if (strcmp(sb.buf, dm->last_status) != 0) {
@@ -75,6 +121,9 @@ static void on_watchdog(uv_timer_t *t) {
   if (notify_watchdog_ms())
     notify_send("WATCHDOG=1");
   update_status(dm);
+  /* A follower's table follows the leader's judgements. */
+  if (dm->cl_open && !dm->cl.leader && dm->tg_open)
+    targets_evaluate(&dm->tg, NULL);
 }
 
 /* ---- the HTTP endpoint ---- */
@@ -82,7 +131,8 @@ static void on_watchdog(uv_timer_t *t) {
 static void ep_metrics(void *data, struct strbuf *out) {
   struct daemon *dm = data;
   metrics_render(out, dm->col_open ? &dm->col : NULL, &dm->store,
-                 dm->tg_open ? &dm->tg : NULL, dm->al_open ? &dm->al : NULL);
+                 dm->tg_open ? &dm->tg : NULL, dm->al_open ? &dm->al : NULL,
+                 dm->cl_open ? &dm->cl : NULL);
   metrics_render_endpoint(out, &dm->ep);
 }
 
@@ -103,7 +153,10 @@ static void ep_status(void *data, struct strbuf *out) {
   if (mem) {
     table_print_json(mem, rows, dm->tg.n, targets_now(&dm->tg));
     fclose(mem);
-    strbuf_add(out, buf, len);
+    if (dm->cl_open)
+      metrics_cluster_json(buf, len, &dm->cl, out);
+    else
+      strbuf_add(out, buf, len);
     free(buf);
   }
   free(rows);
@@ -133,7 +186,8 @@ static void on_store_closed(struct store *s) {
 
 static void maybe_close_store(struct daemon *dm) {
   /* The store goes last: everything else may still queue writes. */
-  if (dm->col_open || dm->tg_open || dm->al_open || !dm->store_open)
+  if (dm->col_open || dm->tg_open || dm->al_open || dm->cl_open ||
+      !dm->store_open)
     return;
   store_close(&dm->store, on_store_closed);
 }
@@ -156,6 +210,12 @@ static void on_alerts_closed(struct alerts *al) {
   maybe_close_store(dm);
 }
 
+static void on_cluster_closed(struct cluster *cl) {
+  struct daemon *dm = container_of(cl, struct daemon, cl);
+  dm->cl_open = false;
+  maybe_close_store(dm);
+}
+
 static void on_endpoint_closed(struct endpoint *ep) {
   struct daemon *dm = container_of(ep, struct daemon, ep);
   dm->ep_closing = false;
@@ -163,9 +223,10 @@ static void on_endpoint_closed(struct endpoint *ep) {
 
 static void on_stop_deadline(uv_timer_t *t) {
   struct daemon *dm = t->data;
-  log_warn("daemon: shutdown is taking long; still open:%s%s%s%s",
+  log_warn("daemon: shutdown is taking long; still open:%s%s%s%s%s",
            dm->col_open ? " collectors" : "", dm->tg_open ? " targets" : "",
-           dm->ep_closing ? " endpoint" : "", dm->store_open ? " store" : "");
+           dm->cl_open ? " cluster" : "", dm->ep_closing ? " endpoint" : "",
+           dm->store_open ? " store" : "");
 }
 
 static void begin_shutdown(struct daemon *dm, const char *why) {
@@ -192,6 +253,10 @@ static void begin_shutdown(struct daemon *dm, const char *why) {
     dm->ep_closing = true;
     endpoint_close(&dm->ep, on_endpoint_closed);
   }
+  /* The cluster hands its feeds over while the collector can still say
+   * where each stands. */
+  if (dm->cl_open)
+    cluster_close(&dm->cl, on_cluster_closed);
   if (dm->col_open)
     collector_close(&dm->col, on_collector_closed);
   if (dm->tg_open)
@@ -270,6 +335,15 @@ static void apply_reload(struct daemon *dm, struct config *next) {
   size_t counts[3] = {0};
   char err[300];
   bool moved = listen_changed(prev, next);
+  /* Checked first: nothing is changed when it refuses. */
+  if (next->cluster.on != prev->cluster.on ||
+      (next->cluster.on &&
+       strcmp(next->cluster.instance, prev->cluster.instance) != 0)) {
+    reload_failed(dm, "cluster: turning it on or off, or renaming the "
+                      "instance, needs a restart");
+    config_free(next);
+    return;
+  }
   /* A new address first: the one step that can fail for reasons outside
    * the file (in use, not ours), and the only one undone if a later step
    * refuses. Turning it off waits until nothing else can refuse. */
@@ -295,6 +369,8 @@ static void apply_reload(struct daemon *dm, struct config *next) {
   store_set_config(&dm->store, next);
   targets_set_config(&dm->tg, next);
   alerts_set_config(&dm->al, next);
+  if (dm->cl_open)
+    cluster_set_config(&dm->cl, next);
   if (daemon_apply_globals(next) < 0)
     log_warn("daemon: cannot install time zone %s", next->timezone);
   dm->reload_error[0] = '\0';
@@ -398,6 +474,8 @@ static int start_pipeline(struct daemon *dm) {
   dm->tg.on_eval = alerts_on_eval;
   dm->tg.data = &dm->al;
   statuspage_init(&dm->sp, &dm->loop, &dm->store, &dm->tg, &dm->col);
+  if (dm->cfg->cluster.on)
+    start_cluster(dm);
   if (!dm->cfg->listen_off) {
     rc = endpoint_start(&dm->ep, &dm->loop, dm->cfg->listen_host,
                         dm->cfg->listen_port, &endpoint_ops, dm, err,

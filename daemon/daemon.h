@@ -6,6 +6,7 @@
 #define INDICATORD_DAEMON_H
 
 #include "alerts.h"
+#include "cluster.h"
 #include "collector.h"
 #include "config.h"
 #include "endpoint.h"
@@ -31,7 +32,8 @@ struct daemon {
   struct endpoint ep;
   struct alerts al;
   struct statuspage sp;
-  bool store_open, col_open, tg_open, ep_open, al_open;
+  struct cluster cl; /* cluster: several instances */
+  bool store_open, col_open, tg_open, ep_open, al_open, cl_open;
   bool ep_closing;          /* endpoint_close called, not yet done */
   uv_timer_t watchdog;      /* WATCHDOG=1 and STATUS= */
   uv_timer_t stop_deadline; /* bounds the shutdown */

@@ -2,6 +2,9 @@
 
 #include "version.h"
 
+#include <jansson.h>
+#include <stdlib.h>
+
 #include <math.h>
 
 static void head(struct strbuf *o, const char *name, const char *type,
@@ -191,9 +194,101 @@ static void alerts(struct strbuf *o, const struct alerts *al) {
   }
 }
 
+/* A label value as the text format wants it. */
+static void label(struct strbuf *o, const char *v) {
+  for (; *v; v++) {
+    if (*v == '\\' || *v == '"')
+      strbuf_addf(o, "\\%c", *v);
+    else if (*v == '\n')
+      strbuf_adds(o, "\\n");
+    else
+      strbuf_addf(o, "%c", *v);
+  }
+}
+
+static void cluster(struct strbuf *o, const struct cluster *cl) {
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } counters[] = {
+      {"indicatord_cluster_steps_total",
+       "Steps that renewed this instance's registration and leases.",
+       offsetof(struct cluster, steps)},
+      {"indicatord_cluster_leaderships_total",
+       "Times this instance took the leader lease.",
+       offsetof(struct cluster, takeovers)},
+      {"indicatord_cluster_handovers_total",
+       "Feeds this instance handed over (over its share, or stopping).",
+       offsetof(struct cluster, handovers)},
+      {"indicatord_cluster_lost_leases_total",
+       "Feed leases lost: another instance took them, or they could not be "
+       "renewed in time.",
+       offsetof(struct cluster, losses)},
+  };
+  head(o, "indicatord_cluster_info", "gauge",
+       "This instance and the leader as its last step saw it.");
+  strbuf_adds(o, "indicatord_cluster_info{instance=\"");
+  label(o, cl->instance);
+  strbuf_adds(o, "\",leader=\"");
+  label(o, cl->leader_name);
+  strbuf_adds(o, "\"} 1\n");
+  single(o, "indicatord_cluster_leader", "gauge",
+         "1 while this instance is the leader (judges, delivers).",
+         cl->leader);
+  single(o, "indicatord_cluster_instances", "gauge",
+         "Live instances in the registry.", cl->live);
+  single(o, "indicatord_cluster_share", "gauge",
+         "The most feeds one instance takes: ceil(feeds / instances).",
+         cl->share);
+  single(o, "indicatord_cluster_leases", "gauge",
+         "Feed leases this instance holds.", cl->held);
+  for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++)
+    single(o, counters[k].name, "counter", counters[k].help,
+           *(const uint64_t *)((const char *)cl + counters[k].off));
+  head(o, "indicatord_cluster_lease", "gauge",
+       "1 for each feed whose lease this instance holds.");
+  for (size_t i = 0; i < cl->nfeeds; i++)
+    if (cl->feeds[i].state == CLUSTER_HELD)
+      strbuf_addf(o, "indicatord_cluster_lease{feed=\"%s\"} 1\n",
+                  cl->cfg->feeds[i].id);
+}
+
+void metrics_cluster_json(const char *json, size_t len,
+                          const struct cluster *cl, struct strbuf *out) {
+  json_error_t e;
+  json_t *top = json_loadb(json, len, 0, &e), *o, *feeds;
+  char *text;
+  if (!top) {
+    strbuf_add(out, json, len);
+    return;
+  }
+  o = json_object();
+  feeds = json_array();
+  for (size_t i = 0; i < cl->nfeeds; i++)
+    if (cl->feeds[i].state == CLUSTER_HELD)
+      json_array_append_new(feeds, json_string(cl->cfg->feeds[i].id));
+  json_object_set_new(o, "instance", json_string(cl->instance));
+  json_object_set_new(o, "leader", cl->leader_name[0]
+                                       ? json_string(cl->leader_name)
+                                       : json_null());
+  json_object_set_new(o, "leading", json_boolean(cl->leader));
+  json_object_set_new(o, "instances", json_integer((json_int_t)cl->live));
+  json_object_set_new(o, "share", json_integer((json_int_t)cl->share));
+  json_object_set_new(o, "leases", json_integer((json_int_t)cl->held));
+  json_object_set_new(o, "feeds", feeds);
+  json_object_set_new(top, "cluster", o);
+  text = json_dumps(top, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+  if (text) {
+    strbuf_adds(out, text);
+    strbuf_adds(out, "\n");
+  }
+  free(text);
+  json_decref(top);
+}
+
 void metrics_render(struct strbuf *out, const struct collector *col,
                     const struct store *st, const struct targets *tg,
-                    const struct alerts *al) {
+                    const struct alerts *al, const struct cluster *cl) {
   head(out, "indicatord_build_info", "gauge", "Version of the running build.");
   strbuf_addf(out, "indicatord_build_info{version=\"%s\"} 1\n",
               INDICATORD_VERSION);
@@ -207,6 +302,8 @@ void metrics_render(struct strbuf *out, const struct collector *col,
     targets(out, tg);
   if (al)
     alerts(out, al);
+  if (cl)
+    cluster(out, cl);
 }
 
 void metrics_render_endpoint(struct strbuf *out, const struct endpoint *ep) {

@@ -2,6 +2,7 @@
 #ifndef INDICATORD_METRICS_H
 #define INDICATORD_METRICS_H
 
+#include "cluster.h"
 #include "collector.h"
 #include "endpoint.h"
 #include "store.h"
@@ -13,8 +14,12 @@
 /* Any of the parts may be NULL (not running). */
 void metrics_render(struct strbuf *out, const struct collector *col,
                     const struct store *st, const struct targets *tg,
-                    const struct alerts *al);
+                    const struct alerts *al, const struct cluster *cl);
 /* The endpoint's own counters: how it copes with its clients. */
 void metrics_render_endpoint(struct strbuf *out, const struct endpoint *ep);
+/* /status in a cluster: the table's JSON (json, len) with a "cluster"
+ * object added (the instance, the leader, the feed leases it holds). */
+void metrics_cluster_json(const char *json, size_t len,
+                          const struct cluster *cl, struct strbuf *out);
 
 #endif

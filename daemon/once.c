@@ -284,6 +284,7 @@ static int setup(struct once *o, uv_loop_t *loop, const struct config *cfg,
   targets_init(&o->tg, loop, &o->store, cfg, false);
   /* --now: a what-if, judged from a fresh state, nothing written. */
   o->tg.fixed_now = opt->now_ms;
+
   /* Incidents and notifications are kept for the daemon to deliver. */
   if (alerts_init(&o->al, loop, &o->store, &o->tg, cfg, false) < 0) {
     fprintf(stderr, "indicatord: cannot start the alert engine\n");
@@ -321,6 +322,15 @@ int once_run(const struct config *cfg, const struct once_options *opt) {
 
   if (setup(&o, &loop, cfg, opt, true) < 0)
     return 1;
+  if (cfg->cluster.on && !opt->now_ms) {
+    /* The cluster's leader owns the judgements and the outbox: writing
+     * them from here would race it. */
+    o.tg.fixed_now = clock_wall_ms();
+    fprintf(stderr, "indicatord: cluster: the targets are judged by the "
+                    "cluster's leader; this table is a what-if at the "
+                    "current time (no judgement or notification is "
+                    "written)\n");
+  }
   o.rows = new_rows(cfg, "not judged: the feeds' observations did not reach "
                          "Redis");
   o.feeds = json_array();

@@ -145,12 +145,29 @@ void targets_set_config(struct targets *tg, const struct config *cfg) {
                    (uint64_t)cfg->evaluate_every_ms);
 }
 
+void targets_set_leader(struct targets *tg, bool leader) {
+  tg->follower = !leader;
+  tg->generation++;
+  for (size_t i = 0; i < tg->n; i++) {
+    struct target_state *ts = &tg->states[i];
+    /* What this process judged may be behind what Redis holds now. */
+    memset(&ts->st, 0, sizeof(ts->st));
+    memset(&ts->inc, 0, sizeof(ts->inc));
+    ts->restored = ts->judged = ts->traj_known = false;
+  }
+  targets_evaluate(tg, NULL);
+}
+
 void targets_fetched(struct targets *tg, const struct feed *feed,
                      bool new_data) {
   size_t fi = (size_t)(feed - tg->cfg->feeds);
   bool first = false;
   if (tg->closing || fi >= tg->cfg->nfeeds)
     return;
+  if (tg->follower) {
+    tg->fetched[fi] = true;
+    return;
+  }
   if (!tg->fetched[fi])
     first = tg->fetched[fi] = true;
   /* Its targets may be judged now; new data is judged within a second. */
@@ -178,6 +195,7 @@ struct read_ctx {
   struct targets *tg;
   size_t index;
   enum read_kind kind;
+  unsigned generation;
 };
 
 static void evaluate_all(struct targets *tg);
@@ -185,7 +203,10 @@ static void evaluate_all(struct targets *tg);
 static void on_read(void *data, redisReply *reply) {
   struct read_ctx *rc = data;
   struct targets *tg = rc->tg;
-  if (!tg->closing && rc->index < tg->n) {
+  if (rc->generation != tg->generation) {
+    /* Read before the leadership changed: the pass starts again. */
+    tg->reads_failed = true;
+  } else if (!tg->closing && rc->index < tg->n) {
     struct target_state *ts = &tg->states[rc->index];
     if (!reply) {
       tg->reads_failed = true; /* the connection went: the pass again */
@@ -220,6 +241,7 @@ static void send_read(struct targets *tg, size_t i, enum read_kind kind,
   rc->tg = tg;
   rc->index = i;
   rc->kind = kind;
+  rc->generation = tg->generation;
   tg->reads_pending++;
   if (store_read(tg->store, argc, argv, NULL, on_read, rc) < 0) {
     tg->reads_pending--;
@@ -259,6 +281,8 @@ static void on_flushed(void *data, bool ok) {
     char from[24], until[24];
     char *key;
     ts->read_ok = false;
+    if (tg->follower)
+      ts->restored = false; /* the leader's latest */
     /* A what-if starts from a fresh state: nothing stored is read. */
     if (!ts->restored && !what_if(tg)) {
       key = store_key(tg->store, "t", t->id);
@@ -268,7 +292,7 @@ static void on_flushed(void *data, bool ok) {
       }
       free(key);
     }
-    if (!judging(tg, i))
+    if (!judging(tg, i) || tg->follower)
       continue;
     key = store_key(tg->store, "m", t->series);
     {
@@ -354,13 +378,18 @@ static void judge(struct targets *tg, size_t i, int64_t now) {
   ts->npts = 0;
   if (what_if(tg))
     return;
+  /* The judgement and the notifications it queues land together, and only
+   * while this instance leads (the store's fence, in a cluster). */
+  store_group_begin(tg->store, NULL, NULL);
   if (tg->on_eval)
     tg->on_eval(tg->data, t, ts, before, first, changed, now);
   targets_io_write(tg, t, ts, now);
   targets_io_trajectory(tg, t, ts, &traj);
   free(traj.p);
-  if (changed) {
+  if (changed)
     targets_io_event(tg, t, before, first, ts);
+  store_group_end(tg->store);
+  if (changed) {
     if (first)
       log_info("target %s: %s: %s", t->id, eval_class_name(ts->st.cls),
                ts->message);
@@ -386,7 +415,7 @@ static void evaluate_all(struct targets *tg) {
     finish_pass(tg, false);
     return;
   }
-  for (size_t i = 0; i < tg->n; i++)
+  for (size_t i = 0; i < tg->n && !tg->follower; i++)
     if (judging(tg, i) && tg->states[i].read_ok)
       judge(tg, i, now);
   finish_pass(tg, true);

@@ -87,6 +87,10 @@ struct targets {
   struct eval_trigger trig;
   int64_t fixed_now; /* --now: a what-if; 0: the wall clock */
   bool gate;         /* judge a target only after its feed's first fetch */
+  /* Several instances: only the leader judges; a follower's passes read
+   * the leader's judgements (ind:t) for its table. */
+  bool follower;
+  unsigned generation; /* of the leadership: older reads are dropped */
   bool busy, again, closing;
   bool waiting; /* for Redis to answer (logged once) */
   size_t reads_pending;
@@ -110,6 +114,10 @@ void targets_set_config(struct targets *tg, const struct config *cfg);
  * observations. Evaluates within a second when that matters. */
 void targets_fetched(struct targets *tg, const struct feed *feed,
                      bool new_data);
+/* Leader (judges) or follower (shows the leader's judgements). A new
+ * leader starts from what Redis holds: every target's state, incident and
+ * trajectory are read again. */
+void targets_set_leader(struct targets *tg, bool leader);
 /* Evaluates every target now (or as soon as Redis answers); done (if set)
  * runs when the results are computed and queued, or ok false when the
  * targets close first. */

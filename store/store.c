@@ -17,6 +17,12 @@
  * doubling. */
 #define PROBE_MIN_MS MS_PER_SECOND
 #define PROBE_MAX_MS (30 * MS_PER_SECOND)
+/* min_replicas: how long one WAIT waits for the replicas, and how many
+ * unanswered in a row make the master unusable (a failover, or no replica
+ * left): the connection is dropped, the sentinels asked again, and the
+ * writes not confirmed are sent again. */
+#define WAIT_TIMEOUT "1000"
+#define WAIT_TRIES 3
 
 /* ---- the queue ---------------------------------------------------------- */
 
@@ -54,6 +60,7 @@ void store_q_clear(struct store *s) {
   while (s->qlen)
     free(store_q_pop(s));
   s->sent = 0;
+  s->replied = 0;
 }
 
 /* Callbacks may queue more waiters or close the store: the list is taken
@@ -119,6 +126,29 @@ void store_enqueue(struct store *s, struct store_op *op) {
   store_pump(s);
 }
 
+struct wait_req {
+  struct store *s;
+  uint64_t gen, upto;
+};
+
+static void on_wait(redisAsyncContext *ac, void *r, void *privdata);
+
+/* Asks Redis to answer once min_replicas replicas have every write sent so
+ * far. */
+static void send_wait(struct store *s, uint64_t upto) {
+  struct wait_req *w = xmalloc(sizeof(*w));
+  char n[16];
+  const char *argv[] = {"WAIT", n, WAIT_TIMEOUT};
+  snprintf(n, sizeof(n), "%d", s->min_replicas);
+  w->s = s;
+  w->gen = s->wait_gen;
+  w->upto = upto;
+  if (rlink_command(&s->link, on_wait, w, 3, argv, NULL) < 0)
+    free(w);
+  else
+    s->wait_upto = upto;
+}
+
 void store_pump(struct store *s) {
   size_t limit = MAX_IN_FLIGHT;
   if (!rlink_is_up(&s->link) || s->resetting || !s->script_loaded)
@@ -137,6 +167,8 @@ void store_pump(struct store *s) {
       break;
     s->sent++;
   }
+  if (s->min_replicas && s->popped + s->sent > s->wait_upto)
+    send_wait(s, s->popped + s->sent);
 }
 
 /* Redis refuses writes for lack of permission: they are held (spooled,
@@ -150,7 +182,8 @@ static void hold(struct store *s, const char *why) {
   snprintf(s->refusal, sizeof(s->refusal), "%s", why);
   /* Replies of the ops sent after the refused one still come: they are
    * for ops taken back, to be sent again. */
-  s->discard += s->sent ? s->sent - 1 : 0;
+  s->discard += s->sent > s->replied ? s->sent - s->replied - 1 : 0;
+  s->wait_gen++;
   store_park(s);
   s->probe_at = uv_now(s->loop) + s->probe_every;
   s->probe_every =
@@ -170,10 +203,62 @@ static void release(struct store *s) {
 
 /* ---- replies and the connection ----------------------------------------- */
 
+/* The first n ops are in Redis (and, with min_replicas, in its replicas):
+ * they leave the queue. */
+static void confirmed(struct store *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(store_q_pop(s));
+    s->sent--;
+    s->acked++;
+    s->stats.written++;
+  }
+  s->replied -= s->min_replicas ? n : 0;
+  s->popped += n;
+  if (s->nwaiters)
+    notify_waiters(s, false);
+  store_spool_maybe_reset(s);
+  if (!s->closing)
+    store_pump(s);
+}
+
+static void on_wait(redisAsyncContext *ac, void *r, void *privdata) {
+  struct wait_req *w = privdata;
+  struct store *s = w->s;
+  redisReply *reply = r;
+  uint64_t upto = w->upto;
+  bool stale = w->gen != s->wait_gen;
+  (void)ac;
+  free(w);
+  if (!reply || stale || s->resetting)
+    return;
+  if (reply->type == REDIS_REPLY_INTEGER &&
+      reply->integer >= s->min_replicas) {
+    size_t n = upto > s->popped ? (size_t)(upto - s->popped) : 0;
+    s->wait_failures = 0;
+    rlink_confirm(&s->link);
+    if (s->refusal[0] && !s->held)
+      release(s);
+    confirmed(s, n <= s->replied ? n : s->replied);
+    return;
+  }
+  if (++s->wait_failures < WAIT_TRIES) {
+    send_wait(s, upto);
+    return;
+  }
+  snprintf(s->refusal, sizeof(s->refusal),
+           "fewer than %d replica(s) acknowledged the writes (WAIT, %d "
+           "tries of " WAIT_TIMEOUT " ms)",
+           s->min_replicas, WAIT_TRIES);
+  s->wait_failures = 0;
+  s->resetting = true;
+  rlink_rediscover(&s->link, NULL, 0, s->refusal);
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
   struct store *s = privdata;
   redisReply *reply = r;
   struct store_op *op;
+  char fenced[300] = "";
   (void)ac;
   /* NULL: the connection went; on_down takes back what was in flight.
    * After a reset or a hold, replies still due belong to ops that will be
@@ -184,9 +269,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
     s->discard--;
     return;
   }
-  if (s->resetting || s->sent == 0)
+  if (s->resetting || s->sent == s->replied)
     return;
-  op = store_q_at(s, 0);
+  op = store_q_at(s, s->replied);
   if (reply->type == REDIS_REPLY_ERROR) {
     const char *e = reply->str ? reply->str : "";
     const char *what =
@@ -196,7 +281,15 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
             : "";
     bool ours = op->argc > 1 && (strcmp(op->argv[1], s->sha) == 0 ||
                                  strcmp(op->argv[1], s->sha_many) == 0 ||
-                                 strcmp(op->argv[1], s->sha_tail) == 0);
+                                 strcmp(op->argv[1], s->sha_tail) == 0 ||
+                                 strcmp(op->argv[1], s->sha_fence) == 0);
+    if (strncmp(e, "READONLY", 8) == 0) {
+      /* A master turned replica: a failover. With sentinels they are
+       * asked at once; the writes go to the new master. */
+      s->resetting = true;
+      rlink_rediscover(&s->link, NULL, 0, e);
+      return;
+    }
     if ((strncmp(e, "NOSCRIPT", 8) == 0 && ours) || transient_error(e)) {
       /* The script cache was flushed (or Redis is not ready): reconnect,
        * which loads the scripts again, and send from here. rlink backs
@@ -213,24 +306,30 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
     }
     if (strstr(e, "equal or smaller than the target stream top item")) {
       /* A replayed XADD with an explicit ID that is already there. */
+    } else if (strncmp(e, "FENCED", 6) == 0 && ours && op->argc > 3) {
+      /* The lease went to another instance: its writes win. */
+      snprintf(fenced, sizeof(fenced), "%s", op->argv[3]);
+      s->stats.fenced++;
+      log_debug("store: a write fenced off: %s", e);
     } else {
       s->stats.rejected++;
       log_warn("store: Redis refused %s %s: %s", op->argv[0], what, e);
     }
-  } else {
+  } else if (!s->min_replicas) {
     rlink_confirm(&s->link);
   }
-  if (s->held || s->refusal[0])
+  if (s->held || (s->refusal[0] && !s->min_replicas))
     release(s);
-  free(store_q_pop(s));
-  s->sent--;
-  s->acked++;
-  s->stats.written++;
-  if (s->nwaiters)
-    notify_waiters(s, false);
-  store_spool_maybe_reset(s);
-  if (!s->closing)
-    store_pump(s);
+  if (s->min_replicas) {
+    /* Done once a replica has it too (on_wait). */
+    s->replied++;
+    if (!s->closing)
+      store_pump(s);
+  } else {
+    confirmed(s, 1);
+  }
+  if (fenced[0] && s->on_fenced)
+    s->on_fenced(s->fenced_data, fenced);
 }
 
 static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
@@ -242,7 +341,8 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
   if (reply->type != REDIS_REPLY_STRING ||
       (strcmp(reply->str, s->sha) != 0 &&
        strcmp(reply->str, s->sha_many) != 0 &&
-       strcmp(reply->str, s->sha_tail) != 0)) {
+       strcmp(reply->str, s->sha_tail) != 0 &&
+       strcmp(reply->str, s->sha_fence) != 0)) {
     char why[256];
     snprintf(why, sizeof(why), "SCRIPT LOAD failed: %.200s",
              reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
@@ -253,7 +353,7 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
     rlink_reset(&s->link, why);
     return;
   }
-  if (++s->scripts_loaded < 3)
+  if (++s->scripts_loaded < 4)
     return;
   s->script_loaded = true;
   store_pump(s);
@@ -264,8 +364,13 @@ static void on_up(struct rlink *link) {
   const char *one[] = {"SCRIPT", "LOAD", upsert_lua};
   const char *many[] = {"SCRIPT", "LOAD", upsert_many_lua};
   const char *tail[] = {"SCRIPT", "LOAD", replace_tail_lua};
+  const char *fence[] = {"SCRIPT", "LOAD", s->fence_lua};
   s->resetting = false;
   s->sent = 0;
+  s->replied = 0;
+  s->popped = s->wait_upto = 0;
+  s->wait_gen++;
+  s->wait_failures = 0;
   s->discard = 0;
   s->script_loaded = false;
   s->scripts_loaded = 0;
@@ -275,7 +380,8 @@ static void on_up(struct rlink *link) {
     s->stats.reconnects++;
   if (rlink_command(link, on_script_loaded, s, 3, one, NULL) < 0 ||
       rlink_command(link, on_script_loaded, s, 3, many, NULL) < 0 ||
-      rlink_command(link, on_script_loaded, s, 3, tail, NULL) < 0)
+      rlink_command(link, on_script_loaded, s, 3, tail, NULL) < 0 ||
+      rlink_command(link, on_script_loaded, s, 3, fence, NULL) < 0)
     rlink_reset(link, "cannot send SCRIPT LOAD");
 }
 
@@ -285,6 +391,7 @@ static void on_down(struct rlink *link, const char *reason) {
   s->discard = 0;
   s->resetting = false;
   s->script_loaded = false;
+  s->wait_gen++;
   store_park(s);
 }
 
@@ -318,13 +425,26 @@ static void index_series(struct store *s) {
   s->status_errors = xcalloc(s->cfg->nfeeds + 1, sizeof(*s->status_errors));
 }
 
-static void redis_options(const struct config *cfg, struct rlink_options *opt) {
+/* The caller frees *addrs. */
+static void redis_options(const struct config *cfg, struct rlink_options *opt,
+                          struct rlink_addr **addrs) {
   memset(opt, 0, sizeof(*opt));
   opt->host = cfg->redis.host;
   opt->port = cfg->redis.is_unix ? 0 : cfg->redis.port;
   opt->user = cfg->redis.user;
   opt->password = cfg->redis.password;
   opt->db = cfg->redis.db;
+  *addrs = xcalloc(cfg->redis.nsentinels + 1, sizeof(**addrs));
+  if (!cfg->redis.sentinel_master)
+    return;
+  for (size_t i = 0; i < cfg->redis.nsentinels; i++) {
+    (*addrs)[i].host = cfg->redis.sentinels[i].host;
+    (*addrs)[i].port = cfg->redis.sentinels[i].port;
+  }
+  opt->sentinels = *addrs;
+  opt->nsentinels = cfg->redis.nsentinels;
+  opt->master = cfg->redis.sentinel_master;
+  opt->sentinel_password = cfg->redis.sentinel_password;
 }
 
 /* The tick fsyncs the spool every sync_ms and sends due probes. */
@@ -333,10 +453,17 @@ static void start_tick(struct store *s) {
   uv_timer_start(&s->timer, on_tick, every, every);
 }
 
+static void sha_hex(const char *script, char out[41]) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1((const unsigned char *)script, strlen(script), digest);
+  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+    snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
 int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
                bool use_spool, char *err, size_t errlen) {
   struct rlink_options opt;
-  unsigned char digest[SHA_DIGEST_LENGTH];
+  struct rlink_addr *addrs;
   int rc;
 
   memset(s, 0, sizeof(*s));
@@ -344,16 +471,12 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   s->cfg = cfg;
   s->max_queue = cfg->redis.max_queue;
   s->sync_ms = (uint64_t)cfg->redis.spool_sync_ms;
-  SHA1((const unsigned char *)upsert_lua, strlen(upsert_lua), digest);
-  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-    snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
-  SHA1((const unsigned char *)upsert_many_lua, strlen(upsert_many_lua), digest);
-  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-    snprintf(s->sha_many + 2 * i, 3, "%02x", digest[i]);
-  SHA1((const unsigned char *)replace_tail_lua, strlen(replace_tail_lua),
-       digest);
-  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-    snprintf(s->sha_tail + 2 * i, 3, "%02x", digest[i]);
+  s->min_replicas = cfg->redis.min_replicas;
+  s->fence_lua = store_group_script();
+  sha_hex(upsert_lua, s->sha);
+  sha_hex(upsert_many_lua, s->sha_many);
+  sha_hex(replace_tail_lua, s->sha_tail);
+  sha_hex(s->fence_lua, s->sha_fence);
 
   s->use_spool = use_spool;
   s->spool_dir = xstrdup(cfg->state_dir);
@@ -367,7 +490,9 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
     snprintf(err, errlen, "cannot open the spool in %s: %s", cfg->state_dir,
              strerror(-rc));
     free(s->spool_dir);
+    free(s->fence_lua);
     s->spool_dir = NULL;
+    s->fence_lua = NULL;
     return rc;
   } else if (rc == 0) {
     s->have_spool = true;
@@ -390,13 +515,15 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   s->synced_at = uv_now(loop);
   start_tick(s);
 
-  redis_options(cfg, &opt);
+  redis_options(cfg, &opt, &addrs);
   rlink_start(&s->link, loop, &opt, on_up, on_down, s);
+  free(addrs);
   return 0;
 }
 
 void store_set_config(struct store *s, const struct config *cfg) {
   struct rlink_options opt;
+  struct rlink_addr *addrs;
   s->cfg = cfg;
   s->max_queue = cfg->redis.max_queue;
   if (s->have_spool)
@@ -414,13 +541,20 @@ void store_set_config(struct store *s, const struct config *cfg) {
     free(s->moving_to); /* back where it is */
     s->moving_to = NULL;
   }
-  redis_options(cfg, &opt);
+  redis_options(cfg, &opt, &addrs);
   if (rlink_options_differ(&s->link, &opt)) {
     /* What is in memory waits in the spool for the new server. */
+    s->min_replicas = cfg->redis.min_replicas;
     rlink_set_options(&s->link, &opt);
     s->refusal[0] = '\0';
     s->held = false;
+  } else if (s->min_replicas != cfg->redis.min_replicas) {
+    /* Writes answered but not yet confirmed are sent again. */
+    s->min_replicas = cfg->redis.min_replicas;
+    s->resetting = rlink_is_up(&s->link);
+    rlink_reset(&s->link, "min_replicas changed");
   }
+  free(addrs);
 }
 
 bool store_healthy(const struct store *s, struct strbuf *reason) {
@@ -444,7 +578,10 @@ void store_command(struct store *s, int argc, const char **argv,
                    const size_t *argvlen) {
   if (s->closing)
     return;
-  store_enqueue(s, store_op_new(argc, argv, argvlen));
+  if (s->group)
+    store_group_add(s, argc, argv, argvlen);
+  else
+    store_enqueue(s, store_op_new(argc, argv, argvlen));
 }
 
 void store_flush(struct store *s, store_flush_cb cb, void *data) {
@@ -547,8 +684,13 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
     free_queue(s);
     closed_one(s);
   }
+  store_group_discard(s);
   notify_waiters(s, true);
   free(s->waiters);
+  free(s->fence_lua);
+  free(s->fence_key);
+  free(s->fence_holder);
+  s->fence_lua = s->fence_key = s->fence_holder = NULL;
   s->waiters = NULL;
   free(s->spool_dir);
   free(s->moving_to);

@@ -33,10 +33,13 @@ struct store_stats {
   uint64_t rejected;     /* commands Redis refused for good */
   uint64_t spooled;      /* commands written to the spool */
   uint64_t refused;      /* commands lost: queue and spool both full */
+  uint64_t fenced;       /* fenced groups refused: the lease was not ours */
   uint64_t reconnects;
 };
 
 typedef void (*store_flush_cb)(void *data, bool ok);
+/* A fenced group was refused: key no longer holds this writer's name. */
+typedef void (*store_fenced_cb)(void *data, const char *key);
 typedef void (*store_read_cb)(void *data, redisReply *reply);
 
 struct store_waiter {
@@ -71,7 +74,24 @@ struct store {
   char sha[41];      /* upsert of one entry (ind:p:<target>) */
   char sha_many[41]; /* upserts of a series' observations */
   char sha_tail[41]; /* a stream's tail replaced (ind:p:<target>) */
+  char sha_fence[41]; /* a fenced group (store_group.c) */
+  char *fence_lua;
   int scripts_loaded;
+  /* Fenced groups: the one being built, its nesting, the store's fence. */
+  struct store_group *group;
+  int group_depth;
+  char *fence_key, *fence_holder;
+  store_fenced_cb on_fenced;
+  void *fenced_data;
+  /* redis.min_replicas: a write counts once a replica has it (WAIT). Of
+   * the `sent` ops at the front, the first `replied` were answered and
+   * wait for that. */
+  int min_replicas;
+  size_t replied;
+  uint64_t popped;    /* ops taken off the front since the connection came */
+  uint64_t wait_upto; /* popped + sent as of the last WAIT sent */
+  uint64_t wait_gen;  /* WAITs sent before a reset are stale */
+  int wait_failures;
   size_t max_queue;
   uint64_t enqueued, acked; /* totals, for flush waiters */
   struct store_waiter *waiters;
@@ -137,6 +157,16 @@ void store_replace_tail(struct store *s, const char *key, int64_t from_ms,
 /* Queues any write (argv copied). Used by the target engine and alerts. */
 void store_command(struct store *s, int argc, const char **argv,
                    const size_t *argvlen);
+/* The writes queued until the matching store_group_end (groups nest; the
+ * outermost counts) go to Redis as one unit, run only while key holds
+ * holder: a writer that lost its lease cannot overwrite its successor.
+ * key NULL: the store's fence (store_set_fence); without a fence the
+ * writes are queued as they come. A refused group is dropped and
+ * on_fenced is told. */
+void store_group_begin(struct store *s, const char *key, const char *holder);
+void store_group_end(struct store *s);
+/* The fence of groups begun with key NULL (key NULL: none). */
+void store_set_fence(struct store *s, const char *key, const char *holder);
 /* Calls cb(data, true) once every write queued so far is in Redis, or
  * cb(data, false) when the store closes first. */
 void store_flush(struct store *s, store_flush_cb cb, void *data);

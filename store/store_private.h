@@ -18,6 +18,17 @@ void store_pump(struct store *s);
 /* Queues op (taken), or spools it while Redis does not take writes. */
 void store_enqueue(struct store *s, struct store_op *op);
 
+/* ---- fenced groups (store_group.c) ---- */
+
+/* The script that runs a group: its fence, then its commands (our own
+ * scripts among them as local functions). Caller frees. */
+char *store_group_script(void);
+/* Adds a command to the open group. */
+void store_group_add(struct store *s, int argc, const char **argv,
+                     const size_t *argvlen);
+/* Drops an unfinished group (closing). */
+void store_group_discard(struct store *s);
+
 /* ---- the spool side (store_spool.c) ---- */
 
 /* Once everything in the spool is in Redis, the file starts over. */
