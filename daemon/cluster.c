@@ -276,7 +276,7 @@ static void on_gain(void *data, redisReply *reply) {
 }
 
 static void start_leading(struct cluster *cl) {
-  const char **argv = xcalloc(cl->nfeeds + 3, sizeof(*argv));
+  const char **argv = xcalloc(cl->nfeeds + 4, sizeof(*argv));
   argv[0] = "EVAL";
   argv[1] = cluster_gain_lua;
   argv[2] = "0";

@@ -70,7 +70,10 @@ static void on_cluster_fatal(void *data, const char *why) {
 }
 
 static void start_cluster(struct daemon *dm) {
+  /* Nothing is polled until its lease is ours (collector_take). */
   dm->col.leased = true;
+  for (size_t i = 0; i < dm->col.nfeeds; i++)
+    collector_drop(&dm->col, i);
   dm->col.done = on_feed_done;
   dm->cl.on_leader = on_leader;
   dm->cl.on_fetch = on_remote_fetch;

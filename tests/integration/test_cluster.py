@@ -367,5 +367,8 @@ finally:
             inst.kill9()
     srv.close()
     rds.close()
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("KEEP_TMP"):
+        print(f"# kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 tap.finish()
