@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Several instances on one Redis (contract §8, issue 16), through the real
-binary, a real redis-server and a real HTTP server on loopback that counts
+binary, a real redis-server and a real HTTP server on loopback that records
 every request per feed and takes the notifications:
 
-- two instances share 30 feeds (15 each), a third joins and takes its share
-  (10 each), with no feed polled twice within an interval and none skipped
-  across the handovers (the schedule and the ETag move with the feed);
+- three instances share 30 feeds (10 each): every feed is polled once per
+  interval by the cluster, none twice, none skipped;
 - the leader is killed with SIGKILL while a notification waits in the
   outbox (its receiver refusing): its feeds and the leadership move within
-  the lease, the notification is delivered once by the new leader, and a
-  class change after the takeover is notified once;
+  the lease (what Redis had left of it), the notification is delivered once
+  by the new leader, and a class change after the takeover is notified once;
+- a fourth instance joining takes its share (10 each again);
+- the ETag moves with a feed through every handover (each feed's requests
+  after its very first carry If-None-Match);
 - an instance stopped with SIGTERM hands its feeds over at once;
 - a second process with a live instance's name refuses to start.
 
@@ -52,19 +54,20 @@ PERIOD = (f"{{from: {TODAY - dt.timedelta(days=300)}, "
 srv = httpd.Server()
 srv.httpd.RequestHandlerClass.do_POST = srv.httpd.RequestHandlerClass.do_GET
 lock = threading.Lock()
-control = {"ctl1": 10, "ctl2": 10}
+# f0 and f1 feed the two targets; the others serve a constant
+control = {0: 10, 1: 10}
 hook = {"refuse": False, "accepted": [], "refused": 0}
 
 
-def feed_route(req, n):
-    # a value per request: the feed's own request count
-    return 200, {"Content-Type": "application/json"}, json.dumps({"v": n})
-
-
-def ctl_route(name):
+def feed_route(i):
+    """A JSON value with an ETag: a request that has it gets 304."""
     def route(req, n):
-        return 200, {"Content-Type": "application/json"}, json.dumps(
-            {"v": control[name]})
+        value = control.get(i, 1)
+        etag = f'"v{value}"'
+        if req.headers.get("If-None-Match") == etag:
+            return 304, {"ETag": etag}, ""
+        return 200, {"Content-Type": "application/json", "ETag": etag}, \
+            json.dumps({"v": value})
     return route
 
 
@@ -76,27 +79,23 @@ def hook_route(req, n):
             hook["refused"] += 1
             return 503, {}, "busy\n"
         try:
-            msg = json.loads(body)
-            nid = msg["commonAnnotations"]["notification"]
-        except (ValueError, KeyError):
-            nid = "?"
-        hook["accepted"].append((nid, body))
+            alert = json.loads(body)["alerts"][0]
+            nid = alert["annotations"]["notification"]
+            target = alert["labels"]["target"]
+        except (ValueError, KeyError, IndexError):
+            nid, target = "?", "?"
+        hook["accepted"].append((nid, target))
     return 200, {}, "ok\n"
 
 
 for i in range(NFEEDS):
-    srv.route(f"/f/{i}", feed_route)
-srv.route("/ctl/ctl1", ctl_route("ctl1"))
-srv.route("/ctl/ctl2", ctl_route("ctl2"))
+    srv.route(f"/f/{i}", feed_route(i))
 srv.route("/hook", hook_route)
 
 rds = redisd.Redis()
 feeds = "".join(
     f"  - {{id: f{i}, url: '{srv.url}/f/{i}', every: {EVERY:g}s, "
     f"series: {{s{i}: $.v}}}}\n" for i in range(NFEEDS))
-for name in ("ctl1", "ctl2"):
-    feeds += (f"  - {{id: {name}, url: '{srv.url}/ctl/{name}', every: 1s, "
-              f"series: {{{name}: $.v}}}}\n")
 CFG = os.path.join(tmp, "cluster.yaml")
 with open(CFG, "w") as f:
     f.write(f"""timezone: Asia/Shanghai
@@ -111,8 +110,8 @@ cluster:
   lease: {LEASE:g}s
 feeds:
 {feeds}targets:
-  - {{id: t1, title: 'target one', series: ctl1, rule: 'max <= 100', period: {PERIOD}, confirm: 1, notify: [hook]}}
-  - {{id: t2, title: 'target two', series: ctl2, rule: 'max <= 100', period: {PERIOD}, confirm: 1, notify: [hook]}}
+  - {{id: t1, title: 'target one', series: s0, rule: 'max <= 100', period: {PERIOD}, confirm: 1, stale_after: 1d, notify: [hook]}}
+  - {{id: t2, title: 'target two', series: s1, rule: 'max <= 100', period: {PERIOD}, confirm: 1, stale_after: 1d, notify: [hook]}}
 receivers:
   - {{id: hook, type: webhook, url: '{srv.url}/hook'}}
 alerts: {{repeat: "off", digest: "off"}}
@@ -213,83 +212,90 @@ def polled_since(t0):
                for i in range(NFEEDS))
 
 
+def etag_moved():
+    """Each feed's requests after its very first carry If-None-Match: the
+    ETag went with the feed through every handover."""
+    with srv.lock:
+        reqs = list(srv.requests)
+    bare = {}
+    for path, headers in reqs:
+        if path.startswith("/f/") and "If-None-Match" not in headers:
+            bare[path] = bare.get(path, 0) + 1
+    bad = {p: n for p, n in bare.items() if n > 1}
+    check("the ETag moves with a feed (one request without If-None-Match "
+          "per feed)", len(bare) == NFEEDS and not bad, str(bad))
+
+
+def steady(names, what):
+    """Waits for the share of each named instance, then three intervals,
+    and checks the polls of those intervals."""
+    share = -(-NFEEDS // len(names))
+    ok = wait_for(lambda: counts(lease_holders(), names) ==
+                  {n: share for n in names}, 30)
+    check(f"{what}: {share} feeds each", ok,
+          str(counts(lease_holders(), names)))
+    t0 = time.monotonic()
+    wait_for(lambda: time.monotonic() - t0 > 3 * EVERY + 0.5, 4 * EVERY)
+    gaps_ok(t0, time.monotonic(), what)
+    return ok
+
+
 insts = {}
 try:
-    # ---- two instances share the feeds
-    t_start = time.monotonic()
-    insts["a"] = Instance("a")
-    insts["b"] = Instance("b")
-    ok = wait_for(lambda: counts(lease_holders(), ["a", "b"]) ==
-                  {"a": 15, "b": 15}, 30)
-    check("two instances hold 15 feeds each", ok,
-          str(counts(lease_holders(), ["a", "b"])))
-    check("a leader is elected", wait_for(lambda: leader() in ("a", "b"), 10),
-          str(leader()))
+    # ---- three instances share the feeds
+    for n in ("a", "b", "c"):
+        insts[n] = Instance(n)
+    steady(["a", "b", "c"], "three instances")
+    check("a leader is elected",
+          wait_for(lambda: leader() in insts, 10), str(leader()))
     ok = wait_for(lambda: all((insts[n].leases() or set()) ==
                               {f for f, h in lease_holders().items() if h == n}
-                              for n in ("a", "b")), 10)
+                              for n in insts), 10)
     check("/status lists the feeds each instance holds", ok)
     st = insts["a"].status()
     check("/status shows the instance and the leader",
           st and st["cluster"]["instance"] == "a" and
-          st["cluster"]["leader"] in ("a", "b") and
-          st["cluster"]["instances"] == 2, json.dumps(st and st.get("cluster")))
+          st["cluster"]["leader"] == leader() and
+          st["cluster"]["instances"] == 3, json.dumps(st and st.get("cluster")))
     with urllib.request.urlopen(f"http://127.0.0.1:{insts['a'].port}/metrics",
                                 timeout=5) as r:
         metrics = r.read().decode()
     check("/metrics shows the instance, its leases and the leader",
-          'indicatord_cluster_info{instance="a",leader="' in metrics and
-          "indicatord_cluster_leases 15" in metrics and
-          "indicatord_cluster_instances 2" in metrics, metrics[-600:])
-    # the ETag and the schedule move with a feed: state in ind:feed
+          f'indicatord_cluster_info{{instance="a",leader="{leader()}"}} 1'
+          in metrics and "indicatord_cluster_leases 10" in metrics and
+          "indicatord_cluster_instances 3" in metrics and
+          metrics.count("indicatord_cluster_lease{feed=") == 10,
+          metrics[-1200:])
     state = rds.cmd("HGETALL", "ind:feed:f0")
     check("a feed's state is kept in Redis (ind:feed:<feed>)",
-          isinstance(state, list) and "due" in state and "fetched" in state,
-          str(state))
-
-    # ---- a third joins and takes its share
-    t_join = time.monotonic()
-    insts["c"] = Instance("c")
-    ok = wait_for(lambda: counts(lease_holders(), ["a", "b", "c"]) ==
-                  {"a": 10, "b": 10, "c": 10}, 30)
-    took = time.monotonic() - t_join
-    print(f"# the third instance had its share {took:.1f} s after it started")
-    check("an instance joining takes its share (10 each)", ok,
-          str(counts(lease_holders(), ["a", "b", "c"])))
-    # a whole interval more of steady state, then the gaps since the start
-    time.sleep(0)  # (the wait below is for data, not for time)
-    t_steady = time.monotonic()
-    wait_for(lambda: time.monotonic() - t_steady > 3 * EVERY, 4 * EVERY)
-    gaps_ok(t_start + 2 * EVERY, time.monotonic(),
-            "two instances, then a third joining")
-    holders = lease_holders()
-    check("every feed is held by exactly one live instance",
-          len(holders) == NFEEDS and set(holders.values()) <= {"a", "b", "c"},
-          str(holders))
-    per = counts(holders, ["a", "b", "c"])
-    check("the feeds are spread evenly (10 +- 2 each)",
-          all(8 <= v <= 12 for v in per.values()), str(per))
+          isinstance(state, list) and "due" in state and "etag" in state and
+          '"v10"' in state, str(state))
 
     # ---- the leader dies with a notification in its outbox
     lead = leader()
-    check("the leader is one of the three", lead in insts, str(lead))
     with lock:
         hook["refuse"] = True
-    control["ctl1"] = 500  # t1 breaks its ceiling: off_track, notified
+    control[0] = 500  # t1 breaks its ceiling: off_track, notified
     ok = wait_for(lambda: hook["refused"] >= 1, 30)
     check("the leader tries to deliver the notification (refused)", ok)
     queued = rds.cmd("HKEYS", "ind:outbox")
     check("the notification waits in the outbox", queued and len(queued) == 1,
           str(queued))
     dead_feeds = {f for f, h in lease_holders().items() if h == lead}
+    # Redis gives the leases away when they run out: at most a lease later
+    left = max(rds.cmd("PTTL", "ind:lease:leader"),
+               max(rds.cmd("PTTL", f"ind:lease:f:{f}") for f in dead_feeds))
     t_kill = time.monotonic()
     insts[lead].kill9()
     survivors = [n for n in insts if n != lead]
+    # the bound: what the leases had left, plus a margin for a loaded machine
+    bound = left / 1000 + 1.5
     ok = wait_for(lambda: leader() in survivors, 4 * LEASE + 5)
     took = time.monotonic() - t_kill
-    print(f"# leadership moved {took:.2f} s after the kill (lease {LEASE:g} s)")
+    print(f"# leadership moved {took:.2f} s after the kill (lease {LEASE:g} "
+          f"s, {left} ms of it left)")
     check("the leadership moves to a survivor within the lease",
-          ok and took <= LEASE + 2.0, f"{took:.2f} s, leader {leader()}")
+          ok and took <= bound, f"{took:.2f} s, leader {leader()}")
 
     def moved():
         h = lease_holders()
@@ -298,38 +304,38 @@ try:
     took = time.monotonic() - t_kill
     print(f"# the dead leader's feeds moved {took:.2f} s after the kill")
     check("its feeds move to the survivors within the lease",
-          ok and took <= LEASE + 2.0, f"{took:.2f} s")
-    ok = wait_for(lambda: counts(lease_holders(), survivors) ==
-                  {n: 15 for n in survivors}, 15)
-    check("the survivors share the feeds (15 each)", ok,
-          str(counts(lease_holders(), survivors)))
-    ok = wait_for(lambda: polled_since(t_kill + LEASE + 1), 4 * EVERY + 10)
-    check("every feed is polled again after the takeover", ok)
+          ok and took <= bound, f"{took:.2f} s")
     with lock:
         hook["refuse"] = False
     ok = wait_for(lambda: len(hook["accepted"]) >= 1, 40)
     check("the new leader delivers the notification the dead one held", ok)
-    control["ctl2"] = 500  # a class change judged by the new leader
+    control[1] = 500  # a class change judged by the new leader
     ok = wait_for(lambda: len(hook["accepted"]) >= 2, 40)
     check("a class change after the takeover is notified", ok)
+    steady(survivors, "two survivors")
+
+    # ---- a new instance joins and takes its share
+    insts["d"] = Instance("d")
+    live = survivors + ["d"]
+    steady(live, "an instance joining")
+    holders = lease_holders()
+    check("every feed is held by exactly one live instance",
+          len(holders) == NFEEDS and set(holders.values()) <= set(live),
+          str(holders))
     # nothing more comes: each notification once
     wait_for(lambda: not rds.cmd("HKEYS", "ind:outbox"), 10)
-    t_quiet = time.monotonic()
-    wait_for(lambda: time.monotonic() - t_quiet > 3, 4)
     with lock:
-        ids = [n for n, _ in hook["accepted"]]
-    bodies = [b for _, b in hook["accepted"]]
+        got = list(hook["accepted"])
+    ids = [n for n, _ in got]
     check("two notifications, each accepted once (none lost, none doubled)",
-          len(ids) == 2 and len(set(ids)) == 2, str(ids))
-    check("one for each target",
-          sum('"target": "t1"' in b or '"target":"t1"' in b for b in bodies) == 1
-          and sum('"target": "t2"' in b or '"target":"t2"' in b
-                  for b in bodies) == 1, str(bodies)[:800])
-    gaps_ok(t_kill + 2 * LEASE + EVERY, time.monotonic(),
-            "after the takeover")
+          len(ids) == 2 and len(set(ids)) == 2 and "?" not in ids, str(got))
+    check("one for each target", sorted(t for _, t in got) == ["t1", "t2"],
+          str(got))
+    etag_moved()
 
     # ---- a graceful stop hands the feeds over at once
     a, b = survivors
+    check("the joined instance stops cleanly", insts["d"].stop() == 0)
     t_stop = time.monotonic()
     rc = insts[a].stop()
     check("an instance stops cleanly", rc == 0, str(rc))
