@@ -246,7 +246,7 @@ static void on_fetched(struct fetch_job *job, const struct fetch_result *res) {
     /* Taken back while this fetch ran: on its schedule again. */
     if (fs->polled && fs->sched.index == SCHEDULE_IDLE)
       schedule_next(fs, fs->next_due > uv_now(c->loop) ? fs->next_due
-                                                        : uv_now(c->loop));
+                                                       : uv_now(c->loop));
     if (c->done)
       c->done(c->data, fs->index, out.n > 0);
   }
@@ -407,9 +407,9 @@ void collector_take(struct collector *c, size_t i,
     free(job->etag);
     free(job->last_modified);
     job->etag = h->etag && *h->etag ? xstrdup(h->etag) : NULL;
-    job->last_modified =
-        h->last_modified && *h->last_modified ? xstrdup(h->last_modified)
-                                              : NULL;
+    job->last_modified = h->last_modified && *h->last_modified
+                             ? xstrdup(h->last_modified)
+                             : NULL;
     fs->backoff = h->failures;
     fs->failing = h->failures > 0;
     if (h->due_ms)
@@ -435,9 +435,8 @@ void collector_handoff(const struct collector *c, size_t i,
                        struct feed_handoff *h) {
   const struct feed_state *fs = c->feeds[i];
   uint64_t now = uv_now(c->loop);
-  h->due_ms = clock_wall_ms() + (int64_t)(fs->next_due > now
-                                              ? fs->next_due - now
-                                              : 0);
+  h->due_ms =
+      clock_wall_ms() + (int64_t)(fs->next_due > now ? fs->next_due - now : 0);
   h->etag = fs->job.etag;
   h->last_modified = fs->job.last_modified;
   h->failures = fs->backoff;

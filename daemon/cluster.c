@@ -103,12 +103,12 @@ static void hand_over(struct cluster *cl, size_t i, bool busy) {
   snprintf(failures, sizeof(failures), "%u", h.failures);
   store_group_begin(cl->store, lease, cl->instance);
   {
-    const char *argv[] = {"HSET",     state,
-                          "due",      due,
-                          "etag",     h.etag ? h.etag : "",
-                          "last_modified",
-                          h.last_modified ? h.last_modified : "",
-                          "failures", failures};
+    const char *argv[] = {
+        "HSET",          state,
+        "due",           due,
+        "etag",          h.etag ? h.etag : "",
+        "last_modified", h.last_modified ? h.last_modified : "",
+        "failures",      failures};
     store_command(cl->store, 10, argv, NULL);
   }
   {
@@ -235,8 +235,8 @@ static void on_read_timer(uv_timer_t *t) {
     return;
   key = key_of(cl, "fetches", NULL);
   {
-    const char *argv[] = {"XREAD", "COUNT",   READ_COUNT,
-                          "STREAMS", key, cl->cursor};
+    const char *argv[] = {"XREAD",   "COUNT", READ_COUNT,
+                          "STREAMS", key,     cl->cursor};
     if (store_read(cl->store, 6, argv, NULL, on_read, cl) == 0)
       cl->reading = true;
   }
@@ -284,12 +284,10 @@ static void start_leading(struct cluster *cl) {
   for (size_t i = 0; i < cl->nfeeds; i++)
     argv[4 + i] = cl->cfg->feeds[i].id;
   cl->cursor[0] = '\0';
-  if (store_read(cl->store, (int)(cl->nfeeds + 4), argv, NULL, on_gain, cl) <
-      0)
+  if (store_read(cl->store, (int)(cl->nfeeds + 4), argv, NULL, on_gain, cl) < 0)
     snprintf(cl->cursor, sizeof(cl->cursor), "0-0");
   free(argv);
-  uv_timer_start(&cl->read_timer, on_read_timer, READ_EVERY_MS,
-                 READ_EVERY_MS);
+  uv_timer_start(&cl->read_timer, on_read_timer, READ_EVERY_MS, READ_EVERY_MS);
 }
 
 static void set_leader(struct cluster *cl, bool leader) {
@@ -540,8 +538,9 @@ static void on_step_wait(void *data, redisReply *reply) {
     return;
   }
   cl->stepping = false;
-  apply_step(cl, st, reply && reply->type == REDIS_REPLY_INTEGER &&
-                         reply->integer >= cl->store->min_replicas);
+  apply_step(cl, st,
+             reply && reply->type == REDIS_REPLY_INTEGER &&
+                 reply->integer >= cl->store->min_replicas);
   step_free(st);
 }
 
@@ -617,21 +616,27 @@ void cluster_fetched(struct cluster *cl, size_t i, bool new_data) {
   snprintf(maxlen, sizeof(maxlen), "%zu", 4 * cl->nfeeds + 1000);
   store_group_begin(cl->store, lease, cl->instance);
   {
-    const char *argv[] = {"HSET",          state,
-                          "due",           due,
-                          "etag",          h.etag ? h.etag : "",
-                          "last_modified", h.last_modified ? h.last_modified
-                                                           : "",
-                          "failures",      failures,
-                          "fetched",       now,
-                          "by",            cl->instance};
+    const char *argv[] = {"HSET",
+                          state,
+                          "due",
+                          due,
+                          "etag",
+                          h.etag ? h.etag : "",
+                          "last_modified",
+                          h.last_modified ? h.last_modified : "",
+                          "failures",
+                          failures,
+                          "fetched",
+                          now,
+                          "by",
+                          cl->instance};
     store_command(cl->store, 14, argv, NULL);
   }
   {
-    const char *argv[] = {"XADD", stream,  "MAXLEN", "~",
-                          maxlen, "*",     "feed",   f->id,
-                          "new",  new_data ? "1" : "0",
-                          "by",   cl->instance};
+    const char *argv[] = {
+        "XADD", stream,      "MAXLEN", "~",   maxlen,
+        "*",    "feed",      f->id,    "new", new_data ? "1" : "0",
+        "by",   cl->instance};
     store_command(cl->store, 12, argv, NULL);
   }
   store_group_end(cl->store);

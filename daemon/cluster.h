@@ -52,7 +52,7 @@ struct cluster {
   uint64_t lease_ms;
   struct cluster_feed *feeds; /* per feed of cfg */
   size_t nfeeds;
-  size_t *order; /* cfg's feeds, the ones this instance wants most first */
+  size_t *order;     /* cfg's feeds, the ones this instance wants most first */
   struct strmap ids; /* feed id -> index + 1 */
   bool joined;
   uint64_t duplicate_since; /* loop time our name was first seen taken */

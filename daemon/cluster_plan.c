@@ -58,8 +58,8 @@ void cluster_rank(const char *const *ids, size_t n, const char *instance,
 }
 
 enum cluster_feed_state cluster_feed_next(enum cluster_feed_state s,
-                                          enum cluster_feed_event e,
-                                          bool busy, bool *hand_over) {
+                                          enum cluster_feed_event e, bool busy,
+                                          bool *hand_over) {
   *hand_over = false;
   switch (e) {
   case CLUSTER_ACQUIRED:

@@ -42,8 +42,8 @@ enum cluster_feed_event {
 /* The next state. *hand_over: write the feed's handoff and delete the
  * lease now. An event that does not apply leaves the state as it is. */
 enum cluster_feed_state cluster_feed_next(enum cluster_feed_state s,
-                                          enum cluster_feed_event e,
-                                          bool busy, bool *hand_over);
+                                          enum cluster_feed_event e, bool busy,
+                                          bool *hand_over);
 /* Whether this instance polls a feed in state s. */
 bool cluster_feed_polled(enum cluster_feed_state s);
 

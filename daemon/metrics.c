@@ -233,8 +233,7 @@ static void cluster(struct strbuf *o, const struct cluster *cl) {
   label(o, cl->leader_name);
   strbuf_adds(o, "\"} 1\n");
   single(o, "indicatord_cluster_leader", "gauge",
-         "1 while this instance is the leader (judges, delivers).",
-         cl->leader);
+         "1 while this instance is the leader (judges, delivers).", cl->leader);
   single(o, "indicatord_cluster_instances", "gauge",
          "Live instances in the registry.", cl->live);
   single(o, "indicatord_cluster_share", "gauge",
@@ -268,9 +267,9 @@ void metrics_cluster_json(const char *json, size_t len,
     if (cl->feeds[i].state == CLUSTER_HELD)
       json_array_append_new(feeds, json_string(cl->cfg->feeds[i].id));
   json_object_set_new(o, "instance", json_string(cl->instance));
-  json_object_set_new(o, "leader", cl->leader_name[0]
-                                       ? json_string(cl->leader_name)
-                                       : json_null());
+  json_object_set_new(o, "leader",
+                      cl->leader_name[0] ? json_string(cl->leader_name)
+                                         : json_null());
   json_object_set_new(o, "leading", json_boolean(cl->leader));
   json_object_set_new(o, "instances", json_integer((json_int_t)cl->live));
   json_object_set_new(o, "share", json_integer((json_int_t)cl->share));

@@ -207,7 +207,7 @@ static void release(struct store *s) {
  * they leave the queue. */
 static void confirmed(struct store *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    free(store_q_pop(s));
+    store_replay_keep(s, store_q_pop(s));
     s->sent--;
     s->acked++;
     s->stats.written++;
@@ -231,8 +231,7 @@ static void on_wait(redisAsyncContext *ac, void *r, void *privdata) {
   free(w);
   if (!reply || stale || s->resetting)
     return;
-  if (reply->type == REDIS_REPLY_INTEGER &&
-      reply->integer >= s->min_replicas) {
+  if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= s->min_replicas) {
     size_t n = upto > s->popped ? (size_t)(upto - s->popped) : 0;
     s->wait_failures = 0;
     rlink_confirm(&s->link);
@@ -356,6 +355,7 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
   if (++s->scripts_loaded < 4)
     return;
   s->script_loaded = true;
+  store_replay_on_up(s);
   store_pump(s);
 }
 
@@ -685,6 +685,7 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
     closed_one(s);
   }
   store_group_discard(s);
+  store_replay_free(s);
   notify_waiters(s, true);
   free(s->waiters);
   free(s->fence_lua);

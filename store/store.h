@@ -71,12 +71,13 @@ struct store {
   uint64_t synced_at;             /* loop time of the last spool fsync */
   uint64_t sync_ms;               /* redis.spool_sync */
   bool script_loaded;
-  char sha[41];      /* upsert of one entry (ind:p:<target>) */
-  char sha_many[41]; /* upserts of a series' observations */
-  char sha_tail[41]; /* a stream's tail replaced (ind:p:<target>) */
+  char sha[41];       /* upsert of one entry (ind:p:<target>) */
+  char sha_many[41];  /* upserts of a series' observations */
+  char sha_tail[41];  /* a stream's tail replaced (ind:p:<target>) */
   char sha_fence[41]; /* a fenced group (store_group.c) */
   char *fence_lua;
   int scripts_loaded;
+  struct store_replay *replay; /* with sentinels (store_replay.c) */
   /* Fenced groups: the one being built, its nesting, the store's fence. */
   struct store_group *group;
   int group_depth;

@@ -29,6 +29,15 @@ void store_group_add(struct store *s, int argc, const char **argv,
 /* Drops an unfinished group (closing). */
 void store_group_discard(struct store *s);
 
+/* ---- writes a failover may have lost (store_replay.c) ---- */
+
+/* A confirmed op (taken): kept a while with sentinels, else freed. */
+void store_replay_keep(struct store *s, struct store_op *op);
+/* Scripts loaded on a new connection: on another master than the kept
+ * writes were confirmed on, they are sent again, before the queue. */
+void store_replay_on_up(struct store *s);
+void store_replay_free(struct store *s);
+
 /* ---- the spool side (store_spool.c) ---- */
 
 /* Once everything in the spool is in Redis, the file starts over. */
