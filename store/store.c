@@ -272,7 +272,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
     return;
   op = store_q_at(s, s->replied);
   if (reply->type == REDIS_REPLY_ERROR) {
-    const char *e = reply->str ? reply->str : "";
+    const char *e = reply->str ? reply->str : "ERR (no message)";
     const char *what =
         op->argc > 1
             ? op->argv[op->argc > 3 && strcmp(op->argv[0], "EVALSHA") == 0 ? 3
