@@ -486,7 +486,9 @@ static void feed_row(struct strbuf *out, const struct page_feed *f,
               "<div class=\"msg\">%llu of %llu fetch%s failed</div></td><td>",
               (unsigned long long)f->failures_total,
               (unsigned long long)f->fetches, f->fetches == 1 ? "" : "es");
-  if (f->failing && f->next_ms > 0) {
+  if (f->elsewhere) {
+    strbuf_adds(out, "polled by another instance");
+  } else if (f->failing && f->next_ms > 0) {
     strbuf_adds(out, "backing off; retry ");
     when(out, now, f->next_ms, "");
   } else {

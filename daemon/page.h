@@ -47,6 +47,9 @@ struct page_feed {
   uint64_t fetches, failures_total;
   int64_t last_fetch_ms, last_success_ms; /* wall clock; 0: never */
   int64_t next_ms;                        /* 0: not scheduled */
+  /* cluster: another instance holds its lease (the figures are this
+   * instance's, from when it last polled it) */
+  bool elsewhere;
   const char *error; /* the last failure (redacted); NULL: none */
   struct page_series *series;
   size_t nseries;

@@ -167,6 +167,7 @@ static void snapshot_feeds(struct statuspage_build *b,
     pf->failures_total = fs->stats.failures;
     pf->last_fetch_ms = fs->stats.last_fetch_ms;
     pf->last_success_ms = fs->stats.last_success_ms;
+    pf->elsewhere = col->leased && !fs->polled;
     if (fs->sched.index != SCHEDULE_IDLE)
       pf->next_ms =
           now +

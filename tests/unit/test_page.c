@@ -538,6 +538,14 @@ static void page_whole(void **state) {
   assert_non_null(strstr(sb.buf, "series <code>pm25</code>"));
   assert_non_null(strstr(sb.buf, "record 3: &quot;x&quot; is not a number"));
   assert_null(strstr(sb.buf, "series <code>jobs</code>"));
+  assert_null(strstr(sb.buf, "another instance"));
+  /* in a cluster, a feed another instance polls says so */
+  strbuf_free(&sb);
+  memset(&sb, 0, sizeof(sb));
+  feed.elsewhere = true;
+  page_render(&sb, &p);
+  assert_non_null(strstr(sb.buf, "polled by another instance"));
+  assert_null(strstr(sb.buf, "backing off; retry "));
   strbuf_free(&sb);
 }
 
