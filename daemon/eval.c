@@ -82,8 +82,10 @@ static void span_text(int64_t ms, char *buf, size_t len) {
     snprintf(buf, len, "%lld days", (long long)(ms / MS_PER_DAY));
   else if (ms >= 2 * MS_PER_HOUR)
     snprintf(buf, len, "%lld hours", (long long)(ms / MS_PER_HOUR));
-  else
+  else if (ms >= 2 * MS_PER_MINUTE)
     snprintf(buf, len, "%lld minutes", (long long)(ms / MS_PER_MINUTE));
+  else
+    snprintf(buf, len, "%lld seconds", (long long)(ms / 1000));
 }
 
 static void set_na(struct eval_result *out) {
@@ -207,17 +209,21 @@ static void classify(const struct eval_input *in, const struct eval_recent *rc,
     int64_t bound = stale_after(in, rc);
     if (in->now_ms - out->data_end_ms > bound) {
       char when[40], end[40], span[32];
+      /* the day is enough for monthly data; an hourly feed needs the
+       * minute to be read against its bound */
+      int shown = bound < 2 * MS_PER_DAY ? 16 : 10;
       timefmt_iso(rc->latest, when, sizeof(when));
       timefmt_iso(out->data_end_ms - 1, end, sizeof(end));
       span_text(bound, span, sizeof(span));
       if (out->data_end_ms - 1 > rc->latest)
         snprintf(out->reason, sizeof(out->reason),
-                 "no observation since %.10s (describing up to %.10s); "
+                 "no observation since %.*s (describing up to %.*s); "
                  "stale after %s",
-                 when, end, span);
+                 shown, when, shown, end, span);
       else
         snprintf(out->reason, sizeof(out->reason),
-                 "no observation since %.10s; stale after %s", when, span);
+                 "no observation since %.*s; stale after %s", shown, when,
+                 span);
       out->raw = CLASS_NO_DATA;
       return;
     }

@@ -285,6 +285,39 @@ static void dead_zone_and_pending(void **state) {
   config_free(c);
 }
 
+/* The reason names the bound in a unit that reads right, and the last
+ * observation's minute when the bound is shorter than two days. */
+static void stale_reason_units(void **state) {
+  static const struct {
+    const char *stale_after, *span;
+    int64_t after_ms;
+    const char *since;
+  } cases[] = {
+      {"90s", "stale after 90 seconds", 91000, "since 2026-06-10T08:00"},
+      {"90m", "stale after 90 minutes", 91 * 60000, "since 2026-06-10T08:00"},
+      {"3h", "stale after 3 hours", 4 * 3600000, "since 2026-06-10T08:00"},
+      {"3d", "stale after 3 days", 4 * INT64_C(86400000), "since 2026-06-10;"},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *yaml = xasprintf("    rule: mean <= 33\n"
+                           "    period: 2026\n"
+                           "    stale_after: %s\n",
+                           cases[i].stale_after);
+    struct config *c = one_target("instant", yaml);
+    struct eval_point pts[] = {{at(2026, 6, 10, 7), 30},
+                               {at(2026, 6, 10, 8), 31}};
+    struct eval_result r;
+    run_eval(c, pts, 2, at(2026, 6, 10, 8) + cases[i].after_ms, &r);
+    if (r.raw != CLASS_NO_DATA || !strstr(r.reason, cases[i].span) ||
+        !strstr(r.reason, cases[i].since))
+      fail_msg("stale_after %s: %s: %s", cases[i].stale_after,
+               eval_class_name(r.raw), r.reason);
+    config_free(c);
+    free(yaml);
+  }
+}
+
 static void stale_and_deadline(void **state) {
   struct config *c = one_target("cumulative", "    rule: total >= 450000\n"
                                               "    period: 2026\n");
@@ -1132,6 +1165,7 @@ int main(void) {
       cmocka_unit_test(hysteresis),
       cmocka_unit_test(dead_zone_and_pending),
       cmocka_unit_test(stale_and_deadline),
+      cmocka_unit_test(stale_reason_units),
       cmocka_unit_test(stale_bound_uses_median_gap),
       cmocka_unit_test(gb3095_hours_a_day),
       cmocka_unit_test(gb3095_days_a_month),
