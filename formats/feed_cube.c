@@ -2,7 +2,9 @@
 
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,21 +130,97 @@ static void read_series(const struct feed *f, const struct feed_series *s,
   out->record = 0;
 }
 
+/* Duplicated names a body may carry before it is refused. */
+#define CUBE_MAX_DUPLICATES 64
+
+/* Whether a key names a cell: SDMX series and observation keys ("0:1:0")
+ * and JSON-stat sparse value keys ("12") are digits and colons. */
+static bool is_cell_key(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!isdigit((unsigned char)s[i]) && s[i] != ':')
+      return false;
+  return true;
+}
+
+/* Where the key jansson refused as a duplicate starts and ends in text:
+ * the last string before the error position. false when not found. */
+static bool duplicate_at(const char *text, size_t len, size_t pos, size_t *open,
+                         size_t *close) {
+  size_t i = pos < len ? pos : len;
+  while (i > 0 && text[i - 1] != '"')
+    i--;
+  if (i == 0)
+    return false;
+  *close = i - 1;
+  for (i = *close; i-- > 0;) {
+    size_t slashes = 0;
+    if (text[i] != '"')
+      continue;
+    while (i > slashes && text[i - 1 - slashes] == '\\')
+      slashes++;
+    if (slashes % 2 == 0) {
+      *open = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Parses the body. A name repeated in one object is tolerated where it is
+ * metadata (the SDMX-JSON 1.0 sample repeats "keyPosition"; JavaScript
+ * readers keep one): the repeat is renamed and kept out of the way. A
+ * repeated cell key is two values for one cell and is refused, naming
+ * it. */
+static json_t *load_cube(const char *data, size_t len,
+                         struct extract_out *out) {
+  char *copy = NULL;
+  const char *text = data;
+  json_t *doc = NULL;
+  json_error_t jerr;
+  for (int dups = 0;; dups++) {
+    size_t open, close;
+    char name[32], *next;
+    int ins;
+    doc =
+        json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (doc)
+      break;
+    if (json_error_code(&jerr) != json_error_duplicate_key ||
+        !duplicate_at(text, len, (size_t)jerr.position, &open, &close) ||
+        is_cell_key(text + open + 1, close - open - 1) ||
+        dups == CUBE_MAX_DUPLICATES) {
+      extract_error(out, NULL, "invalid JSON at line %d column %d: %s%s",
+                    jerr.line, jerr.column, jerr.text,
+                    json_error_code(&jerr) == json_error_duplicate_key
+                        ? " (a cell given twice, or too many repeated names)"
+                        : "");
+      break;
+    }
+    /* "\u0001dup<n>:" cannot be a name the publisher wrote. */
+    ins = snprintf(name, sizeof(name), "\\u0001dup%d:", dups);
+    next = xmalloc(len + (size_t)ins);
+    memcpy(next, text, open + 1);
+    memcpy(next + open + 1, name, (size_t)ins);
+    memcpy(next + open + 1 + ins, text + open + 1, len - open - 1);
+    len += (size_t)ins;
+    free(copy);
+    copy = next;
+    text = copy;
+  }
+  free(copy);
+  return doc;
+}
+
 int feed_cube_extract(const struct feed *f, const void *state,
                       const struct extract_body *b,
                       const struct feed_cube_reader *reader,
                       struct extract_out *out) {
   const struct cube_state *st = state;
   struct cube_points pts = {0};
-  json_error_t jerr;
   char err[512];
-  json_t *doc = json_loadb(b->data, b->len,
-                           JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-  if (!doc) {
-    extract_error(out, NULL, "invalid JSON at line %d column %d: %s", jerr.line,
-                  jerr.column, jerr.text);
+  json_t *doc = load_cube(b->data, b->len, out);
+  if (!doc)
     return -EINVAL;
-  }
   if (reader->check(doc, err, sizeof(err)) < 0) {
     extract_error(out, NULL, "%s", err);
     json_decref(doc);

@@ -18,6 +18,8 @@
 
 struct js_reader {
   const json_t *ds;
+  /* 2.0 keeps id, size and role beside dimension, 1.x inside it */
+  const json_t *ids, *sizes, *role, *dimension;
   struct cube_dim *dims;
   size_t n;
   size_t *stride, *want;
@@ -43,8 +45,7 @@ static int reject(struct js_reader *r, const char *fmt, ...) {
  * label. */
 static int read_categories(struct js_reader *r, struct cube_dim *d,
                            size_t size) {
-  const json_t *dim =
-      json_object_get(json_object_get(r->ds, "dimension"), d->id);
+  const json_t *dim = json_object_get(r->dimension, d->id);
   const json_t *cat = json_object_get(dim, "category");
   const json_t *index = json_object_get(cat, "index"), *v;
   const char *code;
@@ -95,25 +96,40 @@ static int read_categories(struct js_reader *r, struct cube_dim *d,
   return cube_dim_check(d, r->err, r->errlen);
 }
 
+/* A size is an integer; Statistics Ireland's 1.x answers write it as a
+ * string of digits. -1 for anything else. */
+static json_int_t size_of(const json_t *v) {
+  const char *s = json_string_value(v);
+  json_int_t n = 0;
+  if (json_is_integer(v))
+    return json_integer_value(v);
+  if (!s || !*s)
+    return -1;
+  for (; *s; s++) {
+    if (!isdigit((unsigned char)*s) || n > (json_int_t)JSONSTAT_MAX_CELLS)
+      return -1;
+    n = n * 10 + (*s - '0');
+  }
+  return n;
+}
+
 static int read_dims(struct js_reader *r) {
-  const json_t *ids = json_object_get(r->ds, "id");
-  const json_t *sizes = json_object_get(r->ds, "size"), *v;
+  const json_t *ids = r->ids, *sizes = r->sizes, *v;
   size_t i;
   if (!json_is_array(ids) || !json_is_array(sizes))
-    return reject(r, "not a JSON-stat 2.0 dataset: no id and size arrays");
+    return reject(r, "not a JSON-stat dataset: no id and size arrays");
   if (json_array_size(ids) != json_array_size(sizes))
     return reject(r, "id has %zu dimensions, size %zu", json_array_size(ids),
                   json_array_size(sizes));
-  if (!json_is_object(json_object_get(r->ds, "dimension")))
-    return reject(r, "not a JSON-stat 2.0 dataset: no dimension object");
+  if (!json_is_object(r->dimension))
+    return reject(r, "not a JSON-stat dataset: no dimension object");
   r->n = json_array_size(ids);
   r->dims = xcalloc(r->n + 1, sizeof(*r->dims));
   r->stride = xcalloc(r->n + 1, sizeof(*r->stride));
   r->want = xcalloc(r->n + 1, sizeof(*r->want));
   r->cells = 1;
   json_array_foreach(ids, i, v) {
-    const json_t *sz = json_array_get(sizes, i);
-    json_int_t size = json_is_integer(sz) ? json_integer_value(sz) : -1;
+    json_int_t size = size_of(json_array_get(sizes, i));
     if (!json_is_string(v))
       return reject(r, "id %zu is not a dimension name", i);
     r->dims[i].id = json_string_value(v);
@@ -128,8 +144,8 @@ static int read_dims(struct js_reader *r) {
     r->cells *= (uint64_t)size;
   }
   for (i = 0; i < r->n; i++) {
-    int rc = read_categories(
-        r, &r->dims[i], (size_t)json_integer_value(json_array_get(sizes, i)));
+    int rc = read_categories(r, &r->dims[i],
+                             (size_t)size_of(json_array_get(sizes, i)));
     if (rc < 0)
       return rc;
   }
@@ -149,7 +165,7 @@ static size_t find_dim(const struct js_reader *r, const char *id,
 }
 
 static int find_time(struct js_reader *r, const char *time_dim) {
-  const json_t *role = json_object_get(json_object_get(r->ds, "role"), "time");
+  const json_t *role = json_object_get(r->role, "time");
   static const char *const names[] = {"time", "TIME_PERIOD"};
   if (time_dim) {
     r->time = find_dim(r, time_dim, false);
@@ -179,37 +195,52 @@ static int find_time(struct js_reader *r, const char *time_dim) {
                    "time");
 }
 
-/* unit.decimals of the selected metric category: role.metric names the
- * dimensions to look in; without it any dimension whose category has a
- * unit. */
-static int find_decimals(struct js_reader *r, int *out) {
-  const json_t *metric =
-      json_object_get(json_object_get(r->ds, "role"), "metric");
-  *out = -1;
+/* An integer property of a unit within [lo, hi]: 1 when there, 0 when
+ * not, -1 when it is something else. */
+static int unit_int(const json_t *unit, const char *name, int lo, int hi,
+                    int *out) {
+  const json_t *v = json_object_get(unit, name);
+  if (!v)
+    return 0;
+  if (!json_is_integer(v) || json_integer_value(v) < lo ||
+      json_integer_value(v) > hi)
+    return -1;
+  *out = (int)json_integer_value(v);
+  return 1;
+}
+
+/* unit.decimals and unit.multiplier (a power of ten: 3 for thousands) of
+ * the selected metric category: role.metric names the dimensions to look
+ * in; without it any dimension whose category has a unit. */
+static int find_unit(struct js_reader *r, int *decimals, int *scale) {
+  const json_t *metric = json_object_get(r->role, "metric");
+  *decimals = -1;
+  *scale = 0;
   for (size_t i = 0; i < r->n; i++) {
-    const json_t *dim, *unit, *dec;
+    const json_t *dim, *unit;
+    const char *code = r->dims[i].codes[r->want[i]];
     bool listed = false;
     size_t k;
     const json_t *m;
+    int dec, mult;
     json_array_foreach(metric, k, m) {
       if (json_is_string(m) && strcmp(json_string_value(m), r->dims[i].id) == 0)
         listed = true;
     }
     if ((metric && !listed) || i == r->time)
       continue;
-    dim = json_object_get(json_object_get(r->ds, "dimension"), r->dims[i].id);
+    dim = json_object_get(r->dimension, r->dims[i].id);
     unit = json_object_get(
-        json_object_get(json_object_get(dim, "category"), "unit"),
-        r->dims[i].codes[r->want[i]]);
-    dec = json_object_get(unit, "decimals");
-    if (!dec)
-      continue;
-    if (!json_is_integer(dec) || json_integer_value(dec) < 0 ||
-        json_integer_value(dec) > 20)
-      return reject(r, "unit of %s: decimals is not a small integer",
-                    r->dims[i].codes[r->want[i]]);
-    *out = (int)json_integer_value(dec);
-    return 0;
+        json_object_get(json_object_get(dim, "category"), "unit"), code);
+    dec = unit_int(unit, "decimals", 0, 20, decimals);
+    /* A power of ten beyond this is a wrong unit, as for SDMX. */
+    mult = unit_int(unit, "multiplier", -30, 30, scale);
+    if (dec < 0)
+      return reject(r, "unit of %s: decimals is not a small integer", code);
+    if (mult < 0)
+      return reject(r, "unit of %s: multiplier is not a small integer", code);
+    if (dec || mult)
+      return 0;
   }
   return 0;
 }
@@ -245,7 +276,7 @@ static const json_t *cell(const json_t *arr_or_obj, uint64_t idx) {
   return json_object_get(arr_or_obj, key);
 }
 
-static int read_values(struct js_reader *r, int decimals,
+static int read_values(struct js_reader *r, int decimals, int scale,
                        struct cube_points *out) {
   const json_t *value = json_object_get(r->ds, "value");
   const json_t *status = json_object_get(r->ds, "status");
@@ -262,10 +293,12 @@ static int read_values(struct js_reader *r, int decimals,
   } else {
     return reject(r, "value is neither an array nor an object");
   }
-  if (json_is_object(status)) {
-    rc = check_sparse(r, status, "status");
-    if (rc < 0)
-      return rc;
+  /* The status is not stored: one that is not keyed by cell (Eurostat's
+   * 1.x answers wrap it as {"value": [...]}) is left unread, and no value
+   * is lost over it. */
+  if (json_is_object(status) && check_sparse(r, status, "status") < 0) {
+    status = NULL;
+    r->err[0] = '\0';
   }
   for (size_t i = 0; i < r->n; i++)
     if (i != r->time)
@@ -286,19 +319,105 @@ static int read_values(struct js_reader *r, int decimals,
     p->time_pos = t;
     p->value = v;
     p->decimals = decimals;
+    p->scale = scale;
     p->status = json_is_string(st) ? json_string_value(st) : NULL;
   }
   return 0;
 }
 
-/* The root is the dataset; a JSON-stat 1.x bundle or an error response
- * gets a message that says so. */
-static int check_root(struct js_reader *r) {
-  const json_t *cls = json_object_get(r->ds, "class");
-  const json_t *error = json_object_get(r->ds, "error");
-  if (!json_is_object(r->ds))
+/* Points the reader at a dataset's parts: 2.0 keeps id, size and role
+ * beside dimension, 1.x inside it. */
+static void use_dataset(struct js_reader *r, const json_t *ds) {
+  const json_t *dim = json_object_get(ds, "dimension");
+  const json_t *holder = json_is_array(json_object_get(ds, "id")) ? ds : dim;
+  r->ds = ds;
+  r->dimension = dim;
+  r->ids = json_object_get(holder, "id");
+  r->sizes = json_object_get(holder, "size");
+  r->role = json_object_get(holder, "role");
+}
+
+/* A dataset with its data in it (not a link to one). */
+static bool is_dataset(const json_t *v) {
+  return json_is_object(json_object_get(v, "dimension")) &&
+         json_object_get(v, "value");
+}
+
+static bool has_key_dims(const json_t *ds, const struct cube_key *key) {
+  struct js_reader r = {0};
+  use_dataset(&r, ds);
+  for (size_t k = 0; k < key->n; k++) {
+    const json_t *id;
+    size_t i;
+    bool found = false;
+    json_array_foreach(r.ids, i, id) {
+      if (json_is_string(id) &&
+          strcmp(json_string_value(id), key->parts[k].dim) == 0)
+        found = true;
+    }
+    if (!found)
+      return false;
+  }
+  return true;
+}
+
+/* The datasets a 2.0 collection embeds (link.item) or a 1.x bundle holds
+ * (its members), with a name for messages: the member's name, else the
+ * item's label or href. */
+static size_t list_datasets(const json_t *doc, bool collection,
+                            const json_t **sets, const char **names,
+                            size_t max) {
+  size_t n = 0;
+  if (collection) {
+    const json_t *items = json_object_get(json_object_get(doc, "link"), "item");
+    const json_t *item;
+    size_t i;
+    json_array_foreach(items, i, item) {
+      const json_t *name = json_object_get(item, "label");
+      if (!is_dataset(item))
+        continue;
+      if (!json_is_string(name))
+        name = json_object_get(item, "href");
+      if (n < max) {
+        sets[n] = item;
+        names[n] = json_is_string(name) ? json_string_value(name) : "?";
+      }
+      n++;
+    }
+  } else {
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)doc, k, v) {
+      if (!is_dataset(v))
+        continue;
+      if (n < max) {
+        sets[n] = v;
+        names[n] = k;
+      }
+      n++;
+    }
+  }
+  return n;
+}
+
+/* Datasets of one collection or bundle a message lists. */
+#define JSONSTAT_LIST_SETS 8
+
+/* Finds the dataset: the root itself, or the one dataset a collection or
+ * bundle holds, or among several the only one that has every dimension
+ * the key names (any, with no key). Error responses say so. */
+static int find_dataset(struct js_reader *r, const json_t *doc,
+                        const struct cube_key *key) {
+  const json_t *cls = json_object_get(doc, "class");
+  const json_t *error = json_object_get(doc, "error");
+  const json_t *sets[JSONSTAT_LIST_SETS];
+  const char *names[JSONSTAT_LIST_SETS];
+  const char *what = "bundle";
+  const json_t *pick = NULL;
+  size_t n, matching = 0;
+  if (!json_is_object(doc))
     return reject(r, "not a JSON-stat dataset: the body is not an object");
-  if (error && !json_object_get(r->ds, "value")) {
+  if (error && !json_object_get(doc, "value")) {
     const json_t *first =
         json_is_array(error) ? json_array_get(error, 0) : error;
     const json_t *label = json_object_get(first, "label");
@@ -307,40 +426,68 @@ static int check_root(struct js_reader *r) {
                     json_string_value(label));
     return reject(r, "the response is an error");
   }
-  if (json_is_string(cls) && strcmp(json_string_value(cls), "dataset") != 0)
+  if (json_is_string(cls) && strcmp(json_string_value(cls), "collection") == 0)
+    what = "collection";
+  else if (json_is_string(cls) &&
+           strcmp(json_string_value(cls), "dataset") != 0 &&
+           strcmp(json_string_value(cls), "bundle") != 0)
     return reject(r, "JSON-stat class %s, not a dataset",
                   json_string_value(cls));
-  if (!cls && !json_object_get(r->ds, "id")) {
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)r->ds, k, v) {
-      if (json_is_object(json_object_get(v, "dimension")))
-        return reject(r,
-                      "a JSON-stat 1.x bundle (dataset \"%s\"): ask the "
-                      "service for version 2.0",
-                      k);
-    }
+  if (!strcmp(what, "bundle") &&
+      (json_is_object(json_object_get(doc, "dimension")) ||
+       json_is_array(json_object_get(doc, "id")))) {
+    use_dataset(r, doc);
+    return 0;
   }
-  return 0;
+  n = list_datasets(doc, !strcmp(what, "collection"), sets, names,
+                    JSONSTAT_LIST_SETS);
+  if (n == 0 && !strcmp(what, "collection"))
+    return reject(r, "a JSON-stat collection that embeds no dataset: ask for "
+                     "one of its datasets (link.item[].href)");
+  if (n == 0)
+    return reject(r, "not a JSON-stat dataset: no id and size arrays");
+  for (size_t i = 0; i < n && i < JSONSTAT_LIST_SETS; i++)
+    if (!key || has_key_dims(sets[i], key)) {
+      pick = sets[i];
+      matching++;
+    }
+  if (n == 1 || (key && matching == 1 && n <= JSONSTAT_LIST_SETS) || !key) {
+    use_dataset(r, n == 1 || !key ? sets[0] : pick);
+    return 0;
+  }
+  {
+    struct strbuf sb = {0};
+    for (size_t i = 0; i < n && i < JSONSTAT_LIST_SETS; i++)
+      strbuf_addf(&sb, "%s\"%s\"", i ? ", " : "", names[i]);
+    if (n > JSONSTAT_LIST_SETS)
+      strbuf_addf(&sb, ", … (%zu in all)", n);
+    reject(r,
+           "the JSON-stat %s holds %zu datasets (%s) and %s; name "
+           "dimensions of one of them in key:",
+           what, n, sb.buf,
+           matching ? "the key's dimensions are in several"
+                    : "none has every dimension of the key");
+    strbuf_free(&sb);
+  }
+  return -EINVAL;
 }
 
 int jsonstat_check(const json_t *doc, char *err, size_t errlen) {
-  struct js_reader r = {.ds = doc, .err = err, .errlen = errlen};
-  int rc = check_root(&r);
-  if (rc == 0 && (!json_is_array(json_object_get(doc, "id")) ||
-                  !json_is_array(json_object_get(doc, "size"))))
-    rc = reject(&r, "not a JSON-stat 2.0 dataset: no id and size arrays");
+  struct js_reader r = {.err = err, .errlen = errlen};
+  int rc = find_dataset(&r, doc, NULL);
+  if (rc == 0 && (!json_is_array(r.ids) || !json_is_array(r.sizes)))
+    rc = reject(&r, "not a JSON-stat dataset: no id and size arrays");
   return rc;
 }
 
 int jsonstat_read(const json_t *doc, const struct cube_key *key,
                   const char *time_dim, struct cube_points *out, char *err,
                   size_t errlen) {
-  struct js_reader r = {.ds = doc, .err = err, .errlen = errlen};
-  int decimals = -1;
+  struct js_reader r = {.err = err, .errlen = errlen};
+  int decimals = -1, scale = 0;
   int rc;
   out->n = 0;
-  rc = check_root(&r);
+  rc = find_dataset(&r, doc, key);
   if (rc == 0)
     rc = read_dims(&r);
   if (rc == 0)
@@ -348,9 +495,9 @@ int jsonstat_read(const json_t *doc, const struct cube_key *key,
   if (rc == 0)
     rc = cube_resolve(r.dims, r.n, r.time, key, r.want, err, errlen);
   if (rc == 0)
-    rc = find_decimals(&r, &decimals);
+    rc = find_unit(&r, &decimals, &scale);
   if (rc == 0)
-    rc = read_values(&r, decimals, out);
+    rc = read_values(&r, decimals, scale, out);
   if (rc == 0)
     rc = cube_points_finish(out, err, errlen);
   for (size_t i = 0; i < r.n; i++)

@@ -470,9 +470,15 @@ static void jsonstat_malformed(void **state) {
        "makes the cube too large"},
       {"{\"dataset\":{\"dimension\":{\"id\":[\"time\"],\"size\":[1]},"
        "\"value\":[1]}}",
-       "a JSON-stat 1.x bundle (dataset \"dataset\")"},
+       "dimension time has no category"},
+      {"{\"a\":{\"dimension\":{\"id\":[\"time\"],\"size\":[1]},"
+       "\"value\":[1]},\"b\":{\"dimension\":{\"id\":[\"time\"],"
+       "\"size\":[1]},\"value\":[1]}}",
+       "the JSON-stat bundle holds 2 datasets (\"a\", \"b\")"},
       {"{\"version\":\"2.0\",\"class\":\"collection\",\"link\":{}}",
-       "JSON-stat class collection, not a dataset"},
+       "a JSON-stat collection that embeds no dataset"},
+      {"{\"version\":\"2.0\",\"class\":\"bundle?\"}",
+       "JSON-stat class bundle?, not a dataset"},
       {"{\"version\":\"2.0\",\"class\":\"error\",\"error\":[{\"status\":"
        "\"400\","
        "\"label\":\"Invalid dimension geo\"}]}",
@@ -482,6 +488,14 @@ static void jsonstat_malformed(void **state) {
        "{\"category\":{\"index\":[\"2025\"]}},\"m\":{\"category\":{\"index\":["
        "\"x\"],\"unit\":{\"x\":{\"decimals\":1.5}}}}},\"value\":[1]}",
        "unit of x: decimals is not a small integer"},
+      {"{\"version\":\"2.0\",\"class\":\"dataset\",\"id\":[\"time\",\"m\"],"
+       "\"size\":[1,1],\"dimension\":{\"time\":{\"category\":{\"index\":["
+       "\"2025\"]}},\"m\":{\"category\":{\"index\":[\"x\"],\"unit\":{\"x\":"
+       "{\"multiplier\":31}}}}},\"value\":[1]}",
+       "unit of x: multiplier is not a small integer"},
+      {"{\"version\":\"2.0\",\"class\":\"dataset\",\"id\":[\"time\"],"
+       "\"size\":[\"2x\"],\"dimension\":{\"time\":{}},\"value\":[]}",
+       "dimension time: size is not a count of categories"},
   };
   (void)state;
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
