@@ -116,6 +116,16 @@ static void read_series(const struct feed *f, const struct feed_series *s,
     struct timefmt_value t;
     char why[160];
     out->record = p->time_pos + 1;
+    /* An SDMX time range (2020-07-01/P1Y) has no calendar period to stand
+     * at; saying so beats a parser error about its second half. */
+    if (strchr(p->period, '/')) {
+      extract_error(out, s->id,
+                    "series '%s' (key %s): period '%.40s' is a time range "
+                    "(start/duration), which is not supported: ask the "
+                    "service for calendar periods",
+                    s->id, key_text, p->period);
+      continue;
+    }
     if (extract_time(f, p->period, strlen(p->period), &t, why, sizeof(why)) <
         0) {
       extract_error(out, s->id, "series '%s' (key %s): period '%.40s': %s",

@@ -513,6 +513,31 @@ static void jsonstat_malformed(void **state) {
   }
 }
 
+/* Statistics Ireland wrote size as strings ("size": ["2", "3", "4"]); the
+ * published file is tests/data/published/jsonstat-size-as-string.json. */
+static void jsonstat_size_strings(void **state) {
+  const char *dir = getenv("TEST_DATA");
+  char path[1024];
+  json_error_t e;
+  json_t *doc;
+  struct cube_points pts = {0};
+  char err[512];
+  (void)state;
+  snprintf(path, sizeof(path), "%s/published/jsonstat-size-as-string.json",
+           dir ? dir : "tests/data");
+  doc = json_load_file(path, 0, &e);
+  assert_non_null(doc);
+  assert_int_equal(
+      jstat(doc, KEY({"one", "one_1"}, {"two", "two_2"}), "three", &pts, err),
+      0);
+  /* cells 4..7 of 2 x 3 x 4, row-major */
+  assert_int_equal(pts.n, 4);
+  expect_point(&pts, 0, "three_1", 120, 0, -1);
+  expect_point(&pts, 3, "three_4", 124, 0, -1);
+  cube_points_free(&pts);
+  json_decref(doc);
+}
+
 static void point_values(void **state) {
   struct cube_point p = {.value = 1234.5, .scale = 6, .decimals = 1};
   (void)state;
@@ -540,6 +565,7 @@ int main(void) {
       cmocka_unit_test(jsonstat_ssb_array),
       cmocka_unit_test(jsonstat_edges),
       cmocka_unit_test(jsonstat_malformed),
+      cmocka_unit_test(jsonstat_size_strings),
       cmocka_unit_test(point_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -360,6 +360,313 @@ static void sdmx_v2_scale_auto(void **state) {
   free(body);
 }
 
+/* ---- published samples (tests/data/published, see its README) ---- */
+
+static char *read_published(const char *name, size_t *len) {
+  const char *dir = getenv("TEST_DATA");
+  char *rel = xasprintf("%s/published/%s", dir ? dir : "tests/data", name);
+  FILE *f = fopen(rel, "rb");
+  struct strbuf sb = {0};
+  char buf[4096];
+  size_t n;
+  if (!f)
+    fprintf(stderr, "%s: cannot open\n", rel);
+  assert_non_null(f);
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    strbuf_add(&sb, buf, n);
+  fclose(f);
+  free(rel);
+  *len = sb.len;
+  return strbuf_take(&sb);
+}
+
+/* One feed of format over a published file, in UTC; series as YAML. */
+static struct config *cube_feed(const char *format, const char *series) {
+  char *yaml = xasprintf("timezone: UTC\n"
+                         "feeds:\n"
+                         "  - id: f\n"
+                         "    url: http://127.0.0.1/x\n"
+                         "    format: %s\n"
+                         "    series:\n%s",
+                         format, series);
+  struct config *c = test_config(yaml);
+  free(yaml);
+  assert_non_null(c);
+  return c;
+}
+
+struct want_obs {
+  const char *series;
+  int64_t time_ms;
+  double value;
+};
+
+static void expect_obs(const struct extract_out *out, const struct want_obs *w,
+                       size_t n) {
+  if (out->n != n)
+    fprintf(stderr, "%zu observations, wanted %zu\n", out->n, n);
+  assert_int_equal(out->n, n);
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(out->obs[i].series, w[i].series) != 0 ||
+        out->obs[i].time_ms != w[i].time_ms || out->obs[i].value != w[i].value)
+      fprintf(stderr, "observation %zu: %s %lld %.17g, wanted %s %lld %.17g\n",
+              i, out->obs[i].series, (long long)out->obs[i].time_ms,
+              out->obs[i].value, w[i].series, (long long)w[i].time_ms,
+              w[i].value);
+    assert_string_equal(out->obs[i].series, w[i].series);
+    assert_int_equal(out->obs[i].time_ms, w[i].time_ms);
+    assert_true(out->obs[i].value == w[i].value);
+  }
+}
+
+#define D2013_01_18 INT64_C(1358467200000)
+#define D2013_01_21 INT64_C(1358726400000)
+#define Y2012 INT64_C(1325376000000)
+#define Y2013 INT64_C(1356998400000)
+#define Y2014 INT64_C(1388534400000)
+#define Y2015 INT64_C(1420070400000)
+#define Y2016 INT64_C(1451606400000)
+#define Y2017 INT64_C(1483228800000)
+
+/* The SDMX-JSON 1.0 samples: a cross-section (time at series level) that
+ * repeats "keyPosition" in one object, and the flat AllDimensions shape. */
+static void published_sdmx_v1(void **state) {
+  size_t len;
+  char *xs = read_published("sdmx-v1-exr-cross-section.json", &len);
+  struct config *c =
+      cube_feed("sdmx-json", "      nzd: {key: {CURRENCY: NZD}, kind: "
+                             "instant}\n"
+                             "      rub: {key: {CURRENCY: RUB}, kind: "
+                             "instant}\n");
+  struct extract_out out = {0};
+  static const struct want_obs exr[] = {
+      {"nzd", D2013_01_18, 1.5931},
+      {"nzd", D2013_01_21, 1.5925},
+      {"rub", D2013_01_18, 40.3426},
+      {"rub", D2013_01_21, 40.3},
+  };
+  char *agri;
+  struct config *flat;
+  static const struct want_obs agri_obs[] = {
+      {"a2", Y2014, 442.996},
+      {"a2", Y2015, 426.588},
+      {"a2", Y2016, 479.686},
+      {"a2", Y2017, 522.296},
+  };
+  (void)state;
+  run(c, xs, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  expect_obs(&out, exr, ARRAY_SIZE(exr));
+  extract_out_free(&out);
+  /* A repeated cell key is two values for one cell: refused, named. */
+  {
+    char *dup = xasprintf("%.*s", (int)len, xs);
+    char *at = strstr(dup, "\"1\": [\n");
+    assert_non_null(at);
+    at[1] = '0'; /* observation "1" of a series becomes a second "0" */
+    run(c, dup, len, -EINVAL, &out);
+    assert_true(test_has_error(&out, "duplicate object key near '\"0\"' (a "
+                                     "cell given twice"));
+    extract_out_free(&out);
+    free(dup);
+  }
+  /* A time range has no calendar period: an error for that period only. */
+  {
+    char *range = xasprintf("%.*s", (int)len, xs);
+    char *at = strstr(range, "\"id\": \"2013-01-18\"");
+    char *body;
+    assert_non_null(at);
+    *strchr(at + 7, '"') = '\0';
+    body = xasprintf("%s/P1D\"%s", range, at + strlen(at) + 1);
+    run(c, body, strlen(body), 0, &out);
+    assert_int_equal(out.n, 2); /* 2013-01-21 of each currency */
+    assert_int_equal(out.obs[0].time_ms, D2013_01_21);
+    assert_true(test_has_error(&out, "period '2013-01-18/P1D' is a time "
+                                     "range (start/duration), which is not "
+                                     "supported"));
+    extract_out_free(&out);
+    free(body);
+    free(range);
+  }
+
+  agri = read_published("sdmx-v1-agri.json", &len);
+  flat = cube_feed("sdmx-json", "      a2: {key: {REF_AREA: ASIKHM002}, "
+                                "kind: instant}\n"
+                                "      a3: {key: {REF_AREA: ASIKHM}, kind: "
+                                "instant}\n");
+  run(flat, agri, len, 0, &out);
+  expect_obs(&out, agri_obs, ARRAY_SIZE(agri_obs));
+  /* the sample has no observation for the third area */
+  assert_true(test_has_error(&out, "series 'a3' (key {REF_AREA: ASIKHM}): "
+                                   "the SDMX-JSON body has no value"));
+  extract_out_free(&out);
+  config_free(flat);
+  config_free(c);
+  free(agri);
+  free(xs);
+}
+
+/* The SDMX-JSON 2.0 samples: coded UNIT_MULT (3) and DECIMALS (1) at
+ * dataSet level, and a Replace dataSet followed by a Delete one. */
+static void published_sdmx_v2(void **state) {
+  size_t len;
+  char *agri = read_published("sdmx-v2-agri.json", &len);
+  struct config *c =
+      cube_feed("sdmx-json", "      auto: {key: {REF_AREA: ASIKHM002}, "
+                             "scale: auto, kind: instant}\n"
+                             "      raw: {key: {REF_AREA: ASIKHM}, kind: "
+                             "instant}\n");
+  static const struct want_obs agri_obs[] = {
+      /* 442.996 to 1 decimal, times 10^3 */
+      {"auto", Y2014, 443000},  {"auto", Y2015, 426600},
+      {"auto", Y2016, 479700},  {"auto", Y2017, 522300},
+      {"raw", Y2014, 5228.33},  {"raw", Y2015, 5191.833},
+      {"raw", Y2016, 5197.887}, {"raw", Y2017, 5541.424},
+  };
+  char *del;
+  struct config *cd;
+  static const struct want_obs del_obs[] = {
+      {"rub", D2013_01_18, 40.3426},
+      {"rub", D2013_01_21, 40.3},
+  };
+  struct extract_out out = {0};
+  (void)state;
+  run(c, agri, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  expect_obs(&out, agri_obs, ARRAY_SIZE(agri_obs));
+  extract_out_free(&out);
+
+  del = read_published("sdmx-v2-exr-action-delete.json", &len);
+  cd = cube_feed("sdmx-json", "      nzd: {key: {CURRENCY: NZD}, kind: "
+                              "instant}\n"
+                              "      rub: {key: {CURRENCY: RUB}, kind: "
+                              "instant}\n");
+  run(cd, del, len, 0, &out);
+  expect_obs(&out, del_obs, ARRAY_SIZE(del_obs));
+  /* the Replace dataSet has no NZD; the Delete one is not data */
+  assert_true(test_has_error(&out, "series 'nzd' (key {CURRENCY: NZD}): the "
+                                   "SDMX-JSON body has no value"));
+  extract_out_free(&out);
+  config_free(cd);
+  config_free(c);
+  free(del);
+  free(agri);
+}
+
+/* json-stat.org's 2.0 samples: unit.multiplier applied by scale: auto,
+ * with the unit's decimals; a collection that embeds two datasets, the
+ * key's dimensions picking one. */
+static void published_jsonstat_v2(void **state) {
+  size_t len;
+  char *canada = read_published("jsonstat-canada.json", &len);
+  struct config *c = cube_feed(
+      "json-stat", "      pop: {key: {age: T, concept: POP, sex: T}, scale: "
+                   "auto, kind: instant}\n"
+                   "      pop_raw: {key: {age: T, concept: POP, sex: T}, "
+                   "kind: instant}\n"
+                   "      share: {key: {age: '4', concept: PERCENT, sex: F}, "
+                   "scale: auto, kind: instant}\n");
+  static const struct want_obs canada_obs[] = {
+      {"pop", Y2012, 34880500}, /* 34880.5 thousands of persons */
+      {"pop_raw", Y2012, 34880.5},
+      {"share", Y2012, 5.3},
+  };
+  char *gsp, *col;
+  struct config *cg, *cc;
+  static const struct want_obs gsp_obs[] = {
+      {"gsp", Y2013, 2080600000000}, /* 2080600 million dollars */
+      {"pop", Y2013, 37300000},      /* 37.3 million */
+  };
+  static const struct want_obs col_obs[] = {
+      {"de", Y2013, 5.524081118},
+      {"de", Y2014, 5.565600014},
+      {"ca", Y2012, 34880500},
+  };
+  struct extract_out out = {0};
+  (void)state;
+  run(c, canada, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  expect_obs(&out, canada_obs, ARRAY_SIZE(canada_obs));
+  extract_out_free(&out);
+
+  gsp = read_published("jsonstat-us-gsp.json", &len);
+  cg = cube_feed("json-stat",
+                 "      gsp: {key: {state: '06', concept: gsp}, scale: auto, "
+                 "kind: instant}\n"
+                 "      pop: {key: {state: '06', concept: pop}, scale: auto, "
+                 "kind: instant}\n");
+  run(cg, gsp, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  expect_obs(&out, gsp_obs, ARRAY_SIZE(gsp_obs));
+  extract_out_free(&out);
+
+  col = read_published("jsonstat-oecd-canada-col.json", &len);
+  cc = cube_feed("json-stat",
+                 "      de: {key: {area: DE}, kind: instant}\n"
+                 "      ca: {key: {age: T, concept: POP, sex: T}, scale: "
+                 "auto, kind: instant}\n"
+                 "      any: {kind: instant}\n");
+  run(cc, col, len, 0, &out);
+  /* de: 2003 to 2014, of which the last two are checked here */
+  assert_int_equal(out.n, 13);
+  assert_true(out.obs[0].time_ms == INT64_C(1041379200000) &&
+              out.obs[0].value == 9.134738857);
+  expect_obs(&(struct extract_out){.obs = out.obs + 10, .n = 3}, col_obs, 3);
+  assert_true(test_has_error(&out, "series 'any' (key {}): the JSON-stat "
+                                   "collection holds 2 datasets"));
+  extract_out_free(&out);
+  config_free(cc);
+  config_free(cg);
+  config_free(c);
+  free(col);
+  free(gsp);
+  free(canada);
+}
+
+/* JSON-stat 1.x bundles as Eurostat's former service and Statistics
+ * Ireland answered: dimension.id/size/role, status not keyed by cell. */
+static void published_jsonstat_v1(void **state) {
+  size_t len;
+  char *euro = read_published("jsonstat-eurostat-nama_gdp_c.json", &len);
+  struct config *c =
+      cube_feed("json-stat", "      it: {key: {geo: IT}, kind: instant}\n"
+                             "      fr: {key: {geo: FR}, kind: instant}\n");
+  char *cso;
+  struct config *ci;
+  struct extract_out out = {0};
+  (void)state;
+  run(c, euro, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  /* IT from 1990 (earlier years are null), FR from 1974, both to 2013 */
+  assert_int_equal(out.n, 24 + 40);
+  assert_string_equal(out.obs[0].series, "it");
+  assert_int_equal(out.obs[0].time_ms, INT64_C(631152000000));
+  assert_true(out.obs[0].value == 15800);
+  assert_int_equal(out.obs[23].time_ms, Y2013);
+  assert_true(out.obs[23].value == 25600);
+  assert_string_equal(out.obs[24].series, "fr");
+  assert_int_equal(out.obs[24].time_ms, INT64_C(126230400000)); /* 1974 */
+  assert_true(out.obs[24].value == 4500);
+  assert_true(out.obs[63].value == 31300);
+  extract_out_free(&out);
+
+  cso = read_published("jsonstat-cso-NQQ25.json", &len);
+  ci = cube_feed("json-stat", "      gdp: {key: {Sector: '0', Statistic: "
+                              "NQQ25S1}, kind: instant}\n");
+  run(ci, cso, len, 0, &out);
+  assert_int_equal(out.nerrs, 0);
+  assert_int_equal(out.n, 76); /* 1997Q1 to 2015Q4 */
+  assert_int_equal(out.obs[0].time_ms, INT64_C(852076800000));
+  assert_true(out.obs[0].value == 20342);
+  assert_int_equal(out.obs[75].time_ms, INT64_C(1443657600000));
+  assert_true(out.obs[75].value == 47577);
+  extract_out_free(&out);
+  config_free(ci);
+  config_free(c);
+  free(cso);
+  free(euro);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(csv_portal_long),
@@ -372,6 +679,10 @@ int main(void) {
       cmocka_unit_test(json_numeric_periods),
       cmocka_unit_test(jsonstat_time_dimension),
       cmocka_unit_test(sdmx_v2_scale_auto),
+      cmocka_unit_test(published_sdmx_v1),
+      cmocka_unit_test(published_sdmx_v2),
+      cmocka_unit_test(published_jsonstat_v2),
+      cmocka_unit_test(published_jsonstat_v1),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
