@@ -21,7 +21,8 @@ static const char *const level_names[NLEVELS] = {"dataSet", "series",
 struct sdmx_attr {
   const json_t *comp; /* NULL when the structure has none */
   enum sdmx_level level;
-  size_t pos; /* in the level's attribute list */
+  bool group; /* presented per dimension group, not at level */
+  size_t pos; /* in the level's (or dimensionGroup's) attribute list */
 };
 
 struct sdmx_reader {
@@ -157,10 +158,10 @@ static int read_measures(struct sdmx_reader *r) {
 static void find_attr(struct sdmx_reader *r, const char *id,
                       struct sdmx_attr *out) {
   const json_t *group = json_object_get(r->structure, "attributes");
+  const json_t *comp;
+  size_t i;
   memset(out, 0, sizeof(*out));
   for (int l = 0; l < NLEVELS; l++) {
-    const json_t *comp;
-    size_t i;
     json_array_foreach(level_list(group, (enum sdmx_level)l), i, comp) {
       if (is_component(comp, id)) {
         out->comp = comp;
@@ -170,6 +171,45 @@ static void find_attr(struct sdmx_reader *r, const char *id,
       }
     }
   }
+  json_array_foreach(json_object_get(group, "dimensionGroup"), i, comp) {
+    if (is_component(comp, id)) {
+      out->comp = comp;
+      out->group = true;
+      out->pos = i;
+      return;
+    }
+  }
+}
+
+/* A dimensionGroup attribute's value: dataSet.dimensionGroupAttributes is
+ * keyed by the positions of the dimensions the attribute relates to, every
+ * dimension in the structure's order (dataSet, series, observation level)
+ * and the others left empty: "0::3". */
+static const json_t *group_value(struct sdmx_reader *r,
+                                 const struct sdmx_attr *a, size_t time_pos) {
+  const json_t *rel =
+      json_object_get(json_object_get(a->comp, "relationship"), "dimensions");
+  struct strbuf key = {0};
+  const json_t *v;
+  for (size_t d = 0; d < r->ndims; d++) {
+    const json_t *id;
+    size_t k;
+    bool related = false;
+    json_array_foreach(rel, k, id) {
+      if (json_is_string(id) &&
+          strcmp(json_string_value(id), r->dims[d].id) == 0)
+        related = true;
+    }
+    strbuf_adds(&key, d ? ":" : "");
+    if (related)
+      strbuf_addf(&key, "%zu", d == r->time ? time_pos : r->want[d]);
+  }
+  v = json_array_get(
+      json_object_get(json_object_get(r->dataset, "dimensionGroupAttributes"),
+                      key.buf ? key.buf : ""),
+      a->pos);
+  strbuf_free(&key);
+  return v;
 }
 
 /* An attribute's value as an integer: v is an index into the component's
@@ -213,25 +253,28 @@ static int attr_int(const json_t *comp, const json_t *v, int *out) {
 /* The attribute's value for one observation: the most specific level that
  * presents it, else the component's default. */
 static int attr_value(struct sdmx_reader *r, const struct sdmx_attr *a,
-                      const json_t *series, const json_t *obs, int *out,
-                      const char *what, const char *period) {
+                      const json_t *series, const json_t *obs, size_t time_pos,
+                      int *out, const char *what, const char *period) {
   const json_t *v = NULL;
   int rc;
   if (!a->comp)
     return 0;
-  switch (a->level) {
-  case LEVEL_DATASET:
-    v = json_array_get(json_object_get(r->dataset, "attributes"), a->pos);
-    break;
-  case LEVEL_SERIES:
-    v = json_array_get(json_object_get(series, "attributes"), a->pos);
-    break;
-  case LEVEL_OBS:
-    v = json_array_get(obs, r->nmeasures + a->pos);
-    break;
-  case NLEVELS:
-    break;
-  }
+  if (a->group)
+    v = group_value(r, a, time_pos);
+  else
+    switch (a->level) {
+    case LEVEL_DATASET:
+      v = json_array_get(json_object_get(r->dataset, "attributes"), a->pos);
+      break;
+    case LEVEL_SERIES:
+      v = json_array_get(json_object_get(series, "attributes"), a->pos);
+      break;
+    case LEVEL_OBS:
+      v = json_array_get(obs, r->nmeasures + a->pos);
+      break;
+    case NLEVELS:
+      break;
+    }
   rc = attr_int(a->comp, v, out);
   if (rc == 0)
     rc = attr_int(NULL, json_object_get(a->comp, "default"), out);
@@ -326,11 +369,11 @@ static int read_obs(struct sdmx_reader *r, const json_t *series,
     p->period = r->dims[r->time].codes[time_pos];
     p->time_pos = time_pos;
     p->value = value;
-    rc = attr_value(r, &r->unit_mult, series, obs, &p->scale, "UNIT_MULT",
-                    p->period);
+    rc = attr_value(r, &r->unit_mult, series, obs, time_pos, &p->scale,
+                    "UNIT_MULT", p->period);
     if (rc == 0)
-      rc = attr_value(r, &r->decimals, series, obs, &p->decimals, "DECIMALS",
-                      p->period);
+      rc = attr_value(r, &r->decimals, series, obs, time_pos, &p->decimals,
+                      "DECIMALS", p->period);
     if (rc < 0)
       break;
   }

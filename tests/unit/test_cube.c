@@ -194,6 +194,41 @@ static const char flat_v2[] =
     "\"0:0\":[\"54.19\"],\"0:1\":[\"NaN\"],\"1:0\":[3,\"1\"],\"1:1\":[\" "
     "2.5e1 \",null]}}]}}";
 
+/* 2.0: UNIT_MULT and DECIMALS presented per dimension group, keyed by the
+ * positions of every dimension in structure order, the unrelated ones
+ * empty (as in the sdmx-twg samples agri.json and
+ * constructed-sample-full.json). */
+static const char sdmx_groups[] =
+    "{\"data\":{\"structures\":[{\"dimensions\":{\"dataSet\":[{\"id\":"
+    "\"FREQ\",\"values\":[{\"id\":\"A\"}]}],\"series\":[{\"id\":\"REF_"
+    "AREA\",\"values\":[{\"id\":\"X\"},{\"id\":\"Y\"}]}],\"observation\":"
+    "[{\"id\":\"TIME_PERIOD\",\"roles\":[\"TIME_PERIOD\"],\"values\":[{"
+    "\"id\":\"2024\"},{\"id\":\"2025\"}]}]},\"attributes\":{"
+    "\"dimensionGroup\":[{\"id\":\"UNIT_MULT\",\"relationship\":{"
+    "\"dimensions\":[\"REF_AREA\"]},\"values\":[{\"id\":\"3\"},{\"id\":"
+    "\"6\"}]},{\"id\":\"DECIMALS\",\"relationship\":{\"dimensions\":["
+    "\"FREQ\",\"TIME_PERIOD\"]}}]}}],\"dataSets\":[{\"structure\":0,"
+    "\"dimensionGroupAttributes\":{\":0:\":[0],\":1:\":[1],\"0::0\":[null,"
+    "2],\"0::1\":[null,1]},\"series\":{\"0\":{\"observations\":{\"0\":["
+    "1.234],\"1\":[2.5]}},\"1\":{\"observations\":{\"0\":[7]}}}}]}}";
+
+static void sdmx_dimension_groups(void **state) {
+  json_t *doc = parse(sdmx_groups);
+  struct cube_points pts = {0};
+  char err[512];
+  (void)state;
+  assert_int_equal(sdmx(doc, KEY({"REF_AREA", "X"}), &pts, err), 0);
+  assert_int_equal(pts.n, 2);
+  expect_point(&pts, 0, "2024", 1.234, 3, 2);
+  expect_point(&pts, 1, "2025", 2.5, 3, 1);
+  assert_true(cube_point_value(&pts.v[0]) == 1230.0);
+  assert_int_equal(sdmx(doc, KEY({"REF_AREA", "Y"}), &pts, err), 0);
+  assert_int_equal(pts.n, 1);
+  expect_point(&pts, 0, "2024", 7, 6, 2);
+  cube_points_free(&pts);
+  json_decref(doc);
+}
+
 static void sdmx_flat(void **state) {
   json_t *doc = parse(flat_v2);
   struct cube_points pts = {0};
@@ -558,6 +593,7 @@ int main(void) {
       cmocka_unit_test(sdmx_v1_recording),
       cmocka_unit_test(sdmx_v1_key_errors),
       cmocka_unit_test(sdmx_v2_recording),
+      cmocka_unit_test(sdmx_dimension_groups),
       cmocka_unit_test(sdmx_flat),
       cmocka_unit_test(sdmx_legacy_and_order),
       cmocka_unit_test(sdmx_malformed),
