@@ -108,6 +108,13 @@ int feed_cube_compile(const struct feed *f, void **state, char *err,
   return 0;
 }
 
+/* An SDMX time range: a start, "/", and a duration (P1Y) or an end date;
+ * "2020/21" (a fiscal year) is left to the time parser to refuse. */
+static bool is_time_range(const char *period) {
+  const char *slash = strchr(period, '/');
+  return slash && (slash[1] == 'P' || strlen(slash + 1) >= 10);
+}
+
 static void read_series(const struct feed *f, const struct feed_series *s,
                         const char *key_text, const struct cube_points *pts,
                         struct extract_out *out) {
@@ -118,7 +125,7 @@ static void read_series(const struct feed *f, const struct feed_series *s,
     out->record = p->time_pos + 1;
     /* An SDMX time range (2020-07-01/P1Y) has no calendar period to stand
      * at; saying so beats a parser error about its second half. */
-    if (strchr(p->period, '/')) {
+    if (is_time_range(p->period)) {
       extract_error(out, s->id,
                     "series '%s' (key %s): period '%.40s' is a time range "
                     "(start/duration), which is not supported: ask the "

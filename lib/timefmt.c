@@ -275,10 +275,9 @@ static int parse_yday(const char *p, const char *end, int y,
 /* The period codes of statistics offices: after the year, "Q1"/"-Q1" and
  * the Nordic "K1" and NBS "A".."D" (quarter), "S1"/"-S1"/"-H1" (half),
  * "M03"/"-M03" (SDMX, PxWeb), "03" (NBS "202603"), SDMX's "-A1" (year), "-T1"
- * (trimester),
- * "-W05" (ISO week), "-D032" (day of the year), and the Chinese labels
- * after "年". Returns 1 when text[p..] is none of them (an ISO date or time
- * follows). */
+ * (trimester), "-W05" (ISO week; PxWeb's "U05", "V05"), "-D032" (day of the
+ * year), and the Chinese labels after "年". Returns 1 when text[p..] is none
+ * of them (an ISO date or time follows). */
 static int parse_code(const char *p, const char *end, int y,
                       struct timefmt_value *out, char *err, size_t errlen) {
   bool dash = false;
@@ -317,6 +316,8 @@ static int parse_code(const char *p, const char *end, int y,
     return parse_trimester(p + 1, end, y, out, err, errlen);
   case 'W':
   case 'w':
+  case 'U': /* PxWeb weeks: Norwegian and Danish "uke"/"uge" */
+  case 'V': /* Swedish "vecka" */
     return parse_week(p + 1, end, y, out, err, errlen);
   case 'D':
   case 'd':

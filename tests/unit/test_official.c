@@ -488,6 +488,20 @@ static void published_sdmx_v1(void **state) {
     free(body);
     free(range);
   }
+  /* "2020/21" is a fiscal year, not a range: the time parser's own error */
+  {
+    static const char fiscal[] =
+        "{\"version\":\"2.0\",\"class\":\"dataset\",\"id\":[\"time\"],"
+        "\"size\":[1],\"dimension\":{\"time\":{\"category\":{\"index\":"
+        "[\"2020/21\"]}}},\"value\":[1]}";
+    struct config *js = cube_feed("json-stat", "      x: {kind: instant}\n");
+    run(js, fiscal, strlen(fiscal), 0, &out);
+    assert_int_equal(out.n, 0);
+    assert_true(test_has_error(&out, "period '2020/21': "));
+    assert_false(test_has_error(&out, "time range"));
+    extract_out_free(&out);
+    config_free(js);
+  }
 
   agri = read_published("sdmx-v1-agri.json", &len);
   flat = cube_feed("sdmx-json", "      a2: {key: {REF_AREA: ASIKHM002}, "

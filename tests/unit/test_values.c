@@ -254,6 +254,11 @@ static const struct time_case time_cases[] = {
      MS(1767542399999)},
     {SH, "2026-W10", ISO, NULL, 0, GRAIN_WEEK, MS(1772380800000),
      MS(1772985599999)},
+    /* PxWeb weeks (SSB, Statistics Denmark "U", Statistics Sweden "V") */
+    {SH, "2026U01", ISO, NULL, 0, GRAIN_WEEK, MS(1766937600000),
+     MS(1767542399999)},
+    {SH, "2026V10", ISO, NULL, 0, GRAIN_WEEK, MS(1772380800000),
+     MS(1772985599999)},
     {SH, "2026-W53", ISO, NULL, 0, GRAIN_WEEK, MS(1798387200000),
      MS(1798991999999)},
     {SH, "2026-D032", ISO, NULL, 0, GRAIN_DAY, MS(1769875200000),
