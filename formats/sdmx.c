@@ -324,10 +324,14 @@ static int level_matches(struct sdmx_reader *r, enum sdmx_level l,
   return match;
 }
 
+/* Reads the observations of one series, or with lead (the series-level
+ * dimensions' count) the flat observations of a dataSet that leaves its
+ * series out: their keys then start with the series-level positions. */
 static int read_obs(struct sdmx_reader *r, const json_t *series,
-                    const json_t *observations, size_t time_pos,
+                    const json_t *observations, size_t time_pos, size_t lead,
                     struct cube_points *out) {
-  size_t *idx = xcalloc(r->nlevel[LEVEL_OBS] + 1, sizeof(*idx));
+  size_t nparts = lead + r->nlevel[LEVEL_OBS];
+  size_t *idx = xcalloc(nparts + 1, sizeof(*idx));
   const char *okey;
   const json_t *obs;
   int rc = 0;
@@ -339,18 +343,19 @@ static int read_obs(struct sdmx_reader *r, const json_t *series,
     struct cube_point *p;
     const json_t *v;
     double value;
-    int m, num;
-    if (!parse_key(okey, idx, r->nlevel[LEVEL_OBS])) {
+    int m, lead_m, num;
+    if (!parse_key(okey, idx, nparts)) {
       rc = reject(r, "observation key \"%s\" does not have %zu parts", okey,
-                  r->nlevel[LEVEL_OBS]);
+                  nparts);
       break;
     }
-    m = level_matches(r, LEVEL_OBS, idx, &time_pos);
-    if (m < 0) {
+    lead_m = lead ? level_matches(r, LEVEL_SERIES, idx, &time_pos) : 1;
+    m = level_matches(r, LEVEL_OBS, idx + lead, &time_pos);
+    if (m < 0 || lead_m < 0) {
       rc = reject(r, "observation key \"%s\" is out of range", okey);
       break;
     }
-    if (!m)
+    if (!m || !lead_m)
       continue;
     if (!json_is_array(obs)) {
       rc = reject(r, "observation \"%s\" is not an array", okey);
@@ -418,22 +423,19 @@ static int read_dataset(struct sdmx_reader *r, const struct cube_key *key,
       }
       if (!m)
         continue;
-      rc = read_obs(r, s, json_object_get(s, "observations"), time_pos, out);
+      rc = read_obs(r, s, json_object_get(s, "observations"), time_pos, 0, out);
       if (rc < 0)
         break;
     }
     free(idx);
     return rc;
   }
-  if (json_object_get(r->dataset, "observations")) {
-    if (r->nlevel[LEVEL_SERIES] > 0)
-      return reject(r,
-                    "observations without series, but %zu dimensions "
-                    "at series level",
-                    r->nlevel[LEVEL_SERIES]);
+  /* A flat dataSet under a structure that has series-level dimensions
+   * keys its observations by those and then the observation-level ones
+   * (2.0, constructed-sample-full.json). */
+  if (json_object_get(r->dataset, "observations"))
     return read_obs(r, NULL, json_object_get(r->dataset, "observations"),
-                    time_pos, out);
-  }
+                    time_pos, r->nlevel[LEVEL_SERIES], out);
   return 0;
 }
 
@@ -450,6 +452,27 @@ static void reader_reset(struct sdmx_reader *r) {
   r->want = NULL;
   r->ndims = 0;
   memset(r->nlevel, 0, sizeof(r->nlevel));
+}
+
+/* Points out->v[first..n) revise the earlier points of the same periods:
+ * each replaces its earlier one, the rest stay new. ntime is the time
+ * dimension's size (every time_pos is below it). */
+static void merge_later(struct cube_points *out, size_t first, size_t ntime) {
+  size_t *at = xmalloc((ntime ? ntime : 1) * sizeof(*at));
+  size_t kept = first;
+  for (size_t t = 0; t < ntime; t++)
+    at[t] = SIZE_MAX;
+  for (size_t k = 0; k < first; k++)
+    at[out->v[k].time_pos] = k;
+  for (size_t j = first; j < out->n; j++) {
+    size_t earlier = at[out->v[j].time_pos];
+    if (earlier != SIZE_MAX)
+      out->v[earlier] = out->v[j];
+    else
+      out->v[kept++] = out->v[j];
+  }
+  out->n = kept;
+  free(at);
 }
 
 /* The message's errors array (SDMX web services answer with one). */
@@ -498,6 +521,7 @@ int sdmx_read(const json_t *doc, const struct cube_key *key,
   struct sdmx_reader r = {.err = err, .errlen = errlen};
   const json_t *data = data_of(doc);
   const json_t *structures, *single, *datasets, *ds;
+  const json_t *from_structure = NULL;
   size_t i, from_dataset = SIZE_MAX;
   int rc;
 
@@ -526,18 +550,28 @@ int sdmx_read(const json_t *doc, const struct cube_key *key,
       }
     }
     rc = read_dataset(&r, key, out);
+    /* The standard processes the dataSets of a message in order: a later
+     * one's value for a period replaces an earlier one's. Periods are
+     * matched by position in the time dimension, so only under one
+     * structure. */
+    if (rc == 0 && out->n > before && from_dataset != SIZE_MAX) {
+      if (r.structure == from_structure) {
+        merge_later(out, before, r.dims[r.time].ncodes);
+      } else {
+        snprintf(err, errlen,
+                 "dataSets %zu and %zu both carry this series under "
+                 "different structures",
+                 from_dataset, i);
+        rc = -EINVAL;
+      }
+    }
+    if (rc == 0 && out->n > before && from_dataset == SIZE_MAX) {
+      from_dataset = i;
+      from_structure = r.structure;
+    }
     reader_reset(&r);
     if (rc < 0)
       return rc;
-    /* Periods of two datasets cannot be merged without knowing which one
-     * revises the other. */
-    if (out->n > before && from_dataset != SIZE_MAX) {
-      snprintf(err, errlen, "dataSets %zu and %zu both carry this series",
-               from_dataset, i);
-      return -EINVAL;
-    }
-    if (out->n > before)
-      from_dataset = i;
   }
   return cube_points_finish(out, err, errlen);
 }

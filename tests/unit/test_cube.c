@@ -229,6 +229,40 @@ static void sdmx_dimension_groups(void **state) {
   json_decref(doc);
 }
 
+/* The dataSets of a message in order (Replace, then Merge): the later
+ * value of a period wins; a flat dataSet under a structure with a series
+ * level keys its observations series-level first (the 2.0 sample
+ * constructed-sample-full.json). */
+static const char sdmx_in_order[] =
+    "{\"data\":{\"structures\":[{\"dimensions\":{\"series\":[{\"id\":"
+    "\"CURRENCY\",\"values\":[{\"id\":\"NZD\"},{\"id\":\"RUB\"}]}],"
+    "\"observation\":[{\"id\":\"TIME_PERIOD\",\"values\":[{\"id\":"
+    "\"2024\"},{\"id\":\"2025\"},{\"id\":\"2026\"}]}]}}],\"dataSets\":["
+    "{\"action\":\"Replace\",\"series\":{\"0\":{\"observations\":{\"0\":"
+    "[1],\"1\":[2]}},\"1\":{\"observations\":{\"0\":[10]}}}},"
+    "{\"action\":\"Delete\",\"series\":{\"0\":{\"observations\":{\"0\":"
+    "[]}}}},"
+    "{\"action\":\"Merge\",\"observations\":{\"0:1\":[2.5],\"0:2\":[3],"
+    "\"1:2\":[30]}}]}}";
+
+static void sdmx_datasets_in_order(void **state) {
+  json_t *doc = parse(sdmx_in_order);
+  struct cube_points pts = {0};
+  char err[512];
+  (void)state;
+  assert_int_equal(sdmx(doc, KEY({"CURRENCY", "NZD"}), &pts, err), 0);
+  assert_int_equal(pts.n, 3);
+  expect_point(&pts, 0, "2024", 1, 0, -1);
+  expect_point(&pts, 1, "2025", 2.5, 0, -1); /* revised by the Merge */
+  expect_point(&pts, 2, "2026", 3, 0, -1);
+  assert_int_equal(sdmx(doc, KEY({"CURRENCY", "RUB"}), &pts, err), 0);
+  assert_int_equal(pts.n, 2);
+  expect_point(&pts, 0, "2024", 10, 0, -1);
+  expect_point(&pts, 1, "2026", 30, 0, -1);
+  cube_points_free(&pts);
+  json_decref(doc);
+}
+
 static void sdmx_flat(void **state) {
   json_t *doc = parse(flat_v2);
   struct cube_points pts = {0};
@@ -333,11 +367,14 @@ static void sdmx_malformed(void **state) {
        "[{\"id\":\"x\"}]}],\"observation\":[{\"id\":\"TIME_PERIOD\","
        "\"values\":[{\"id\":\"2025\"}]}]}},\"dataSets\":[{\"observations\":{"
        "\"0\":[1]}}]}",
-       "observations without series, but 1 dimensions at series level"},
-      {"{\"structure\":{\"dimensions\":{\"observation\":[{\"id\":"
-       "\"TIME_PERIOD\",\"values\":[{\"id\":\"2025\"}]}]}},\"dataSets\":[{"
-       "\"observations\":{\"0\":[1]}},{\"observations\":{\"0\":[2]}}]}",
-       "dataSets 0 and 1 both carry this series"},
+       "observation key \"0\" does not have 2 parts"},
+      {"{\"data\":{\"structures\":[{\"dimensions\":{\"observation\":[{"
+       "\"id\":\"TIME_PERIOD\",\"values\":[{\"id\":\"2025\"}]}]}},{"
+       "\"dimensions\":{\"observation\":[{\"id\":\"TIME_PERIOD\","
+       "\"values\":[{\"id\":\"2025\"}]}]}}],\"dataSets\":[{\"structure\":"
+       "0,\"observations\":{\"0\":[1]}},{\"structure\":1,\"observations\":"
+       "{\"0\":[2]}}]}}",
+       "dataSets 0 and 1 both carry this series under different structures"},
   };
   (void)state;
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -594,6 +631,7 @@ int main(void) {
       cmocka_unit_test(sdmx_v1_key_errors),
       cmocka_unit_test(sdmx_v2_recording),
       cmocka_unit_test(sdmx_dimension_groups),
+      cmocka_unit_test(sdmx_datasets_in_order),
       cmocka_unit_test(sdmx_flat),
       cmocka_unit_test(sdmx_legacy_and_order),
       cmocka_unit_test(sdmx_malformed),
