@@ -27,8 +27,10 @@ struct http1_client {
   struct list_node hosts; /* struct http1_host, kept for the client's life */
   char *rbuf;             /* every read lands here and is parsed at once */
   uv_timer_t sweep;
-  bool sweep_fast; /* checking deadlines every HTTP1_SWEEP_MS */
-  size_t pending;  /* handles and resolves not yet closed or answered */
+  bool sweep_fast;     /* checking deadlines every HTTP1_SWEEP_MS */
+  uint64_t last_sweep; /* loop time of the previous deadline check */
+  bool sweep_deferred; /* the previous check ran late and failed nothing */
+  size_t pending;      /* handles and resolves not yet closed or answered */
   bool closing;
   void (*on_closed)(struct http1_client *c);
 };

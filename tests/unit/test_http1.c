@@ -1,13 +1,15 @@
-/* The plain-HTTP fast path's pieces that need no server: the response
- * parser (framing, codings, limits, errors with their byte offsets, the
- * same answer whatever the read sizes) and the feed schedule heap on a real
- * loop. The client against real servers is tests/integration/test_http1.py. */
+/* The plain-HTTP fast path's pieces: the response parser (framing, codings,
+ * limits, errors with their byte offsets, the same answer whatever the read
+ * sizes), the feed schedule heap on a real loop, and the client's deadlines
+ * when the loop is held, against a server on the same loop. The client
+ * against real servers is tests/integration/test_http1.py. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "http1.h"
 #include "response.h"
 #include "schedule.h"
 #include "util.h"
@@ -15,6 +17,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <uv.h>
 #include <zlib.h>
 
 struct parsed {
@@ -342,6 +346,129 @@ static void test_schedule_heap_order(void **state) {
   free(e);
 }
 
+/* ---- deadlines when the loop was held ---- */
+
+/* A server on the client's own loop: on a whole request it answers (or
+ * not) and then holds the loop for hold_ms, as a long callback would. */
+struct stall_server {
+  uv_tcp_t listener;
+  uv_tcp_t conn;
+  bool accepted, answer;
+  int hold_ms;
+  char buf[1024];
+  size_t len;
+};
+
+struct stall_result {
+  int rc;
+  char body[16];
+  bool done;
+};
+
+static void stall_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  struct stall_server *sv = h->data;
+  (void)hint;
+  b->base = sv->buf + sv->len;
+  b->len = sizeof(sv->buf) - sv->len - 1;
+}
+
+static void stall_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
+  struct stall_server *sv = st->data;
+  static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  (void)b;
+  if (n <= 0)
+    return;
+  sv->len += (size_t)n;
+  sv->buf[sv->len] = 0;
+  if (!strstr(sv->buf, "\r\n\r\n"))
+    return;
+  if (sv->answer) {
+    uv_buf_t out = uv_buf_init((char *)answer, sizeof(answer) - 1);
+    assert_int_equal(uv_try_write(st, &out, 1), (int)sizeof(answer) - 1);
+  }
+  usleep((useconds_t)sv->hold_ms * 1000);
+}
+
+static void stall_accept(uv_stream_t *l, int status) {
+  struct stall_server *sv = l->data;
+  assert_int_equal(status, 0);
+  assert_false(sv->accepted);
+  assert_int_equal(uv_tcp_init(l->loop, &sv->conn), 0);
+  sv->conn.data = sv;
+  assert_int_equal(uv_accept(l, (uv_stream_t *)&sv->conn), 0);
+  sv->accepted = true;
+  assert_int_equal(
+      uv_read_start((uv_stream_t *)&sv->conn, stall_alloc, stall_read), 0);
+}
+
+static struct stall_result stall_got;
+
+static void stall_done_record(struct http1_req *req, int rc,
+                              const struct response *r, const char *error) {
+  (void)r;
+  (void)error;
+  stall_got.rc = rc;
+  stall_got.done = true;
+  if (rc == 0)
+    snprintf(stall_got.body, sizeof(stall_got.body), "%.*s",
+             (int)req->body->len, req->body->buf);
+}
+
+/* One request with a 200 ms deadline to a server that answers (or not)
+ * and then holds the loop for hold_ms. */
+static void stalled_request(bool answer, int hold_ms) {
+  uv_loop_t loop;
+  struct stall_server sv = {.answer = answer, .hold_ms = hold_ms};
+  struct http1_client c;
+  struct http1_req req = {0};
+  struct strbuf body = {0};
+  struct sockaddr_in addr;
+  struct sockaddr_storage bound;
+  int blen = sizeof(bound);
+  static const char head[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  memset(&stall_got, 0, sizeof(stall_got));
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(uv_tcp_init(&loop, &sv.listener), 0);
+  sv.listener.data = &sv;
+  assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(uv_tcp_bind(&sv.listener, (const struct sockaddr *)&addr, 0),
+                   0);
+  assert_int_equal(uv_listen((uv_stream_t *)&sv.listener, 4, stall_accept), 0);
+  assert_int_equal(
+      uv_tcp_getsockname(&sv.listener, (struct sockaddr *)&bound, &blen), 0);
+  http1_client_init(&c, &loop);
+  assert_int_equal(
+      http1_start(
+          &req,
+          http1_host_get(&c, "127.0.0.1",
+                         ntohs(((struct sockaddr_in *)&bound)->sin_port)),
+          head, sizeof(head) - 1, &body, 1024, 200, stall_done_record),
+      0);
+  while (!stall_got.done)
+    uv_run(&loop, UV_RUN_ONCE);
+  http1_client_close(&c, NULL);
+  if (sv.accepted)
+    uv_close((uv_handle_t *)&sv.conn, NULL);
+  uv_close((uv_handle_t *)&sv.listener, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  strbuf_free(&body);
+}
+
+static void test_answer_read_after_held_loop(void **state) {
+  (void)state;
+  /* answered in time, read only after the loop was held past the deadline */
+  stalled_request(true, 500);
+  assert_int_equal(stall_got.rc, 0);
+  assert_string_equal(stall_got.body, "ok");
+  /* no answer: the deadline still holds once the loop is free again */
+  stalled_request(false, 500);
+  assert_int_equal(stall_got.rc, -ETIMEDOUT);
+  /* and without a held loop */
+  stalled_request(false, 0);
+  assert_int_equal(stall_got.rc, -ETIMEDOUT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_content_length),
@@ -355,6 +482,7 @@ int main(void) {
       cmocka_unit_test(test_head_limit),
       cmocka_unit_test(test_schedule_order_and_cancel),
       cmocka_unit_test(test_schedule_heap_order),
+      cmocka_unit_test(test_answer_read_after_held_loop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
