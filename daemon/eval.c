@@ -152,8 +152,8 @@ static bool can_lose(const struct target *t) {
 
 /* The class from the measure's numbers: pending, no_data, the deadline,
  * achieved for good, a breach, staleness, then the score. */
-static void classify(const struct eval_input *in, const struct eval_recent *rc,
-                     struct eval_result *out, const char *invalid) {
+void eval_classify(const struct eval_input *in, const struct eval_recent *rc,
+                   struct eval_result *out, const char *invalid) {
   const struct target *t = in->target;
   if (!out->points) {
     bool early = in->now_ms < out->period_end_ms &&
@@ -261,12 +261,9 @@ void eval_target(const struct eval_input *in, struct eval_result *out,
   free(days);
 }
 
-void eval_target_days(const struct eval_input *in, const struct eval_day *days,
-                      size_t ndays, const struct eval_recent *rc,
-                      struct eval_result *out, struct eval_traj *traj) {
+bool eval_result_begin(const struct eval_input *in,
+                       const struct eval_recent *rc, struct eval_result *out) {
   const struct target *t = in->target;
-  char invalid[200] = "";
-
   memset(out, 0, sizeof(*out));
   set_na(out);
   out->goal = t->rule.value;
@@ -284,10 +281,26 @@ void eval_target_days(const struct eval_input *in, const struct eval_day *days,
     timefmt_iso(out->period_start_ms, when, sizeof(when));
     snprintf(out->reason, sizeof(out->reason), "the period starts %.10s", when);
     out->raw = CLASS_PENDING;
-    return;
+    return false;
   }
-  eval_measure(in, days, ndays, out, traj, invalid, sizeof(invalid));
-  classify(in, rc, out, invalid);
+  return true;
+}
+
+void eval_target_days(const struct eval_input *in, const struct eval_day *days,
+                      size_t ndays, const struct eval_recent *rc,
+                      struct eval_result *out, struct eval_traj *traj) {
+  struct eval_sweep sw;
+  char invalid[200] = "";
+  size_t first;
+  if (!eval_result_begin(in, rc, out))
+    return;
+  first = eval_sweep_first(days, ndays, out->period_start_ms);
+  eval_sweep_begin(&sw, in, days, first, out->period_start_ms,
+                   out->period_end_ms);
+  for (size_t i = first; i < ndays; i++)
+    eval_sweep_day(&sw, &days[i], traj);
+  eval_sweep_finish(&sw, days, first, ndays, out, invalid, sizeof(invalid));
+  eval_classify(in, rc, out, invalid);
 }
 
 static bool immediate(enum eval_class c) {

@@ -16,29 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sweep {
-  const struct eval_input *in;
-  const struct target *t;
-  int64_t ps, pe; /* the period */
-  /* total and growth: the period's total so far */
-  double total;
-  /* growth: the prior period, read up to the same day a year before */
-  const struct eval_day *prior;
-  size_t nprior, iprior;
-  double prior_ytd, prior_annual;
-  bool prior_seen;
-  /* mean: sums over valid days; s are the normalised seasonal factors */
-  double S, Ssf, s[12];
-  int d;
-  /* latest, min, max: power sums of x (days since the first point) and of
-   * x^k * y, through each day's last value, for the recency-weighted
-   * trend; and the extremes so far */
-  int64_t t0;
-  double n1, sx, sxx, sxxx, sy, sxy, sxxy, xlast;
-  double baseline, lo, hi, last;
-  size_t days;
-};
-
 static double ratio_score(const struct rule *r, double projected) {
   double g = r->value;
   if (r->op == OP_EQ)
@@ -78,7 +55,7 @@ double eval_score(const struct target *t, double projected, double baseline) {
 
 /* Seasonal factors normalised so that their day-weighted mean over the
  * period is 1. */
-static void mean_factors(struct sweep *sw) {
+static void mean_factors(struct eval_sweep *sw) {
   int64_t d0 = eval_local_day(sw->ps), nd = eval_local_day(sw->pe) - d0;
   double norm = 0;
   for (int m = 0; m < 12; m++)
@@ -97,7 +74,7 @@ static bool day_valid(const struct target *t, int count) {
          (t->validity != VALIDITY_GB3095 || count == 1 || count >= 20);
 }
 
-static void add_day(struct sweep *sw, const struct eval_day *day) {
+static void add_day(struct eval_sweep *sw, const struct eval_day *day) {
   double x, y = day->last;
   sw->days++;
   if (sw->in->kind == KIND_INCREMENT)
@@ -136,7 +113,7 @@ static void add_day(struct sweep *sw, const struct eval_day *day) {
  * evaluated at `at`. With w = 1 + x / X the weighted sums are the plain
  * power sums one degree up, divided by X: so every prefix of the sweep
  * gets its trend in O(1). */
-static double trend_at(const struct sweep *sw, int64_t at) {
+static double trend_at(const struct eval_sweep *sw, int64_t at) {
   double X = sw->xlast, k = X > 0 ? 1 / X : 0;
   double w = sw->n1 + sw->sx * k, wx = sw->sx + sw->sxx * k;
   double wy = sw->sy + sw->sxy * k, wxx = sw->sxx + sw->sxxx * k;
@@ -151,7 +128,7 @@ static double trend_at(const struct sweep *sw, int64_t at) {
 }
 
 /* The prior period's total up to the same local day a year before ref. */
-static void advance_prior(struct sweep *sw, int64_t ref) {
+static void advance_prior(struct eval_sweep *sw, int64_t ref) {
   int64_t until = eval_local_day(eval_year_before(ref));
   while (sw->iprior < sw->nprior && sw->prior[sw->iprior].day <= until) {
     const struct eval_day *d = &sw->prior[sw->iprior++];
@@ -164,7 +141,8 @@ static void advance_prior(struct sweep *sw, int64_t ref) {
 }
 
 /* The numbers as of ref, from the sums so far. */
-static void snapshot(struct sweep *sw, int64_t ref, struct eval_result *out) {
+static void snapshot(struct eval_sweep *sw, int64_t ref,
+                     struct eval_result *out) {
   const struct target *t = sw->t;
   double g = t->rule.value, p;
   out->actual = out->expected = out->projected = out->score = NAN;
@@ -231,7 +209,7 @@ static void snapshot(struct sweep *sw, int64_t ref, struct eval_result *out) {
 /* GB 3095-2012's minimum data: months that can no longer reach 27 valid
  * days (25 in February), or a period that can no longer reach 324 per 365;
  * days from today on can still come in. */
-static void gb3095(const struct sweep *sw, const struct eval_day *days,
+static void gb3095(const struct eval_sweep *sw, const struct eval_day *days,
                    size_t ndays, char *invalid, size_t invlen) {
   int64_t d0 = eval_local_day(sw->ps), nd = eval_local_day(sw->pe) - d0;
   int64_t today = eval_local_day(sw->in->now_ms);
@@ -284,64 +262,75 @@ static void traj_add(struct eval_traj *traj, int64_t t,
       (struct eval_traj_point){t, r->actual, r->expected, r->projected};
 }
 
-void eval_measure(const struct eval_input *in, const struct eval_day *days,
-                  size_t ndays, struct eval_result *out, struct eval_traj *traj,
-                  char *invalid, size_t invlen) {
-  const struct target *t = in->target;
-  struct sweep sw;
-  struct eval_result snap;
+size_t eval_sweep_first(const struct eval_day *days, size_t ndays, int64_t ps) {
   size_t first = 0;
-
-  memset(&sw, 0, sizeof(sw));
-  sw.in = in;
-  sw.t = t;
-  sw.ps = out->period_start_ms;
-  sw.pe = out->period_end_ms;
-  while (first < ndays && days[first].last_ms < sw.ps)
+  while (first < ndays && days[first].last_ms < ps)
     first++;
+  return first;
+}
+
+void eval_sweep_begin(struct eval_sweep *sw, const struct eval_input *in,
+                      const struct eval_day *days, size_t first, int64_t ps,
+                      int64_t pe) {
+  const struct target *t = in->target;
+  memset(sw, 0, sizeof(*sw));
+  sw->in = in;
+  sw->t = t;
+  sw->ps = ps;
+  sw->pe = pe;
   if (t->rule.measure == MEASURE_GROWTH) {
-    sw.prior = days;
-    sw.nprior = first;
+    sw->prior = days;
+    sw->nprior = first;
     for (size_t i = 0; i < first; i++)
-      sw.prior_annual = in->kind == KIND_INCREMENT
-                            ? sw.prior_annual + days[i].sum
-                            : days[i].last;
+      sw->prior_annual = in->kind == KIND_INCREMENT
+                             ? sw->prior_annual + days[i].sum
+                             : days[i].last;
   }
   if (t->rule.measure == MEASURE_MEAN)
-    mean_factors(&sw);
+    mean_factors(sw);
+}
 
-  for (size_t i = first; i < ndays; i++) {
-    add_day(&sw, &days[i]);
-    out->points += (size_t)days[i].count;
-    if (traj) {
-      memset(&snap, 0, sizeof(snap));
-      snapshot(&sw, days[i].last_ms, &snap);
-      traj_add(traj, days[i].last_ms, &snap);
-    }
+void eval_sweep_day(struct eval_sweep *sw, const struct eval_day *day,
+                    struct eval_traj *traj) {
+  struct eval_result snap;
+  add_day(sw, day);
+  sw->points += (size_t)day->count;
+  sw->last_ms = day->last_ms;
+  if (traj) {
+    memset(&snap, 0, sizeof(snap));
+    snapshot(sw, day->last_ms, &snap);
+    traj_add(traj, day->last_ms, &snap);
   }
-  if (!sw.days)
+}
+
+void eval_sweep_finish(struct eval_sweep *sw, const struct eval_day *days,
+                       size_t first, size_t ndays, struct eval_result *out,
+                       char *invalid, size_t invlen) {
+  const struct target *t = sw->t;
+  out->points = sw->points;
+  if (!sw->days)
     return;
-  out->ref_ms = days[ndays - 1].last_ms;
-  snapshot(&sw, out->ref_ms, out);
+  out->ref_ms = sw->last_ms;
+  snapshot(sw, out->ref_ms, out);
 
   switch (t->rule.measure) {
   case MEASURE_TOTAL: {
     /* What is left to reach the goal (the band's low end), per month. */
-    double months = (double)(sw.pe - out->ref_ms) / (double)EVAL_RATE_MS;
+    double months = (double)(sw->pe - out->ref_ms) / (double)EVAL_RATE_MS;
     double to = t->rule.op == OP_IN ? t->rule.low : t->rule.value;
     if (months > 0 && (rule_higher_is_better(&t->rule) || t->rule.op == OP_IN))
-      out->required_rate = to > sw.total ? (to - sw.total) / months : 0;
+      out->required_rate = to > sw->total ? (to - sw->total) / months : 0;
     break;
   }
   case MEASURE_MEAN: {
-    int64_t nd = eval_local_day(sw.pe) - eval_local_day(sw.ps);
+    int64_t nd = eval_local_day(sw->pe) - eval_local_day(sw->ps);
     double ceiling = t->rule.op == OP_IN ? t->rule.high : t->rule.value;
-    out->valid_days = sw.d;
-    if (sw.d > 0 && nd > sw.d && !rule_higher_is_better(&t->rule))
+    out->valid_days = sw->d;
+    if (sw->d > 0 && nd > sw->d && !rule_higher_is_better(&t->rule))
       out->remaining_budget =
-          (ceiling * (double)nd - sw.S) / (double)(nd - sw.d);
+          (ceiling * (double)nd - sw->S) / (double)(nd - sw->d);
     if (t->validity == VALIDITY_GB3095)
-      gb3095(&sw, days + first, ndays - first, invalid, invlen);
+      gb3095(sw, days + first, ndays - first, invalid, invlen);
     break;
   }
   case MEASURE_GROWTH:
