@@ -149,6 +149,17 @@ static void targets(struct strbuf *o, const struct targets *tg) {
   for (int c = 0; c < EVAL_NCLASSES; c++)
     strbuf_addf(o, "indicatord_targets{class=\"%s\"} %zu\n",
                 eval_class_name((enum eval_class)c), counts[c]);
+  single(o, "indicatord_evaluation_passes_total", "counter",
+         "Evaluation passes finished.", tg->stats.passes);
+  single(o, "indicatord_target_evaluations_total", "counter", "Targets judged.",
+         tg->stats.evaluations);
+  single(o, "indicatord_evaluation_entries_read_total", "counter",
+         "Stream entries the evaluation read (only what is new to it).",
+         tg->stats.entries);
+  single(o, "indicatord_evaluation_rereads_total", "counter",
+         "Targets whose series was read again from its start (a start, a "
+         "changed definition, a reconnect, a trim).",
+         tg->stats.rereads);
   head(o, "indicatord_target_score", "gauge",
        "Each target's score (1.0 = exactly on pace).");
   for (size_t i = 0; i < tg->n; i++) {

@@ -2,12 +2,12 @@
 
 #include "clock.h"
 #include "log.h"
-#include "strmap.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "util.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +18,12 @@
 #define MIN_GAP_MS MS_PER_SECOND
 /* Redis not answering (at start, or reads failed): try again this soon. */
 #define RETRY_MS 250
-#define YEAR_MS (366 * MS_PER_DAY)
 
 int64_t targets_now(const struct targets *tg) {
   return tg->fixed_now ? tg->fixed_now : clock_wall_ms();
 }
 
-static bool what_if(const struct targets *tg) {
+bool targets_what_if(const struct targets *tg) {
   return tg->fixed_now != 0;
 }
 
@@ -32,10 +31,12 @@ static void on_timer(uv_timer_t *t) {
   targets_evaluate(t->data, NULL);
 }
 
+static void start_pass(struct targets *tg);
+
 static void on_trigger(uv_timer_t *t) {
   struct targets *tg = t->data;
   tg->trigger_due = 0;
-  targets_evaluate(tg, NULL);
+  start_pass(tg);
 }
 
 /* Arms the trigger to fire within delay ms; an earlier one stays. */
@@ -47,11 +48,19 @@ static void arm(struct targets *tg, int64_t delay) {
   uv_timer_start(&tg->trigger, on_trigger, due - uv_now(tg->loop), 0);
 }
 
-/* Each target's feed and series, through a map (O(targets + series), also
- * with 10,000 of each). */
+/* New data for some targets: a pass within a second (the throttle). */
+static void new_data(struct targets *tg) {
+  int64_t delay = eval_trigger_data(&tg->trig, (int64_t)uv_now(tg->loop));
+  if (delay >= 0)
+    arm(tg, delay);
+}
+
+/* Each target's feed and series, and the targets of each feed and series,
+ * through maps (O(targets + series), also with 10,000 of each). */
 static void resolve(struct targets *tg) {
   const struct config *cfg = tg->cfg;
   struct strmap series, feeds;
+  size_t *tail = xcalloc(tg->n + 1, sizeof(*tail));
   strmap_init(&series, 16);
   strmap_init(&feeds, 16);
   for (size_t f = 0; f < cfg->nfeeds; f++)
@@ -61,18 +70,56 @@ static void resolve(struct targets *tg) {
     }
   tg->feed_of = xcalloc(tg->n + 1, sizeof(*tg->feed_of));
   tg->series_of = xcalloc(tg->n + 1, sizeof(*tg->series_of));
+  tg->next_of_feed = xcalloc(tg->n + 1, sizeof(*tg->next_of_feed));
+  tg->next_of_series = xcalloc(tg->n + 1, sizeof(*tg->next_of_series));
+  tg->feed_first = xcalloc(cfg->nfeeds + 1, sizeof(*tg->feed_first));
+  tg->fetched = xcalloc(cfg->nfeeds + 1, sizeof(*tg->fetched));
+  strmap_init(&tg->series_first, tg->n);
+  for (size_t f = 0; f < cfg->nfeeds; f++)
+    tg->feed_first[f] = tg->n;
   for (size_t i = 0; i < tg->n; i++) {
-    tg->series_of[i] = strmap_get(&series, cfg->targets[i].series);
-    tg->feed_of[i] = strmap_get(&feeds, cfg->targets[i].series);
+    const char *sid = cfg->targets[i].series;
+    const void *first = strmap_get(&tg->series_first, sid);
+    tg->series_of[i] = strmap_get(&series, sid);
+    tg->feed_of[i] = strmap_get(&feeds, sid);
+    tg->next_of_feed[i] = tg->next_of_series[i] = tg->n;
+    if (!first) {
+      strmap_put(&tg->series_first, sid, (const void *)(uintptr_t)(i + 1));
+      tail[i] = i;
+    } else {
+      size_t head = (size_t)(uintptr_t)first - 1;
+      tg->next_of_series[tail[head]] = i;
+      tail[head] = i;
+    }
   }
+  /* Each feed's targets, in order: built backwards. */
+  for (size_t i = tg->n; i-- > 0;)
+    if (tg->feed_of[i]) {
+      size_t f = (size_t)(tg->feed_of[i] - cfg->feeds);
+      tg->next_of_feed[i] = tg->feed_first[f];
+      tg->feed_first[f] = i;
+    }
   strmap_free(&series);
   strmap_free(&feeds);
-  tg->fetched = xcalloc(cfg->nfeeds + 1, sizeof(*tg->fetched));
-  tg->feed_used = xcalloc(cfg->nfeeds + 1, sizeof(*tg->feed_used));
-  for (size_t i = 0; i < tg->n; i++)
-    if (tg->feed_of[i])
-      tg->feed_used[tg->feed_of[i] - cfg->feeds] = true;
+  free(tail);
 }
+
+static void unresolve(struct targets *tg) {
+  free(tg->feed_of);
+  free(tg->series_of);
+  free(tg->next_of_feed);
+  free(tg->next_of_series);
+  free(tg->feed_first);
+  free(tg->fetched);
+  strmap_free(&tg->series_first);
+  tg->feed_of = NULL;
+  tg->series_of = NULL;
+  tg->next_of_feed = tg->next_of_series = tg->feed_first = NULL;
+  tg->fetched = NULL;
+}
+
+static void on_history(void *data, const char *series, enum store_history what,
+                       int64_t ms);
 
 void targets_init(struct targets *tg, uv_loop_t *loop, struct store *store,
                   const struct config *cfg, bool periodic) {
@@ -83,22 +130,24 @@ void targets_init(struct targets *tg, uv_loop_t *loop, struct store *store,
   tg->gate = periodic;
   tg->n = cfg->ntargets;
   tg->states = xcalloc(tg->n ? tg->n : 1, sizeof(*tg->states));
+  tg->ready = xcalloc(tg->n ? tg->n : 1, sizeof(*tg->ready));
   resolve(tg);
   eval_trigger_init(&tg->trig, COALESCE_MS, MIN_GAP_MS);
-  /* Cannot fail: timer inits only record the loop. */
+  /* Cannot fail: timer and idle inits only record the loop. */
   uv_timer_init(loop, &tg->timer);
   uv_timer_init(loop, &tg->trigger);
-  tg->timer.data = tg->trigger.data = tg;
+  uv_idle_init(loop, &tg->judging);
+  tg->timer.data = tg->trigger.data = tg->judging.data = tg;
+  store_on_history(store, on_history, tg);
   if (periodic)
     uv_timer_start(&tg->timer, on_timer, (uint64_t)cfg->evaluate_every_ms,
                    (uint64_t)cfg->evaluate_every_ms);
 }
 
 static void free_state(struct target_state *ts) {
-  free(ts->pts);
-  free(ts->traj);
-  ts->pts = NULL;
-  ts->traj = NULL;
+  if (ts->tally_ready)
+    eval_tally_free(&ts->tally);
+  ts->tally_ready = false;
 }
 
 void targets_set_config(struct targets *tg, const struct config *cfg) {
@@ -108,12 +157,16 @@ void targets_set_config(struct targets *tg, const struct config *cfg) {
   size_t nold = tg->n;
   struct strmap ids;
 
+  /* Replies to the running pass's reads point into the old states. */
+  tg->epoch++;
+  targets_pass_drop(tg);
+  tg->fetched = NULL; /* old_fetched is freed below, after the copy */
+  unresolve(tg);
   tg->cfg = cfg;
   tg->n = cfg->ntargets;
   tg->states = xcalloc(tg->n ? tg->n : 1, sizeof(*tg->states));
-  free(tg->feed_of);
-  free(tg->series_of);
-  free(tg->feed_used);
+  free(tg->ready);
+  tg->ready = xcalloc(tg->n ? tg->n : 1, sizeof(*tg->ready));
   resolve(tg);
   /* Old ids are borrowed from the old config, still alive here. */
   strmap_init(&ids, nold + oldcfg->nfeeds);
@@ -122,10 +175,18 @@ void targets_set_config(struct targets *tg, const struct config *cfg) {
   for (size_t i = 0; i < tg->n; i++) {
     struct target_state *prev =
         (struct target_state *)strmap_get(&ids, cfg->targets[i].id);
-    if (prev) {
-      tg->states[i] = *prev;
-      memset(prev, 0, sizeof(*prev));
-    }
+    struct target_state *ts = &tg->states[i];
+    if (!prev)
+      continue;
+    *ts = *prev;
+    memset(prev, 0, sizeof(*prev));
+    /* A changed definition (series, rule, period, pace, ...) or zone
+     * reads its series again and redraws its trajectory. */
+    if (ts->tally_ready &&
+        (!tg->series_of[i] ||
+         !eval_tally_fits(&ts->tally, &cfg->targets[i],
+                          tg->series_of[i]->meta.kind, cfg->timezone)))
+      free_state(ts);
   }
   strmap_free(&ids);
   strmap_init(&ids, oldcfg->nfeeds);
@@ -139,6 +200,8 @@ void targets_set_config(struct targets *tg, const struct config *cfg) {
     free_state(&old[j]);
   free(old);
   free(old_fetched);
+  tg->full = true;
+  targets_pass_continue(tg);
   uv_timer_stop(&tg->timer);
   if (tg->gate && cfg->evaluate_every_ms)
     uv_timer_start(&tg->timer, on_timer, (uint64_t)cfg->evaluate_every_ms,
@@ -147,21 +210,29 @@ void targets_set_config(struct targets *tg, const struct config *cfg) {
 
 void targets_set_leader(struct targets *tg, bool leader) {
   tg->follower = !leader;
-  tg->generation++;
+  /* Replies to the running pass's reads are stale (tg->epoch). */
+  tg->epoch++;
+  targets_pass_drop(tg);
   for (size_t i = 0; i < tg->n; i++) {
     struct target_state *ts = &tg->states[i];
-    /* What this process judged may be behind what Redis holds now. */
+    /* What this process judged may be behind what Redis holds now, and
+     * another leader may have rewritten ind:p: every series read whole,
+     * every trajectory drawn whole. */
     memset(&ts->st, 0, sizeof(ts->st));
     memset(&ts->inc, 0, sizeof(ts->inc));
-    ts->restored = ts->judged = ts->traj_known = false;
+    ts->restored = ts->judged = false;
+    if (ts->tally_ready) {
+      eval_tally_reset(&ts->tally);
+      tg->stats.rereads++;
+    }
   }
+  targets_pass_continue(tg);
   targets_evaluate(tg, NULL);
 }
 
-void targets_fetched(struct targets *tg, const struct feed *feed,
-                     bool new_data) {
+void targets_fetched(struct targets *tg, const struct feed *feed, bool fresh) {
   size_t fi = (size_t)(feed - tg->cfg->feeds);
-  bool first = false;
+  bool first = false, any = false;
   if (tg->closing || fi >= tg->cfg->nfeeds)
     return;
   if (tg->follower) {
@@ -171,15 +242,42 @@ void targets_fetched(struct targets *tg, const struct feed *feed,
   if (!tg->fetched[fi])
     first = tg->fetched[fi] = true;
   /* Its targets may be judged now; new data is judged within a second. */
-  if (tg->feed_used[fi] && (first || new_data)) {
-    int64_t delay = eval_trigger_data(&tg->trig, (int64_t)uv_now(tg->loop));
-    if (delay >= 0)
-      arm(tg, delay);
+  if (!first && !fresh)
+    return;
+  for (size_t i = tg->feed_first[fi]; i < tg->n; i = tg->next_of_feed[i]) {
+    tg->states[i].want = true;
+    any = true;
   }
+  if (any)
+    new_data(tg);
 }
 
-/* Whether target i is judged in this pass. */
-static bool judging(const struct targets *tg, size_t i) {
+/* The store rewrote or trimmed a series' history: its targets read again
+ * from there, within a second. */
+static void on_history(void *data, const char *series, enum store_history what,
+                       int64_t ms) {
+  struct targets *tg = data;
+  const void *first;
+  if (tg->closing || !tg->states)
+    return;
+  first = strmap_get(&tg->series_first, series);
+  if (!first)
+    return;
+  for (size_t i = (size_t)(uintptr_t)first - 1; i < tg->n;
+       i = tg->next_of_series[i]) {
+    struct target_state *ts = &tg->states[i];
+    if (!ts->tally_ready)
+      continue;
+    if (what == STORE_REWRITTEN)
+      eval_tally_rewind(&ts->tally, ms);
+    else
+      eval_tally_trimmed(&ts->tally, ms);
+    ts->want = true;
+  }
+  new_data(tg);
+}
+
+bool targets_judging(const struct targets *tg, size_t i) {
   size_t fi;
   if (!tg->series_of[i] || !tg->feed_of[i])
     return false;
@@ -187,72 +285,11 @@ static bool judging(const struct targets *tg, size_t i) {
   return !tg->gate || tg->fetched[fi];
 }
 
-/* ---- reading ---- */
-
-enum read_kind { READ_STATE, READ_POINTS, READ_GRAIN };
-
-struct read_ctx {
-  struct targets *tg;
-  size_t index;
-  enum read_kind kind;
-  unsigned generation;
-};
-
-static void evaluate_all(struct targets *tg);
-
-static void on_read(void *data, redisReply *reply) {
-  struct read_ctx *rc = data;
-  struct targets *tg = rc->tg;
-  if (rc->generation != tg->generation) {
-    /* Read before the leadership changed: the pass starts again. */
-    tg->reads_failed = true;
-  } else if (!tg->closing && rc->index < tg->n) {
-    struct target_state *ts = &tg->states[rc->index];
-    if (!reply) {
-      tg->reads_failed = true; /* the connection went: the pass again */
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-      /* Redis refused this one read (a key of another type): that target
-       * waits, the others are judged. */
-      log_warn("targets: target %s: Redis refused a read: %s",
-               tg->cfg->targets[rc->index].id, reply->str ? reply->str : "");
-      if (rc->kind == READ_STATE)
-        ts->restored = true;
-      if (!ts->have_result)
-        snprintf(ts->message, sizeof(ts->message),
-                 "not judged: Redis refused reading its data: %s",
-                 reply->str ? reply->str : "");
-    } else if (rc->kind == READ_STATE) {
-      targets_io_restore(ts, reply);
-    } else if (rc->kind == READ_GRAIN) {
-      targets_io_grain(ts, reply);
-    } else {
-      targets_io_points(ts, reply);
-      ts->read_ok = true;
-    }
-  }
-  free(rc);
-  if (--tg->reads_pending == 0)
-    evaluate_all(tg);
-}
-
-static void send_read(struct targets *tg, size_t i, enum read_kind kind,
-                      int argc, const char **argv) {
-  struct read_ctx *rc = xmalloc(sizeof(*rc));
-  rc->tg = tg;
-  rc->index = i;
-  rc->kind = kind;
-  rc->generation = tg->generation;
-  tg->reads_pending++;
-  if (store_read(tg->store, argc, argv, NULL, on_read, rc) < 0) {
-    tg->reads_pending--;
-    tg->reads_failed = true;
-    free(rc);
-  }
-}
-
-static void finish_pass(struct targets *tg, bool ok) {
+void targets_finish_pass(struct targets *tg, bool ok) {
   targets_done_cb done = tg->on_pass;
   tg->busy = false;
+  if (ok)
+    tg->stats.passes++;
   if (!ok && !tg->closing) {
     /* Redis did not answer: again as soon as it does, keeping done. */
     arm(tg, RETRY_MS);
@@ -263,67 +300,25 @@ static void finish_pass(struct targets *tg, bool ok) {
     done(tg, ok);
   if (tg->again && !tg->closing) {
     tg->again = false;
-    targets_evaluate(tg, NULL);
+    start_pass(tg);
   }
 }
 
 static void on_flushed(void *data, bool ok) {
   struct targets *tg = data;
   if (!ok || tg->closing) {
-    finish_pass(tg, false);
+    tg->flushing = false;
+    targets_finish_pass(tg, false);
     return;
   }
-  tg->reads_failed = false;
-  tg->reads_pending = 1; /* held until every read is sent */
-  for (size_t i = 0; i < tg->n; i++) {
-    const struct target *t = &tg->cfg->targets[i];
-    struct target_state *ts = &tg->states[i];
-    char from[24], until[24];
-    char *key;
-    ts->read_ok = false;
-    if (tg->follower)
-      ts->restored = false; /* the leader's latest */
-    /* A what-if starts from a fresh state: nothing stored is read. */
-    if (!ts->restored && !what_if(tg)) {
-      key = store_key(tg->store, "t", t->id);
-      {
-        const char *argv[] = {"HGETALL", key};
-        send_read(tg, i, READ_STATE, 2, argv);
-      }
-      free(key);
-    }
-    if (!judging(tg, i) || tg->follower)
-      continue;
-    key = store_key(tg->store, "m", t->series);
-    {
-      const char *argv[] = {"HGET", key, "grain"};
-      send_read(tg, i, READ_GRAIN, 3, argv);
-    }
-    free(key);
-    /* The period, the prior year (growth) and what came before (for
-     * staleness and gaps); a what-if nothing after its now. */
-    snprintf(from, sizeof(from), "%lld",
-             (long long)(period_start_ms(&t->period) - YEAR_MS));
-    snprintf(until, sizeof(until), "%lld", (long long)tg->fixed_now);
-    key = store_key(tg->store, "s", t->series);
-    {
-      const char *argv[] = {"XRANGE", key, from, what_if(tg) ? until : "+"};
-      send_read(tg, i, READ_POINTS, 4, argv);
-    }
-    free(key);
-  }
-  if (--tg->reads_pending == 0)
-    evaluate_all(tg);
+  tg->flushing = false;
+  targets_pass_begin(tg);
 }
 
-void targets_evaluate(struct targets *tg, targets_done_cb done) {
-  if (tg->closing) {
-    if (done)
-      done(tg, false);
+/* A pass over the targets that want one (all of them when tg->full). */
+static void start_pass(struct targets *tg) {
+  if (tg->closing)
     return;
-  }
-  if (done && !tg->on_pass)
-    tg->on_pass = done;
   if (tg->busy) {
     tg->again = true;
     return;
@@ -338,45 +333,57 @@ void targets_evaluate(struct targets *tg, targets_done_cb done) {
   }
   tg->waiting = false;
   tg->busy = true;
+  tg->flushing = true;
   eval_trigger_began(&tg->trig, (int64_t)uv_now(tg->loop));
   /* Evaluate on what has been written, not on what is still queued. */
   store_flush(tg->store, on_flushed, tg);
 }
 
+void targets_evaluate(struct targets *tg, targets_done_cb done) {
+  if (tg->closing) {
+    if (done)
+      done(tg, false);
+    return;
+  }
+  if (done && !tg->on_pass)
+    tg->on_pass = done;
+  tg->full = true;
+  start_pass(tg);
+}
+
 /* ---- judging ---- */
 
-static void judge(struct targets *tg, size_t i, int64_t now) {
+void targets_judge(struct targets *tg, size_t i) {
   const struct target *t = &tg->cfg->targets[i];
   const struct feed_series *s = tg->series_of[i];
   struct target_state *ts = &tg->states[i];
   struct eval_traj traj = {0};
   struct eval_input in;
   enum eval_class before = ts->st.cls;
-  bool first, changed;
+  int64_t now = targets_now(tg), traj_from;
+  bool first, changed, redraw;
 
-  if (what_if(tg))
+  if (targets_what_if(tg))
     memset(&ts->st, 0, sizeof(ts->st));
   first = !ts->st.known;
+  memset(&in, 0, sizeof(in));
   in.target = t;
   in.kind = s->meta.kind;
   in.every_ms = tg->feed_of[i]->every_ms;
   in.grain = ts->grain;
   in.at_start = s->meta.at == AT_START ||
                 (s->meta.at == AT_DEFAULT && s->meta.kind == KIND_INSTANT);
-  in.pts = ts->pts;
-  in.n = ts->npts;
   in.now_ms = now;
-  in.until_ms = what_if(tg) ? now : 0;
-  eval_target(&in, &ts->res, what_if(tg) ? NULL : &traj);
+  in.until_ms = targets_what_if(tg) ? now : 0;
+  redraw = eval_tally_judge(&ts->tally, &in, &ts->res,
+                            targets_what_if(tg) ? NULL : &traj, &traj_from);
   changed = eval_next_class(t, &ts->res, now, &ts->st);
   eval_message(t, &ts->res, ts->st.cls, ts->message, sizeof(ts->message));
   /* A long unit can make snprintf cut a character in half. */
   utf8_trim_partial(ts->message);
   ts->have_result = ts->judged = true;
-  free(ts->pts);
-  ts->pts = NULL;
-  ts->npts = 0;
-  if (what_if(tg))
+  tg->stats.evaluations++;
+  if (targets_what_if(tg))
     return;
   /* The judgement and the notifications it queues land together, and only
    * while this instance leads (the store's fence, in a cluster). */
@@ -384,7 +391,8 @@ static void judge(struct targets *tg, size_t i, int64_t now) {
   if (tg->on_eval)
     tg->on_eval(tg->data, t, ts, before, first, changed, now);
   targets_io_write(tg, t, ts, now);
-  targets_io_trajectory(tg, t, ts, &traj);
+  if (redraw)
+    targets_io_trajectory(tg, t, traj_from, &traj);
   free(traj.p);
   if (changed)
     targets_io_event(tg, t, before, first, ts);
@@ -397,28 +405,6 @@ static void judge(struct targets *tg, size_t i, int64_t now) {
       log_info("target %s: %s -> %s: %s", t->id, eval_class_name(before),
                eval_class_name(ts->st.cls), ts->message);
   }
-}
-
-static void evaluate_all(struct targets *tg) {
-  int64_t now = targets_now(tg);
-  if (tg->closing) {
-    finish_pass(tg, false);
-    return;
-  }
-  if (tg->reads_failed) {
-    log_debug("targets: some reads failed; evaluating again shortly");
-    for (size_t i = 0; i < tg->n; i++) {
-      free(tg->states[i].pts);
-      tg->states[i].pts = NULL;
-      tg->states[i].npts = 0;
-    }
-    finish_pass(tg, false);
-    return;
-  }
-  for (size_t i = 0; i < tg->n && !tg->follower; i++)
-    if (judging(tg, i) && tg->states[i].read_ok)
-      judge(tg, i, now);
-  finish_pass(tg, true);
 }
 
 /* ---- for people ---- */
@@ -474,15 +460,10 @@ static void on_handle_closed(uv_handle_t *h) {
   for (size_t i = 0; i < tg->n; i++)
     free_state(&tg->states[i]);
   free(tg->states);
-  free(tg->feed_of);
-  free(tg->series_of);
-  free(tg->fetched);
-  free(tg->feed_used);
-  tg->feed_used = NULL;
+  free(tg->ready);
+  unresolve(tg);
   tg->states = NULL;
-  tg->feed_of = NULL;
-  tg->series_of = NULL;
-  tg->fetched = NULL;
+  tg->ready = NULL;
   tg->n = 0;
   if (tg->on_closed)
     tg->on_closed(tg);
@@ -492,13 +473,19 @@ void targets_close(struct targets *tg, void (*on_closed)(struct targets *)) {
   targets_done_cb done = tg->on_pass;
   tg->closing = true;
   tg->on_closed = on_closed;
-  tg->pending_closes = 2;
+  tg->pending_closes = 3;
+  store_on_history(tg->store, NULL, NULL);
   uv_close((uv_handle_t *)&tg->timer, on_handle_closed);
   uv_close((uv_handle_t *)&tg->trigger, on_handle_closed);
-  /* A pass in flight ends through finish_pass, which says so. */
+  uv_close((uv_handle_t *)&tg->judging, on_handle_closed);
+  /* A pass in flight ends when its last reply comes (the store answers
+   * every read and flush, with NULL or false when it closes), which says
+   * so; one that only judges (read already) ends here. */
   if (!tg->busy) {
     tg->on_pass = NULL;
     if (done)
       done(tg, false);
+  } else if (!tg->flushing && !tg->outstanding) {
+    targets_finish_pass(tg, false);
   }
 }

@@ -10,15 +10,27 @@
  * `pending`. With a fixed `now` (--now) a pass is a what-if: fresh state,
  * only observations at or before now, nothing written.
  *
- * Two files: targets.c (passes, triggers, rows), targets_io.c (what is
+ * What a pass reads follows the new data, not the history (contract §5):
+ * each target keeps an eval_tally of its series; a pass reads only the
+ * targets whose series gained data, were rewritten (the store says so,
+ * store_on_history) or whose feed answered for the first time, all of them
+ * on the timer, and each only from where its tally stopped, in chunks
+ * (COUNT), a few targets at a time; read targets are judged a slice of
+ * the loop's turn at a time, so the loop is never held for long, also
+ * while years of history load after a start.
+ *
+ * Three files: targets.c (triggers, judging, rows), targets_pass.c (a
+ * pass: what is read when, the chunks, the slices), targets_io.c (what is
  * read from and written to Redis); internals in targets_private.h. */
 #ifndef INDICATORD_TARGETS_H
 #define INDICATORD_TARGETS_H
 
 #include "config.h"
 #include "eval.h"
+#include "eval_tally.h"
 #include "eval_trigger.h"
 #include "store.h"
+#include "strmap.h"
 #include "table.h"
 
 #include <stdbool.h>
@@ -34,13 +46,6 @@ struct incident {
   enum eval_class cls; /* class last notified */
 };
 
-/* A trajectory point as written to ind:p (its time and a hash of its
- * numbers): the next pass rewrites from the first point that differs. */
-struct traj_mark {
-  int64_t t;
-  uint64_t hash;
-};
-
 struct target_state {
   struct eval_state st;
   struct incident inc;
@@ -49,15 +54,19 @@ struct target_state {
   bool judged;      /* judged by this process */
   struct eval_result res;
   char message[512];
-  /* This pass's reads. */
-  struct eval_point *pts;
-  size_t npts;
-  bool read_ok;
   enum timefmt_grain grain; /* of the series (ind:m:<series> grain) */
-  /* What ind:p:<target> holds; unknown until written once. */
-  struct traj_mark *traj;
-  size_t ntraj;
-  bool traj_known;
+  /* What the judgement is kept from (eval_tally): set up at the first
+   * pass that reads the series, and again when a reload changed what it
+   * depends on. */
+  struct eval_tally tally;
+  bool tally_ready;
+  bool want;    /* to be read and judged by a pass (new data, a rewrite) */
+  bool in_pass; /* taken by the running pass, not finished */
+  bool judge;   /* ... to be judged (else only its ind:t is read) */
+  bool ready;   /* ... read, waiting in the pass's queue to be judged */
+  bool failed;  /* ... a read got no answer, or Redis refused it */
+  int replies;  /* ... replies it still waits for */
+  uint64_t gen; /* the tally's generation its reads were sent at */
 };
 
 struct targets;
@@ -69,20 +78,33 @@ typedef void (*targets_eval_cb)(void *data, const struct target *t,
                                 bool first, bool changed, int64_t now_ms);
 typedef void (*targets_done_cb)(struct targets *tg, bool ok);
 
+/* Evaluation counters, for /metrics. */
+struct targets_stats {
+  uint64_t passes;      /* passes finished */
+  uint64_t evaluations; /* targets judged */
+  uint64_t entries;     /* stream entries read */
+  uint64_t rereads;     /* targets read again from a rewritten day, or whole */
+};
+
 struct targets {
   uv_loop_t *loop;
   struct store *store;
   const struct config *cfg;
   struct target_state *states;
   size_t n;
-  /* Per target of cfg: its feed and series. */
+  /* Per target of cfg: its feed and series, and the next target of the
+   * same feed and of the same series (n: none). */
   const struct feed **feed_of;
   const struct feed_series **series_of;
-  /* Per feed of cfg: whether its first fetch since the start finished,
-   * and whether a target reads it. */
-  bool *fetched, *feed_used;
-  uv_timer_t timer;     /* periodic evaluation */
-  uv_timer_t trigger;   /* new data (throttled), and retries */
+  size_t *next_of_feed, *next_of_series;
+  /* Per feed of cfg: its first target (n: none), and whether its first
+   * fetch since the start finished. */
+  size_t *feed_first;
+  bool *fetched;
+  struct strmap series_first; /* series id -> first target index + 1 */
+  uv_timer_t timer;           /* periodic evaluation */
+  uv_timer_t trigger;         /* new data (throttled), and retries */
+  uv_idle_t judging;    /* the pass's read targets judged, a slice a turn */
   uint64_t trigger_due; /* loop time the trigger timer fires; 0: idle */
   struct eval_trigger trig;
   int64_t fixed_now; /* --now: a what-if; 0: the wall clock */
@@ -90,15 +112,23 @@ struct targets {
   /* Several instances: only the leader judges; a follower's passes read
    * the leader's judgements (ind:t) for its table. */
   bool follower;
-  unsigned generation; /* of the leadership: older reads are dropped */
   bool busy, again, closing;
+  bool full;    /* the next pass judges every target (timer, start, reload) */
   bool waiting; /* for Redis to answer (logged once) */
-  size_t reads_pending;
-  bool reads_failed;
+  /* The running pass: the next target to consider, the targets with reads
+   * in flight, the replies due (all targets), the read targets waiting to
+   * be judged (a ring of n), whether a read got no answer. */
+  size_t cursor, reading, outstanding;
+  size_t *ready, ready_head, nready;
+  bool pass_failed;
+  bool flushing;     /* the pass waits for the store's queue to be written */
+  uint64_t epoch;    /* bumped by a reload: older replies are stale */
+  unsigned connects; /* the store's connections seen (see pass) */
+  struct targets_stats stats;
   targets_eval_cb on_eval;
   void *data;
   targets_done_cb on_pass; /* one-shot, for once */
-  int pending_closes;      /* the timers, until closed */
+  int pending_closes;      /* the handles, until closed */
   void (*on_closed)(struct targets *tg);
 };
 

@@ -98,31 +98,30 @@ void targets_io_restore(struct target_state *ts, const redisReply *r) {
   }
 }
 
-void targets_io_points(struct target_state *ts, const redisReply *r) {
-  free(ts->pts);
-  ts->pts = NULL;
-  ts->npts = 0;
+size_t targets_io_points(struct eval_tally *ta, const redisReply *r) {
   if (!r || r->type != REDIS_REPLY_ARRAY)
-    return;
-  ts->pts = xcalloc(r->elements + 1, sizeof(*ts->pts));
+    return 0;
   for (size_t i = 0; i < r->elements; i++) {
     const redisReply *e = r->element[i];
-    double v;
+    unsigned long long seq = 0;
     long long ms;
+    double v = NAN;
+    char *end;
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-        e->element[0]->type != REDIS_REPLY_STRING ||
-        e->element[1]->type != REDIS_REPLY_ARRAY ||
-        e->element[1]->elements < 2 ||
-        e->element[1]->element[1]->type != REDIS_REPLY_STRING)
+        e->element[0]->type != REDIS_REPLY_STRING)
       continue;
-    ms = strtoll(e->element[0]->str, NULL, 10);
-    v = strtod(e->element[1]->element[1]->str, NULL);
-    if (!isfinite(v))
-      continue;
-    ts->pts[ts->npts].t = ms;
-    ts->pts[ts->npts].v = v;
-    ts->npts++;
+    ms = strtoll(e->element[0]->str, &end, 10);
+    if (*end == '-')
+      seq = strtoull(end + 1, NULL, 10);
+    /* The first field's value; an entry without one only moves the read
+     * on. */
+    if (e->element[1]->type == REDIS_REPLY_ARRAY &&
+        e->element[1]->elements >= 2 &&
+        e->element[1]->element[1]->type == REDIS_REPLY_STRING)
+      v = strtod(e->element[1]->element[1]->str, NULL);
+    eval_tally_add(ta, ms, seq, v);
   }
+  return r->elements;
 }
 
 void targets_io_grain(struct target_state *ts, const redisReply *r) {
@@ -250,65 +249,22 @@ void targets_io_event(struct targets *tg, const struct target *t,
   free(key);
 }
 
-/* FNV-1a over the point's time and numbers, as written. */
-static uint64_t point_hash(const struct eval_traj_point *p) {
-  double v[3] = {p->actual, p->expected, p->projected};
-  const unsigned char *b;
-  uint64_t h = UINT64_C(1469598103934665603);
-  b = (const unsigned char *)&p->t;
-  for (size_t i = 0; i < sizeof(p->t); i++)
-    h = (h ^ b[i]) * UINT64_C(1099511628211);
-  b = (const unsigned char *)v;
-  for (size_t i = 0; i < sizeof(v); i++)
-    h = (h ^ b[i]) * UINT64_C(1099511628211);
-  return h;
-}
-
 void targets_io_trajectory(struct targets *tg, const struct target *t,
-                           struct target_state *ts,
-                           const struct eval_traj *traj) {
+                           int64_t from_ms, const struct eval_traj *traj) {
   static const char *const fields[] = {"actual", "expected", "projected"};
-  struct traj_mark *marks = xcalloc(traj->n + 1, sizeof(*marks));
-  size_t k = 0;
-  int64_t from;
-  for (size_t i = 0; i < traj->n; i++) {
-    marks[i].t = traj->p[i].t;
-    marks[i].hash = point_hash(&traj->p[i]);
+  size_t n = traj->n;
+  int64_t *times = xcalloc(n + 1, sizeof(*times));
+  double *vals = xcalloc(3 * n + 1, sizeof(*vals));
+  char *key = store_key(tg->store, "p", t->id);
+  for (size_t i = 0; i < n; i++) {
+    const struct eval_traj_point *p = &traj->p[i];
+    times[i] = p->t;
+    vals[3 * i] = p->actual;
+    vals[3 * i + 1] = p->expected;
+    vals[3 * i + 2] = p->projected;
   }
-  if (ts->traj_known) {
-    while (k < traj->n && k < ts->ntraj && marks[k].t == ts->traj[k].t &&
-           marks[k].hash == ts->traj[k].hash)
-      k++;
-    if (k == traj->n && k == ts->ntraj) {
-      free(marks);
-      return; /* unchanged */
-    }
-    /* From the first point that changed, moved, came or went. */
-    from = k < ts->ntraj && (k == traj->n || ts->traj[k].t < marks[k].t)
-               ? ts->traj[k].t
-               : marks[k].t;
-  } else {
-    from = 0; /* what the stream holds is not known: all of it */
-  }
-  {
-    size_t n = traj->n - k;
-    int64_t *times = xcalloc(n + 1, sizeof(*times));
-    double *vals = xcalloc(3 * n + 1, sizeof(*vals));
-    char *key = store_key(tg->store, "p", t->id);
-    for (size_t i = 0; i < n; i++) {
-      const struct eval_traj_point *p = &traj->p[k + i];
-      times[i] = p->t;
-      vals[3 * i] = p->actual;
-      vals[3 * i + 1] = p->expected;
-      vals[3 * i + 2] = p->projected;
-    }
-    store_replace_tail(tg->store, key, from, fields, 3, times, vals, n);
-    free(key);
-    free(times);
-    free(vals);
-  }
-  free(ts->traj);
-  ts->traj = marks;
-  ts->ntraj = traj->n;
-  ts->traj_known = true;
+  store_replace_tail(tg->store, key, from_ms, fields, 3, times, vals, n);
+  free(key);
+  free(times);
+  free(vals);
 }

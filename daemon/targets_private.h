@@ -1,5 +1,5 @@
-/* The targets module's internals: what targets_io.c reads from and writes
- * to Redis for targets.c. */
+/* The targets module's internals: what targets_pass.c and targets_io.c
+ * provide to targets.c and to each other. */
 #ifndef INDICATORD_TARGETS_PRIVATE_H
 #define INDICATORD_TARGETS_PRIVATE_H
 
@@ -7,11 +7,36 @@
 
 #include <hiredis/hiredis.h>
 
+/* ---- targets.c ---- */
+
+/* --now: a what-if (fresh state, nothing written). */
+bool targets_what_if(const struct targets *tg);
+/* Whether target i is judged (its series known and, in the daemon, its
+ * feed's first fetch since the start finished). */
+bool targets_judging(const struct targets *tg, size_t i);
+/* Judges target i from its tally and queues what it writes. */
+void targets_judge(struct targets *tg, size_t i);
+/* The pass ended: ok false retries it soon. */
+void targets_finish_pass(struct targets *tg, bool ok);
+
+/* ---- targets_pass.c ---- */
+
+/* Reads and judges the targets that want it, once the store's queue is
+ * written. */
+void targets_pass_begin(struct targets *tg);
+/* A reload replaces the states: the running pass stops reading (its
+ * replies are stale: tg->epoch) and its targets want another pass. */
+void targets_pass_drop(struct targets *tg);
+/* After a reload: the dropped pass ends once nothing is due. */
+void targets_pass_continue(struct targets *tg);
+
+/* ---- targets_io.c ---- */
+
 /* ind:t:<target> as stored: the class, the hysteresis state, the incident,
  * and the numbers and message shown until the target is judged again. */
 void targets_io_restore(struct target_state *ts, const redisReply *r);
-/* XRANGE of the series into ts->pts. */
-void targets_io_points(struct target_state *ts, const redisReply *r);
+/* One XRANGE reply into the tally; returns the entries it held. */
+size_t targets_io_points(struct eval_tally *ta, const redisReply *r);
 /* HGET ind:m:<series> grain into ts->grain (GRAIN_INSTANT when unknown). */
 void targets_io_grain(struct target_state *ts, const redisReply *r);
 
@@ -22,10 +47,8 @@ void targets_io_write(struct targets *tg, const struct target *t,
 void targets_io_event(struct targets *tg, const struct target *t,
                       enum eval_class from, bool first,
                       const struct target_state *ts);
-/* Rewrites ind:p:<target> from the first point of traj that differs from
- * what it holds (all of it the first time), and remembers traj. */
+/* Replaces ind:p:<target>'s entries from from_ms on by traj. */
 void targets_io_trajectory(struct targets *tg, const struct target *t,
-                           struct target_state *ts,
-                           const struct eval_traj *traj);
+                           int64_t from_ms, const struct eval_traj *traj);
 
 #endif

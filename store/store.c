@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "store_history.h"
 #include "store_op.h"
 #include "upsert.h"
 #include "util.h"
@@ -314,8 +315,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
       s->stats.rejected++;
       log_warn("store: Redis refused %s %s: %s", op->argv[0], what, e);
     }
-  } else if (!s->min_replicas) {
-    rlink_confirm(&s->link);
+  } else {
+    if (!s->min_replicas)
+      rlink_confirm(&s->link);
+    store_note_history(s, op, reply);
   }
   if (s->held || (s->refusal[0] && !s->min_replicas))
     release(s);

@@ -40,6 +40,15 @@ struct store_stats {
 typedef void (*store_flush_cb)(void *data, bool ok);
 /* A fenced group was refused: key no longer holds this writer's name. */
 typedef void (*store_fenced_cb)(void *data, const char *key);
+/* What a write did to a series' history besides adding to its end: the
+ * evaluation reads only what is new (contract §5) and must hear of the
+ * rest. STORE_REWRITTEN: the entries from ms on were rewritten (a
+ * revision, a late observation, a replay of older data), every time that
+ * was there still there; STORE_TRIMMED: the entries before ms were
+ * removed (retention). */
+enum store_history { STORE_REWRITTEN, STORE_TRIMMED };
+typedef void (*store_history_cb)(void *data, const char *series,
+                                 enum store_history what, int64_t ms);
 typedef void (*store_read_cb)(void *data, redisReply *reply);
 
 struct store_waiter {
@@ -111,6 +120,8 @@ struct store {
   uint64_t *status_errors;
   bool spool_full_logged;
   struct store_stats stats;
+  store_history_cb on_history; /* NULL: nobody listens */
+  void *history_data;
   bool closing;       /* store_close was called */
   int pending_closes; /* the timer, the link and the spool, until closed */
   void (*on_closed)(struct store *s);
@@ -132,6 +143,10 @@ bool store_healthy(const struct store *s, struct strbuf *reason);
  * name (id NULL): prefix applied. Caller frees. */
 char *store_key(const struct store *s, const char *kind, const char *id);
 
+/* Tells cb (NULL: nobody) of every rewrite and trim of a series' history,
+ * as Redis acknowledges it: after the replies to every command sent
+ * before it, so a read answered earlier may hold what it replaced. */
+void store_on_history(struct store *s, store_history_cb cb, void *data);
 /* Queues the observations of one fetch of feed, and each series' grain
  * (how much of the calendar its times name) in its meta hash when it
  * changed. */

@@ -52,11 +52,15 @@ const char upsert_lua[] =
  * semantics as upsert_lua.
  * KEYS: the stream, its meta hash, the latest hash, the series set.
  * ARGV: the series id (the field), then (time ms, ISO time, value) triples.
- * Returns how many entries were written (0: all identical). */
+ * Returns {how many entries were written (0: all identical), the earliest
+ * time written other than at the end (a revision or a late observation:
+ * the entries from there on were rewritten), or -1 when every write was
+ * an append}. */
 const char upsert_many_lua[] =
     "local s, m, latest, set = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
     "local field = ARGV[1]\n"
     "local written = 0\n"
+    "local rewrote = -1\n"
     "for i = 2, #ARGV, 3 do\n"
     "  local ms, val = ARGV[i], ARGV[i + 2]\n"
     "  local id = ms .. '-0'\n"
@@ -83,6 +87,8 @@ const char upsert_many_lua[] =
     "        end\n"
     "      end\n"
     "      written = written + 1\n"
+    "      if rewrote < 0 or tonumber(ms) < rewrote then rewrote = "
+    "tonumber(ms) end\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -99,7 +105,7 @@ const char upsert_many_lua[] =
     "  end\n"
     "  redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
     "end\n"
-    "return written\n";
+    "return {written, rewrote}\n";
 
 /* Replaces a stream's entries from one time on (a target's trajectory,
  * rewritten from the first point that changed): every entry with an ID at
