@@ -159,16 +159,16 @@ void eval_tally_add(struct eval_tally *ta, int64_t ms, uint64_t seq, double v) {
     ta->dirty_day = day;
 }
 
-void eval_tally_rewind(struct eval_tally *ta, int64_t from_ms) {
+bool eval_tally_rewind(struct eval_tally *ta, int64_t from_ms) {
   int64_t day, start;
   /* Only what was read already can be stale. */
   if (ta->from_start ? from_ms >= ta->next_ms : from_ms > ta->next_ms)
-    return;
+    return false;
   day = eval_local_day(from_ms);
   start = eval_day_start_ms(day);
   if (start <= ta->lo) {
     eval_tally_reset(ta);
-    return;
+    return true;
   }
   while (ta->ndays && ta->days[ta->ndays - 1].day >= day)
     ta->ndays--;
@@ -183,13 +183,48 @@ void eval_tally_rewind(struct eval_tally *ta, int64_t from_ms) {
   ta->next_seq = 0;
   ta->from_start = true;
   ta->generation++;
+  return false;
 }
 
-void eval_tally_trimmed(struct eval_tally *ta, int64_t before_ms) {
-  /* Retention shorter than what a target reads is rare: read it all
-   * again rather than keep what a partly trimmed day needs. */
-  if (ta->first_ms < before_ms)
+bool eval_tally_trimmed(struct eval_tally *ta, int64_t before_ms) {
+  int64_t day = eval_local_day(before_ms);
+  size_t drop = 0, keep = 0;
+  if (ta->first_ms >= before_ms)
+    return false; /* nothing held was removed */
+  /* A cut inside a day would need that day's remaining entries again:
+   * read everything again (the store cuts at a day's start). */
+  if (eval_day_start_ms(day) != before_ms) {
     eval_tally_reset(ta);
+    return true;
+  }
+  if (ta->from_start ? ta->next_ms <= before_ms : ta->next_ms < before_ms) {
+    /* The read has not reached the cut (a first read under way, or the
+     * cut removed everything): nothing held stays, and reading from the
+     * start again reads only what is left. */
+    eval_tally_reset(ta);
+    return false;
+  }
+  while (drop < ta->ndays && ta->days[drop].day < day)
+    drop++;
+  if (drop) {
+    memmove(ta->days, ta->days + drop, (ta->ndays - drop) * sizeof(*ta->days));
+    ta->ndays -= drop;
+  }
+  /* The latest times are the newest entries: those that stay are the
+   * latest of what is left. */
+  while (keep < ta->nrecent && ta->recent[keep] < before_ms)
+    keep++;
+  memmove(ta->recent, ta->recent + keep,
+          (ta->nrecent - keep) * sizeof(*ta->recent));
+  ta->nrecent -= keep;
+  ta->first_ms = before_ms; /* at most the earliest left */
+  /* Every trajectory point after a removed day may change, and the
+   * removed days' points go: ind:p written whole, the sweep from the
+   * first day. */
+  ta->dirty_day = INT64_MIN;
+  ta->ck_valid = false;
+  ta->cur_end = INT64_MIN;
+  return false;
 }
 
 bool eval_tally_judge(struct eval_tally *ta, const struct eval_input *in,

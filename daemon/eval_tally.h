@@ -85,10 +85,13 @@ void eval_tally_read_from(const struct eval_tally *ta, char *buf, size_t len);
 /* The next entry of the stream, after every one added before: its ID and
  * value (a value that is not finite only moves the read on). */
 void eval_tally_add(struct eval_tally *ta, int64_t ms, uint64_t seq, double v);
-/* The stream's entries from from_ms on were rewritten. */
-void eval_tally_rewind(struct eval_tally *ta, int64_t from_ms);
-/* The stream's entries before before_ms were removed. */
-void eval_tally_trimmed(struct eval_tally *ta, int64_t before_ms);
+/* The stream's entries from from_ms on were rewritten. Returns whether
+ * everything is read again (a rewrite from before what a target reads). */
+bool eval_tally_rewind(struct eval_tally *ta, int64_t from_ms);
+/* The stream's entries before before_ms were removed: the whole days
+ * before it are dropped. Returns whether everything is read again (a cut
+ * inside a local day). */
+bool eval_tally_trimmed(struct eval_tally *ta, int64_t before_ms);
 
 /* Judges from what was added (in->pts and in->until_ms are not used: the
  * reader stops at until). Appends to traj (when set) the trajectory points

@@ -268,10 +268,9 @@ static void on_history(void *data, const char *series, enum store_history what,
     struct target_state *ts = &tg->states[i];
     if (!ts->tally_ready)
       continue;
-    if (what == STORE_REWRITTEN)
-      eval_tally_rewind(&ts->tally, ms);
-    else
-      eval_tally_trimmed(&ts->tally, ms);
+    if (what == STORE_REWRITTEN ? eval_tally_rewind(&ts->tally, ms)
+                                : eval_tally_trimmed(&ts->tally, ms))
+      tg->stats.rereads++;
     ts->want = true;
   }
   new_data(tg);

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "timefmt.h"
+#include "tz.h"
 #include "util.h"
 
 #include <math.h>
@@ -71,8 +72,6 @@ char *store_key(const struct store *s, const char *kind, const char *id) {
   return key;
 }
 
-/* Trims a series to its retention at most every TRIM_EVERY_MS: XTRIM MINID
- * is cheap, but not needed on every write. */
 /* The evaluator counts staleness from the end of the period an observation
  * describes, which the stored time alone does not tell for period labels
  * placed at their start ("2026-10" of an instant series stands at Oct 1):
@@ -93,6 +92,21 @@ static void note_grain(struct store *s, const struct feed *feed, size_t j,
   }
 }
 
+/* The start of the local day of ms (the config's time zone). */
+static int64_t day_start(int64_t ms) {
+  struct civil c, d = {0};
+  tz_ms_to_local(ms, &c);
+  d.year = c.year;
+  d.month = c.month;
+  d.day = c.day;
+  return tz_local_to_ms(&d);
+}
+
+/* Trims a series to its retention at most every TRIM_EVERY_MS: XTRIM MINID
+ * is cheap, but not needed on every write. The cut falls at the start of
+ * a local day (keeping up to a day more): the evaluator keeps a target's
+ * data as per-day aggregates and can drop whole days, where a cut inside
+ * a day would make it read the series again (contract §5). */
 static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
   const struct feed_series *fs = &feed->series[j];
   size_t fi = (size_t)(feed - s->cfg->feeds);
@@ -107,7 +121,7 @@ static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
   *at = now ? now : 1;
   key = store_key(s, "s", fs->id);
   snprintf(minid, sizeof(minid), "%lld",
-           (long long)(clock_wall_ms() - fs->meta.retention_ms));
+           (long long)day_start(clock_wall_ms() - fs->meta.retention_ms));
   {
     const char *argv[] = {"XTRIM", key, "MINID", minid};
     store_command(s, 4, argv, NULL);

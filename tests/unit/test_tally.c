@@ -16,6 +16,7 @@
 #include "eval.h"
 #include "eval_tally.h"
 #include "testutil.h"
+#include "tz.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -84,6 +85,16 @@ static size_t trim(struct stream *s, int64_t before) {
     memmove(s->e, s->e + k, (s->n - k) * sizeof(*s->e));
   s->n -= k;
   return k;
+}
+
+/* The start of ms's local day: where the store cuts a retention trim. */
+static int64_t day_start(int64_t ms) {
+  struct civil c, d = {0};
+  tz_ms_to_local(ms, &c);
+  d.year = c.year;
+  d.month = c.month;
+  d.day = c.day;
+  return tz_local_to_ms(&d);
 }
 
 static bool has_ms(const struct stream *s, int64_t ms) {
@@ -362,6 +373,8 @@ static void one_history(const struct config *c, int iter) {
       eval_tally_rewind(&ta, from);
     } else if (op < 60) { /* retention */
       int64_t before = between(lo - 5 * DAY, lo + 300 * DAY);
+      if (chance(60)) /* as the store cuts: whole days are dropped */
+        before = day_start(before);
       if (trim(&s, before) || chance(30))
         eval_tally_trimmed(&ta, before);
     } else if (op < 62) { /* a reconnect: read everything again */
