@@ -379,8 +379,12 @@ def start():
     if done is None:
         print(f"  NOT DONE: {'the daemon exited (code %s)' % p.returncode if p.poll() is not None else 'timeout'}"
               f" after {time.monotonic() - t0:.0f} s; {r.cmd('HLEN', 'ind:status')} of {N} judged")
-        tail = open(os.path.join(tmp, "start.log")).read()[-600:]
-        print("  log tail:", tail.replace("\n", "\n    "))
+        text = open(os.path.join(tmp, "start.log")).read()
+        print(f"  Redis connection lost {text.count('lost 127.0.0.1')} times "
+              f"({text.count('no answer to PING')} without an answer to PING); "
+              f"Redis used_memory peak {peak_redis / 2**20:.0f} MiB; daemon peak RSS "
+              f"{rss:.0f} MiB")
+        print("  log tail:", text[-600:].replace("\n", "\n    "))
     else:
         print(f"  every target judged after     {done:.1f} s")
         print(f"  daemon CPU by then            {cpu:.1f} s")
