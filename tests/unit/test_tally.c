@@ -476,10 +476,58 @@ static void trajectory_from_the_change(void **state) {
   free(pts.p);
 }
 
+/* A retention trim cut at a day's start (as the store cuts) drops the
+ * days before it and the latest times before it, and reads nothing again:
+ * what is judged is what a full read of the rest gives, staleness (from
+ * the gaps between the latest times) included. */
+static void trim_keeps_what_is_left(void **state) {
+  struct config *c = load_case(3);
+  const struct target *t = &c->targets[0];
+  int64_t ps = period_start_ms(&t->period), lo = ps - 366 * DAY, from;
+  int64_t cut = ps + 30 * DAY;
+  struct stream s = {0};
+  struct eval_tally ta;
+  struct eval_result a, b;
+  struct eval_traj pts = {0}, want = {0};
+  struct eval_input in = {.target = t,
+                          .kind = KIND_INSTANT,
+                          .every_ms = HOUR,
+                          .now_ms = ps + 43 * DAY + 15 * HOUR};
+  (void)state;
+  where_iter = where_step = -1; /* not one of the random histories */
+  tz_set(c->timezone);
+  /* hourly for ten days, then two points three days apart: fresh enough
+   * for a 3-day rhythm, stale for an hourly one */
+  for (int64_t ms = ps + 10 * DAY; ms < ps + 20 * DAY; ms += HOUR)
+    put(&s, ms, 0, 20);
+  put(&s, ps + 40 * DAY + 10 * HOUR, 0, 30);
+  put(&s, ps + 43 * DAY + 10 * HOUR, 0, 40);
+  eval_tally_init(&ta, t, in.kind, c->timezone);
+  read_chunks(&ta, &s, 0, 1000, 0);
+  assert_true(eval_tally_judge(&ta, &in, &a, &pts, &from));
+  pts.n = 0;
+  assert_int_equal(cut, day_start(cut));
+  trim(&s, cut);
+  assert_false(eval_tally_trimmed(&ta, cut));
+  assert_int_equal(ta.ndays, 2);
+  assert_true(eval_tally_judge(&ta, &in, &a, &pts, &from));
+  assert_int_equal(from, 0); /* ind:p written whole */
+  full(&in, &s, lo, &b, &want);
+  same_result(&a, &b);
+  same_traj(&pts, &want);
+  assert_int_not_equal(a.raw, CLASS_NO_DATA);
+  config_free(c);
+  eval_tally_free(&ta);
+  free(s.e);
+  free(pts.p);
+  free(want.p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(incremental_equals_full),
       cmocka_unit_test(trajectory_from_the_change),
+      cmocka_unit_test(trim_keeps_what_is_left),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
