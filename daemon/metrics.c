@@ -158,7 +158,8 @@ static void targets(struct strbuf *o, const struct targets *tg) {
          tg->stats.entries);
   single(o, "indicatord_evaluation_rereads_total", "counter",
          "Targets whose series was read again from its start (a start, a "
-         "changed definition, a reconnect, a trim).",
+         "changed definition, a reconnect, a rewrite or trim before what it "
+         "held, rewrite log entries lost).",
          tg->stats.rereads);
   head(o, "indicatord_target_score", "gauge",
        "Each target's score (1.0 = exactly on pace).");

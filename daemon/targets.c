@@ -256,7 +256,11 @@ void targets_fetched(struct targets *tg, const struct feed *feed, bool fresh) {
  * from there, within a second. */
 static void on_history(void *data, const char *series, enum store_history what,
                        int64_t ms) {
-  struct targets *tg = data;
+  targets_history(data, series, what, ms);
+}
+
+void targets_history(struct targets *tg, const char *series,
+                     enum store_history what, int64_t ms) {
   const void *first;
   if (tg->closing || !tg->states)
     return;

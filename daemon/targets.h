@@ -83,7 +83,7 @@ struct targets_stats {
   uint64_t passes;      /* passes finished */
   uint64_t evaluations; /* targets judged */
   uint64_t entries;     /* stream entries read */
-  uint64_t rereads;     /* targets read again from a rewritten day, or whole */
+  uint64_t rereads;     /* targets whose series was read again whole */
 };
 
 struct targets {
@@ -124,6 +124,10 @@ struct targets {
   bool flushing;     /* the pass waits for the store's queue to be written */
   uint64_t epoch;    /* bumped by a reload: older replies are stale */
   unsigned connects; /* the store's connections seen (see pass) */
+  /* The rewrite log (store.h): the ID of the last entry read, once known;
+   * a pass reads it before its targets. */
+  char log_at[48];
+  bool log_known, log_pending;
   struct targets_stats stats;
   targets_eval_cb on_eval;
   void *data;

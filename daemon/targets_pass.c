@@ -17,6 +17,8 @@
 #define CHUNK 1000
 #define CHUNK_TEXT "1000"
 #define SLICE_NS 2000000
+#define LOG_COUNT 1000
+#define LOG_COUNT_TEXT "1000"
 
 enum read_kind { READ_STATE, READ_GRAIN, READ_POINTS };
 
@@ -206,13 +208,133 @@ static void on_judging(uv_idle_t *h) {
   pump(tg);
 }
 
+/* ---- the rewrite log ---- */
+
+/* Every target reads its series again from the start. */
+static void reread_all(struct targets *tg) {
+  for (size_t i = 0; i < tg->n; i++)
+    if (tg->states[i].tally_ready) {
+      eval_tally_reset(&tg->states[i].tally);
+      tg->stats.rereads++;
+    }
+  for (size_t i = 0; i < tg->n; i++)
+    tg->states[i].want = true;
+}
+
+static const char *entry_id(const redisReply *e) {
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+      e->element[0]->type != REDIS_REPLY_STRING)
+    return NULL;
+  return e->element[0]->str;
+}
+
+/* One entry of the log: a rewrite or trim by another process. This
+ * process's own were heard of from its store. */
+static void log_entry(struct targets *tg, const redisReply *e) {
+  const char *series = NULL, *by = NULL;
+  int64_t ms = 0;
+  enum store_history what = STORE_REWRITTEN;
+  bool have_ms = false;
+  const redisReply *f = e->element[1];
+  if (f->type != REDIS_REPLY_ARRAY)
+    return;
+  for (size_t k = 0; k + 1 < f->elements; k += 2) {
+    const char *name = f->element[k]->str, *v = f->element[k + 1]->str;
+    if (f->element[k]->type != REDIS_REPLY_STRING ||
+        f->element[k + 1]->type != REDIS_REPLY_STRING)
+      continue;
+    if (strcmp(name, "series") == 0) {
+      series = v;
+    } else if (strcmp(name, "by") == 0) {
+      by = v;
+    } else if (strcmp(name, "from") == 0 || strcmp(name, "trim") == 0) {
+      what = name[0] == 'f' ? STORE_REWRITTEN : STORE_TRIMMED;
+      ms = strtoll(v, NULL, 10);
+      have_ms = true;
+    }
+  }
+  if (series && have_ms && !(by && strcmp(by, tg->store->writer) == 0))
+    targets_history(tg, series, what, ms);
+}
+
+static void on_log(void *data, redisReply *reply) {
+  struct targets *tg = data;
+  size_t from = 0;
+  tg->outstanding--;
+  tg->log_pending = false;
+  if (tg->closing) {
+    pump(tg);
+    return;
+  }
+  if (!reply) {
+    tg->pass_failed = true; /* the connection went: the pass again */
+  } else if (reply->type == REDIS_REPLY_ERROR) {
+    log_warn("targets: Redis refused reading the rewrite log: %s",
+             reply->str ? reply->str : "");
+  } else if (reply->type == REDIS_REPLY_ARRAY && !tg->log_known) {
+    /* The first pass reads every series whole: only later entries
+     * matter. */
+    const char *id = reply->elements ? entry_id(reply->element[0]) : NULL;
+    snprintf(tg->log_at, sizeof(tg->log_at), "%s", id ? id : "0-0");
+    tg->log_known = true;
+  } else if (reply->type == REDIS_REPLY_ARRAY) {
+    const char *first = reply->elements ? entry_id(reply->element[0]) : NULL;
+    if (strcmp(tg->log_at, "0-0") != 0) {
+      /* The read starts at the entry last read: gone, more was trimmed
+       * from the log than a pass lets through (or Redis lost it), and
+       * what it told is not known. */
+      if (first && strcmp(first, tg->log_at) == 0) {
+        from = 1;
+      } else {
+        log_warn("targets: the rewrite log lost entries this process had "
+                 "not read; reading every series again");
+        reread_all(tg);
+        from = reply->elements;
+      }
+    }
+    for (size_t i = from; i < reply->elements; i++)
+      if (entry_id(reply->element[i]))
+        log_entry(tg, reply->element[i]);
+    if (reply->elements && entry_id(reply->element[reply->elements - 1]))
+      snprintf(tg->log_at, sizeof(tg->log_at), "%s",
+               entry_id(reply->element[reply->elements - 1]));
+    if (reply->elements >= LOG_COUNT)
+      tg->again = true; /* more: the next pass reads on */
+  }
+  pump(tg);
+}
+
+/* What other processes rewrote since the last pass, before the targets
+ * are read (the pass waits for it: tg->log_pending). */
+static void read_log(struct targets *tg) {
+  char *key = store_key(tg->store, STORE_LOG_KEY, NULL);
+  int rc;
+  if (!tg->log_known) {
+    const char *argv[] = {"XREVRANGE", key, "+", "-", "COUNT", "1"};
+    rc = store_read(tg->store, 6, argv, NULL, on_log, tg);
+  } else {
+    const char *argv[] = {"XRANGE", key,     tg->log_at,
+                          "+",      "COUNT", LOG_COUNT_TEXT};
+    rc = store_read(tg->store, 6, argv, NULL, on_log, tg);
+  }
+  free(key);
+  if (rc < 0) {
+    tg->pass_failed = true;
+    return;
+  }
+  tg->log_pending = true;
+  tg->outstanding++;
+}
+
+/* ---- the pass ---- */
+
 /* Starts targets while the window has room; ends the pass once nothing
  * is due. */
 static void pump(struct targets *tg) {
   if (!tg->busy || tg->flushing)
     return;
-  while (!tg->closing && !tg->pass_failed && tg->reading < WINDOW &&
-         tg->cursor < tg->n)
+  while (!tg->closing && !tg->pass_failed && !tg->log_pending &&
+         tg->reading < WINDOW && tg->cursor < tg->n)
     start_target(tg, tg->cursor++);
   if (tg->outstanding)
     return;
@@ -232,18 +354,15 @@ void targets_pass_begin(struct targets *tg) {
    * again. */
   if (connects != tg->connects) {
     tg->connects = connects;
-    for (size_t i = 0; i < tg->n; i++)
-      if (tg->states[i].tally_ready) {
-        eval_tally_reset(&tg->states[i].tally);
-        tg->stats.rereads++;
-      }
-    tg->full = true;
+    reread_all(tg);
   }
   if (tg->full) {
     tg->full = false;
     for (size_t i = 0; i < tg->n; i++)
       tg->states[i].want = true;
   }
+  if (!targets_what_if(tg))
+    read_log(tg);
   pump(tg);
 }
 

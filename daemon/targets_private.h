@@ -18,6 +18,10 @@ bool targets_judging(const struct targets *tg, size_t i);
 void targets_judge(struct targets *tg, size_t i);
 /* The pass ended: ok false retries it soon. */
 void targets_finish_pass(struct targets *tg, bool ok);
+/* Series was rewritten from ms on, or trimmed before ms: its targets'
+ * tallies hear of it and want a pass. */
+void targets_history(struct targets *tg, const char *series,
+                     enum store_history what, int64_t ms);
 
 /* ---- targets_pass.c ---- */
 

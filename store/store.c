@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "rng.h"
 #include "store_history.h"
 #include "store_op.h"
 #include "upsert.h"
@@ -282,7 +283,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
     bool ours = op->argc > 1 && (strcmp(op->argv[1], s->sha) == 0 ||
                                  strcmp(op->argv[1], s->sha_many) == 0 ||
                                  strcmp(op->argv[1], s->sha_tail) == 0 ||
-                                 strcmp(op->argv[1], s->sha_fence) == 0);
+                                 strcmp(op->argv[1], s->sha_fence) == 0 ||
+                                 strcmp(op->argv[1], s->sha_trim) == 0);
     if (strncmp(e, "READONLY", 8) == 0) {
       /* A master turned replica: a failover. With sentinels they are
        * asked at once; the writes go to the new master. */
@@ -344,7 +346,8 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
       (strcmp(reply->str, s->sha) != 0 &&
        strcmp(reply->str, s->sha_many) != 0 &&
        strcmp(reply->str, s->sha_tail) != 0 &&
-       strcmp(reply->str, s->sha_fence) != 0)) {
+       strcmp(reply->str, s->sha_fence) != 0 &&
+       strcmp(reply->str, s->sha_trim) != 0)) {
     char why[256];
     snprintf(why, sizeof(why), "SCRIPT LOAD failed: %.200s",
              reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
@@ -355,7 +358,7 @@ static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
     rlink_reset(&s->link, why);
     return;
   }
-  if (++s->scripts_loaded < 4)
+  if (++s->scripts_loaded < 5)
     return;
   s->script_loaded = true;
   store_replay_on_up(s);
@@ -368,6 +371,7 @@ static void on_up(struct rlink *link) {
   const char *many[] = {"SCRIPT", "LOAD", upsert_many_lua};
   const char *tail[] = {"SCRIPT", "LOAD", replace_tail_lua};
   const char *fence[] = {"SCRIPT", "LOAD", s->fence_lua};
+  const char *trim[] = {"SCRIPT", "LOAD", trim_lua};
   s->resetting = false;
   s->sent = 0;
   s->replied = 0;
@@ -384,7 +388,8 @@ static void on_up(struct rlink *link) {
   if (rlink_command(link, on_script_loaded, s, 3, one, NULL) < 0 ||
       rlink_command(link, on_script_loaded, s, 3, many, NULL) < 0 ||
       rlink_command(link, on_script_loaded, s, 3, tail, NULL) < 0 ||
-      rlink_command(link, on_script_loaded, s, 3, fence, NULL) < 0)
+      rlink_command(link, on_script_loaded, s, 3, fence, NULL) < 0 ||
+      rlink_command(link, on_script_loaded, s, 3, trim, NULL) < 0)
     rlink_reset(link, "cannot send SCRIPT LOAD");
 }
 
@@ -480,6 +485,12 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   sha_hex(upsert_many_lua, s->sha_many);
   sha_hex(replace_tail_lua, s->sha_tail);
   sha_hex(s->fence_lua, s->sha_fence);
+  sha_hex(trim_lua, s->sha_trim);
+  {
+    uint32_t r = rng_seed();
+    uint32_t hi = rng_next(&r), lo = rng_next(&r);
+    snprintf(s->writer, sizeof(s->writer), "%08x%08x", hi, lo);
+  }
 
   s->use_spool = use_spool;
   s->spool_dir = xstrdup(cfg->state_dir);

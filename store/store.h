@@ -47,6 +47,13 @@ typedef void (*store_fenced_cb)(void *data, const char *key);
  * was there still there; STORE_TRIMMED: the entries before ms were
  * removed (retention). */
 enum store_history { STORE_REWRITTEN, STORE_TRIMMED };
+/* The same, for every process writing to this Redis: the rewrite log
+ * <prefix>rw (STORE_LOG_KEY), a stream the store's scripts append to with
+ * each rewrite ("series", id, "from", ms) and each trim that removed
+ * entries ("series", id, "trim", ms), and "by", the writing store's token
+ * (struct store's writer), capped at about STORE_LOG_LEN entries. */
+#define STORE_LOG_KEY "rw"
+#define STORE_LOG_LEN "10000"
 typedef void (*store_history_cb)(void *data, const char *series,
                                  enum store_history what, int64_t ms);
 typedef void (*store_read_cb)(void *data, redisReply *reply);
@@ -85,6 +92,8 @@ struct store {
   char sha_tail[41];  /* a stream's tail replaced (ind:p:<target>) */
   char sha_fence[41]; /* a fenced group (store_group.c) */
   char *fence_lua;
+  char sha_trim[41]; /* a series trimmed to its retention */
+  char writer[17];   /* this store's token in the rewrite log */
   int scripts_loaded;
   struct store_replay *replay; /* with sentinels (store_replay.c) */
   /* Fenced groups: the one being built, its nesting, the store's fence. */

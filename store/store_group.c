@@ -20,6 +20,7 @@
 #define NAME_ONE "!one"
 #define NAME_MANY "!many"
 #define NAME_TAIL "!tail"
+#define NAME_TRIM "!trim"
 
 struct store_group {
   char *key, *holder;
@@ -35,6 +36,7 @@ char *store_group_script(void) {
       "scripts['" NAME_ONE "'] = function(KEYS, ARGV)\n%s\nend\n"
       "scripts['" NAME_MANY "'] = function(KEYS, ARGV)\n%s\nend\n"
       "scripts['" NAME_TAIL "'] = function(KEYS, ARGV)\n%s\nend\n"
+      "scripts['" NAME_TRIM "'] = function(KEYS, ARGV)\n%s\nend\n"
       "local cur = redis.call('GET', KEYS[1])\n"
       "if cur ~= ARGV[1] then\n"
       "  return redis.error_reply('FENCED ' .. KEYS[1] .. ' is held by ' .. "
@@ -56,7 +58,7 @@ char *store_group_script(void) {
       "  i = i + n + 1\n"
       "end\n"
       "return 1\n",
-      upsert_lua, upsert_many_lua, replace_tail_lua);
+      upsert_lua, upsert_many_lua, replace_tail_lua, trim_lua);
 }
 
 static void push_arg(struct store_group *g, const char *a, size_t len) {
@@ -78,6 +80,8 @@ static const char *script_name(const struct store *s, const char *sha) {
     return NAME_MANY;
   if (strcmp(sha, s->sha_tail) == 0)
     return NAME_TAIL;
+  if (strcmp(sha, s->sha_trim) == 0)
+    return NAME_TRIM;
   return NULL;
 }
 

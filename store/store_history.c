@@ -12,23 +12,20 @@ void store_note_history(struct store *s, const struct store_op *op,
                         const redisReply *r) {
   if (!s->on_history)
     return;
-  if (op->argc > 7 && strcmp(op->argv[0], "EVALSHA") == 0 &&
-      strcmp(op->argv[1], s->sha_many) == 0) {
-    /* EVALSHA <sha> 4 <stream> <meta> <latest> <set> <series> ...:
-     * {written, the earliest time rewritten or -1} */
+  if (op->argc < 8 || strcmp(op->argv[0], "EVALSHA") != 0)
+    return;
+  if (op->argc > 9 && strcmp(op->argv[1], s->sha_many) == 0) {
+    /* EVALSHA <sha> 5 <stream> <meta> <latest> <set> <log> <series>
+     * <writer> ...: {written, the earliest time rewritten or -1} */
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[1]->type == REDIS_REPLY_INTEGER &&
         r->element[1]->integer >= 0)
-      s->on_history(s->history_data, op->argv[7], STORE_REWRITTEN,
+      s->on_history(s->history_data, op->argv[8], STORE_REWRITTEN,
                     (int64_t)r->element[1]->integer);
-  } else if (op->argc == 4 && strcmp(op->argv[0], "XTRIM") == 0 &&
+  } else if (strcmp(op->argv[1], s->sha_trim) == 0 &&
              r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
-    /* XTRIM <prefix>s:<series> MINID <ms> */
-    const char *prefix = s->cfg->redis.prefix;
-    size_t pl = strlen(prefix);
-    if (strncmp(op->argv[1], prefix, pl) == 0 &&
-        strncmp(op->argv[1] + pl, "s:", 2) == 0)
-      s->on_history(s->history_data, op->argv[1] + pl + 2, STORE_TRIMMED,
-                    strtoll(op->argv[3], NULL, 10));
+    /* EVALSHA <sha> 2 <stream> <log> <ms> <series> <writer>: removed */
+    s->on_history(s->history_data, op->argv[6], STORE_TRIMMED,
+                  strtoll(op->argv[5], NULL, 10));
   }
 }

@@ -112,7 +112,7 @@ static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
   size_t fi = (size_t)(feed - s->cfg->feeds);
   uint64_t now = uv_now(s->loop), *at;
   char minid[32];
-  char *key;
+  char *key, *log;
   if (!fs->meta.retention_ms || fi >= s->cfg->nfeeds)
     return;
   at = &s->trimmed_at[s->feed_base[fi] + j];
@@ -120,24 +120,28 @@ static void maybe_trim(struct store *s, const struct feed *feed, size_t j) {
     return;
   *at = now ? now : 1;
   key = store_key(s, "s", fs->id);
+  log = store_key(s, STORE_LOG_KEY, NULL);
   snprintf(minid, sizeof(minid), "%lld",
            (long long)day_start(clock_wall_ms() - fs->meta.retention_ms));
   {
-    const char *argv[] = {"XTRIM", key, "MINID", minid};
-    store_command(s, 4, argv, NULL);
+    const char *argv[] = {"EVALSHA", s->sha_trim, "2",    key,
+                          log,       minid,       fs->id, s->writer};
+    store_command(s, 8, argv, NULL);
   }
   free(key);
+  free(log);
 }
 
 void store_observations(struct store *s, const struct feed *feed,
                         const struct observation *obs, size_t n) {
   char *latest = store_key(s, "latest", NULL);
   char *set = store_key(s, "series", NULL);
+  char *log = store_key(s, STORE_LOG_KEY, NULL);
   int64_t now = clock_wall_ms();
   /* Sized to the batch: most fetches bring one observation per series,
    * and zeroing room for a full batch on every call showed in profiles. */
   size_t batch = n < UPSERT_BATCH ? (n ? n : 1) : UPSERT_BATCH;
-  const char **argv = xmalloc((8 + 3 * batch) * sizeof(*argv));
+  const char **argv = xmalloc((10 + 3 * batch) * sizeof(*argv));
   char(*ms)[24] = xmalloc(batch * sizeof(*ms));
   char(*iso)[40] = xmalloc(batch * sizeof(*iso));
   char(*val)[40] = xmalloc(batch * sizeof(*val));
@@ -154,13 +158,15 @@ void store_observations(struct store *s, const struct feed *feed,
       if (flush && k) {
         argv[0] = "EVALSHA";
         argv[1] = s->sha_many;
-        argv[2] = "4";
+        argv[2] = "5";
         argv[3] = stream;
         argv[4] = meta;
         argv[5] = latest;
         argv[6] = set;
-        argv[7] = fs->id;
-        store_command(s, (int)(8 + 3 * k), argv, NULL);
+        argv[7] = log;
+        argv[8] = fs->id;
+        argv[9] = s->writer;
+        store_command(s, (int)(10 + 3 * k), argv, NULL);
         k = 0;
       }
       if (i == n)
@@ -177,9 +183,9 @@ void store_observations(struct store *s, const struct feed *feed,
       snprintf(ms[k], sizeof(ms[k]), "%lld", (long long)obs[i].time_ms);
       timefmt_iso(obs[i].time_ms, iso[k], sizeof(iso[k]));
       store_format_value(obs[i].value, val[k], sizeof(val[k]));
-      argv[8 + 3 * k] = ms[k];
-      argv[9 + 3 * k] = iso[k];
-      argv[10 + 3 * k] = val[k];
+      argv[10 + 3 * k] = ms[k];
+      argv[11 + 3 * k] = iso[k];
+      argv[12 + 3 * k] = val[k];
       k++;
       s->stats.observations++;
     }
@@ -196,6 +202,7 @@ void store_observations(struct store *s, const struct feed *feed,
   free(val);
   free(latest);
   free(set);
+  free(log);
 }
 
 /* FNV-1a over the errors a status carries; 0 when there are none. */

@@ -1,5 +1,7 @@
 #include "upsert.h"
 
+#include "store.h"
+
 /* Upserts one stream entry at ID <ms>-0.
  * KEYS: the stream, and for observations also its meta hash, the latest
  * hash and the series set.
@@ -50,18 +52,22 @@ const char upsert_lua[] =
 
 /* Upserts a series' observations in one call, in order, with the same
  * semantics as upsert_lua.
- * KEYS: the stream, its meta hash, the latest hash, the series set.
- * ARGV: the series id (the field), then (time ms, ISO time, value) triples.
+ * KEYS: the stream, its meta hash, the latest hash, the series set, the
+ * rewrite log.
+ * ARGV: the series id (the field), the writer's token, then (time ms, ISO
+ * time, value) triples.
+ * A rewrite (a revision or a late observation: the entries from its time
+ * on are written again) is also told in the rewrite log (STORE_LOG_LUA),
+ * for the evaluators of other processes.
  * Returns {how many entries were written (0: all identical), the earliest
- * time written other than at the end (a revision or a late observation:
- * the entries from there on were rewritten), or -1 when every write was
- * an append}. */
+ * time written other than at the end, or -1 when every write was an
+ * append}. */
 const char upsert_many_lua[] =
     "local s, m, latest, set = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
     "local field = ARGV[1]\n"
     "local written = 0\n"
     "local rewrote = -1\n"
-    "for i = 2, #ARGV, 3 do\n"
+    "for i = 3, #ARGV, 3 do\n"
     "  local ms, val = ARGV[i], ARGV[i + 2]\n"
     "  local id = ms .. '-0'\n"
     "  local top = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
@@ -96,7 +102,7 @@ const char upsert_many_lua[] =
     "  redis.call('SADD', set, field)\n"
     "  local t2 = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)\n"
     "  local topms = string.match(t2[1][1], '^(%d+)')\n"
-    "  for i = 2, #ARGV, 3 do\n"
+    "  for i = 3, #ARGV, 3 do\n"
     "    if ARGV[i] == topms then\n"
     "      redis.call('HSET', m, 'last_value', ARGV[i + 2], 'last_time', "
     "ARGV[i + 1])\n"
@@ -105,7 +111,25 @@ const char upsert_many_lua[] =
     "  end\n"
     "  redis.call('HSET', m, 'points', redis.call('XLEN', s))\n"
     "end\n"
+    "if rewrote >= 0 then\n"
+    "  redis.call('XADD', KEYS[5], 'MAXLEN', '~', " STORE_LOG_LEN
+    ", '*', 'series', field, 'from', rewrote, 'by', ARGV[2])\n"
+    "end\n"
     "return {written, rewrote}\n";
+
+/* Trims a series to its retention, and tells the rewrite log when that
+ * removed entries.
+ * KEYS: the stream, the rewrite log.
+ * ARGV: the cut (entries before <ms>-0 go), the series id, the writer's
+ * token.
+ * Returns the number of entries removed. */
+const char trim_lua[] =
+    "local n = redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])\n"
+    "if n > 0 then\n"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', " STORE_LOG_LEN
+    ", '*', 'series', ARGV[2], 'trim', ARGV[1], 'by', ARGV[3])\n"
+    "end\n"
+    "return n\n";
 
 /* Replaces a stream's entries from one time on (a target's trajectory,
  * rewritten from the first point that changed): every entry with an ID at

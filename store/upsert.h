@@ -9,5 +9,7 @@ extern const char upsert_lua[];
 extern const char upsert_many_lua[];
 /* A stream's entries from one time on, replaced (trajectories). */
 extern const char replace_tail_lua[];
+/* A series trimmed to its retention. */
+extern const char trim_lua[];
 
 #endif

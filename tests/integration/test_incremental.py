@@ -230,6 +230,46 @@ return 1""", 1, "ind:s:pm", hist_from, HISTORY, step)
               m("indicatord_evaluation_rereads_total") == 2,
               f"{xlen}->{r.cmd('XLEN', 'ind:s:pm')} "
               f"rereads={m('indicatord_evaluation_rereads_total')}")
+
+        # another process writing to the same Redis: `once`, with a feed of
+        # its own for series pm, stores a late observation five days back
+        # (older than what the daemon's feed serves); the daemon hears of
+        # it from the rewrite log and re-reads from its day on
+        t_foreign = (now_ms - 5 * 86400000) // step * step + HOUR
+        srv.route("/other.json", lambda req, n: (
+            200, {}, json.dumps({"data": [{"t": t_foreign, "v": 3}]})))
+        other = os.path.join(tmp, "other.yaml")
+        with open(other, "w") as f:
+            f.write(f"""timezone: Asia/Shanghai
+include: []
+state_dir: {tmp}/other-state
+redis: {{url: '{r.url}'}}
+feeds:
+  - id: other
+    url: '{srv.url}/other.json'
+    every: 1h
+    records: '$.data[*]'
+    time: '@.t'
+    time_format: epoch_ms
+    series: {{pm: {{path: '@.v', kind: instant, retention: 250d}}}}
+""")
+        before = thash("mean")["actual"]
+        rereads = m("indicatord_evaluation_rereads_total")
+        read6 = m("indicatord_evaluation_entries_read_total")
+        o = subprocess.run([BIN, "-c", other, "once"], env=ENV, capture_output=True,
+                           text=True, timeout=60)
+        check("once (another process) stored the late observation",
+              o.returncode == 0 and r.cmd("XRANGE", "ind:s:pm", t_foreign, t_foreign),
+              o.stdout + o.stderr)
+        ok = wait_for(lambda: thash("mean")["actual"] != before, 10)
+        settle()
+        read7 = m("indicatord_evaluation_entries_read_total")
+        check("... and the daemon judges it from the rewrite log, re-reading only "
+              "from its day on",
+              ok and read6 < read7 <= read6 + 2 * 60 and
+              m("indicatord_evaluation_rereads_total") == rereads,
+              f"{read6}->{read7} rereads {rereads}->"
+              f"{m('indicatord_evaluation_rereads_total')}")
         time.sleep(1.5)
         settle()
         kept = {t: (thash(t)["actual"], thash(t)["expected"], thash(t)["projected"],

@@ -190,8 +190,16 @@ try:
           meta.get("last_time") == "2026-04-30T23:59:59+08:00" and meta.get("kind") == "cumulative"
           and meta.get("feed") == "hist", str(meta))
     keys = sorted(r.cmd("KEYS", "*"))
-    check("exactly the contract's keys",
-          keys == ["ind:latest", "ind:m:jobs", "ind:s:jobs", "ind:series"], str(keys))
+    # plus ind:rw, the rewrite log: the revision and the late data above
+    # are told there for the evaluators of other processes
+    check("exactly the contract's keys, and the rewrite log",
+          keys == ["ind:latest", "ind:m:jobs", "ind:rw", "ind:s:jobs", "ind:series"],
+          str(keys))
+    log = [dict(zip(e[1][::2], e[1][1::2])) for e in r.cmd("XRANGE", "ind:rw", "-", "+")]
+    check("the rewrite log names the series and the rewritten times",
+          log and all(x.get("series") == "jobs" and x.get("by") and x.get("from")
+                      for x in log) and
+          log[-1]["from"] == s[0][0].split("-")[0], str(log))
     check("series set", r.cmd("SMEMBERS", "ind:series") == ["jobs"])
 
     # --- many series, prefix -------------------------------------------------
