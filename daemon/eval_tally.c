@@ -164,6 +164,12 @@ bool eval_tally_rewind(struct eval_tally *ta, int64_t from_ms) {
   /* Only what was read already can be stale. */
   if (ta->from_start ? from_ms >= ta->next_ms : from_ms > ta->next_ms)
     return false;
+  /* Before what is read (STORE_HISTORY_ALL among such times): all of it
+   * again, without taking the day of a time that may be out of range. */
+  if (from_ms <= ta->lo) {
+    eval_tally_reset(ta);
+    return true;
+  }
   day = eval_local_day(from_ms);
   start = eval_day_start_ms(day);
   if (start <= ta->lo) {

@@ -9,7 +9,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +94,7 @@ static bool takes_writes(const struct store *s) {
   return rlink_is_up(&s->link) && s->script_loaded && !s->resetting && !s->held;
 }
 
-static bool transient_error(const char *e) {
+bool store_transient_error(const char *e) {
   static const char *const codes[] = {"LOADING",    "BUSY",        "MISCONF",
                                       "OOM",        "READONLY",    "TRYAGAIN",
                                       "MASTERDOWN", "CLUSTERDOWN", NULL};
@@ -108,7 +107,7 @@ static bool transient_error(const char *e) {
 /* An ACL that forbids the command or the key: not the write's fault, and
  * not for good either (an operator fixes the ACL). Scripts report it as
  * an ERR of their own. */
-static bool permission_error(const char *e) {
+bool store_permission_error(const char *e) {
   return strncmp(e, "NOPERM", 6) == 0 ||
          strstr(e, "The user executing the script can't") != NULL;
 }
@@ -280,11 +279,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
             ? op->argv[op->argc > 3 && strcmp(op->argv[0], "EVALSHA") == 0 ? 3
                                                                            : 1]
             : "";
-    bool ours = op->argc > 1 && (strcmp(op->argv[1], s->sha) == 0 ||
-                                 strcmp(op->argv[1], s->sha_many) == 0 ||
-                                 strcmp(op->argv[1], s->sha_tail) == 0 ||
-                                 strcmp(op->argv[1], s->sha_fence) == 0 ||
-                                 strcmp(op->argv[1], s->sha_trim) == 0);
+    /* An earlier version's script that spooled writes call is loaded
+     * with ours: its NOSCRIPT too is a flushed cache. */
+    bool ours = op->argc > 1 && store_script_known(s, op->argv[1]);
     if (strncmp(e, "READONLY", 8) == 0) {
       /* A master turned replica: a failover. With sentinels they are
        * asked at once; the writes go to the new master. */
@@ -292,7 +289,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
       rlink_rediscover(&s->link, NULL, 0, e);
       return;
     }
-    if ((strncmp(e, "NOSCRIPT", 8) == 0 && ours) || transient_error(e)) {
+    if ((strncmp(e, "NOSCRIPT", 8) == 0 && ours) || store_transient_error(e)) {
       /* The script cache was flushed (or Redis is not ready): reconnect,
        * which loads the scripts again, and send from here. rlink backs
        * off: this connection did no work. */
@@ -300,7 +297,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
       rlink_reset(&s->link, e);
       return;
     }
-    if (permission_error(e)) {
+    if (store_permission_error(e)) {
       char why[256];
       snprintf(why, sizeof(why), "%s %.80s: %.160s", op->argv[0], what, e);
       hold(s, why);
@@ -336,42 +333,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
     s->on_fenced(s->fenced_data, fenced);
 }
 
-static void on_script_loaded(redisAsyncContext *ac, void *r, void *privdata) {
-  struct store *s = privdata;
-  redisReply *reply = r;
-  (void)ac;
-  if (!reply)
-    return;
-  if (reply->type != REDIS_REPLY_STRING ||
-      (strcmp(reply->str, s->sha) != 0 &&
-       strcmp(reply->str, s->sha_many) != 0 &&
-       strcmp(reply->str, s->sha_tail) != 0 &&
-       strcmp(reply->str, s->sha_fence) != 0 &&
-       strcmp(reply->str, s->sha_trim) != 0)) {
-    char why[256];
-    snprintf(why, sizeof(why), "SCRIPT LOAD failed: %.200s",
-             reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected SHA");
-    /* rlink logs it (once) and retries with a growing backoff; /healthz
-     * says why in the meantime. */
-    if (reply->type == REDIS_REPLY_ERROR && permission_error(reply->str))
-      snprintf(s->refusal, sizeof(s->refusal), "%s", why);
-    rlink_reset(&s->link, why);
-    return;
-  }
-  if (++s->scripts_loaded < 5)
-    return;
-  s->script_loaded = true;
-  store_replay_on_up(s);
-  store_pump(s);
-}
-
 static void on_up(struct rlink *link) {
   struct store *s = container_of(link, struct store, link);
-  const char *one[] = {"SCRIPT", "LOAD", upsert_lua};
-  const char *many[] = {"SCRIPT", "LOAD", upsert_many_lua};
-  const char *tail[] = {"SCRIPT", "LOAD", replace_tail_lua};
-  const char *fence[] = {"SCRIPT", "LOAD", s->fence_lua};
-  const char *trim[] = {"SCRIPT", "LOAD", trim_lua};
   s->resetting = false;
   s->sent = 0;
   s->replied = 0;
@@ -380,16 +343,11 @@ static void on_up(struct rlink *link) {
   s->wait_failures = 0;
   s->discard = 0;
   s->script_loaded = false;
-  s->scripts_loaded = 0;
   /* A new connection (an operator may have fixed the ACL): try at once. */
   s->probe_at = uv_now(s->loop);
   if (link->connects > 1)
     s->stats.reconnects++;
-  if (rlink_command(link, on_script_loaded, s, 3, one, NULL) < 0 ||
-      rlink_command(link, on_script_loaded, s, 3, many, NULL) < 0 ||
-      rlink_command(link, on_script_loaded, s, 3, tail, NULL) < 0 ||
-      rlink_command(link, on_script_loaded, s, 3, fence, NULL) < 0 ||
-      rlink_command(link, on_script_loaded, s, 3, trim, NULL) < 0)
+  if (store_scripts_load(s) < 0)
     rlink_reset(link, "cannot send SCRIPT LOAD");
 }
 
@@ -461,13 +419,6 @@ static void start_tick(struct store *s) {
   uv_timer_start(&s->timer, on_tick, every, every);
 }
 
-static void sha_hex(const char *script, char out[41]) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1((const unsigned char *)script, strlen(script), digest);
-  for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-    snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
 int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
                bool use_spool, char *err, size_t errlen) {
   struct rlink_options opt;
@@ -481,11 +432,11 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
   s->sync_ms = (uint64_t)cfg->redis.spool_sync_ms;
   s->min_replicas = cfg->redis.min_replicas;
   s->fence_lua = store_group_script();
-  sha_hex(upsert_lua, s->sha);
-  sha_hex(upsert_many_lua, s->sha_many);
-  sha_hex(replace_tail_lua, s->sha_tail);
-  sha_hex(s->fence_lua, s->sha_fence);
-  sha_hex(trim_lua, s->sha_trim);
+  store_script_sha(upsert_lua, strlen(upsert_lua), s->sha);
+  store_script_sha(upsert_many_lua, strlen(upsert_many_lua), s->sha_many);
+  store_script_sha(replace_tail_lua, strlen(replace_tail_lua), s->sha_tail);
+  store_script_sha(s->fence_lua, strlen(s->fence_lua), s->sha_fence);
+  store_script_sha(trim_lua, strlen(trim_lua), s->sha_trim);
   {
     uint32_t r = rng_seed();
     uint32_t hi = rng_next(&r), lo = rng_next(&r);
@@ -509,7 +460,13 @@ int store_init(struct store *s, uv_loop_t *loop, const struct config *cfg,
     s->fence_lua = NULL;
     return rc;
   } else if (rc == 0) {
+    char why[512];
     s->have_spool = true;
+    /* Before anything is spooled with them; an earlier version's are
+     * needed while its writes wait in the spool. */
+    if (store_scripts_remember(s, cfg->state_dir, s->spool.size > 0, true, why,
+                               sizeof(why)) < 0)
+      log_warn("store: the scripts beside the spool: %s", why);
   }
   /* What an earlier run left is scanned on the thread pool: a large or
    * damaged spool delays neither READY=1 nor the loop. Until the scan is
@@ -700,6 +657,7 @@ void store_close(struct store *s, void (*on_closed)(struct store *s)) {
   }
   store_group_discard(s);
   store_replay_free(s);
+  store_scripts_free(s);
   notify_waiters(s, true);
   free(s->waiters);
   free(s->fence_lua);

@@ -25,7 +25,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-struct store_op; /* one queued Redis command */
+struct store_op;     /* one queued Redis command */
+struct store_script; /* a script of an earlier version (store_scripts.c) */
 
 struct store_stats {
   uint64_t observations; /* observations queued */
@@ -45,8 +46,11 @@ typedef void (*store_fenced_cb)(void *data, const char *key);
  * rest. STORE_REWRITTEN: the entries from ms on were rewritten (a
  * revision, a late observation, a replay of older data), every time that
  * was there still there; STORE_TRIMMED: the entries before ms were
- * removed (retention). */
+ * removed (retention). STORE_REWRITTEN from STORE_HISTORY_ALL: the series
+ * may have changed anywhere (a spooled write by a script of an earlier
+ * version, whose reply does not say). */
 enum store_history { STORE_REWRITTEN, STORE_TRIMMED };
+#define STORE_HISTORY_ALL INT64_MIN
 /* The same, for every process writing to this Redis: the rewrite log
  * <prefix>rw (STORE_LOG_KEY), a stream the store's scripts append to with
  * each rewrite ("series", id, "from", ms) and each trim that removed
@@ -94,7 +98,11 @@ struct store {
   char *fence_lua;
   char sha_trim[41]; /* a series trimmed to its retention */
   char writer[17];   /* this store's token in the rewrite log */
-  int scripts_loaded;
+  int scripts_loaded, scripts_to_load; /* SCRIPT LOADs answered, sent */
+  /* Scripts of earlier versions that spooled writes call: loaded with
+   * ours until the spool is replayed (store_scripts.c). */
+  struct store_script *old_scripts;
+  size_t nold_scripts;
   struct store_replay *replay; /* with sentinels (store_replay.c) */
   /* Fenced groups: the one being built, its nesting, the store's fence. */
   struct store_group *group;

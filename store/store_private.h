@@ -38,6 +38,43 @@ void store_replay_keep(struct store *s, struct store_op *op);
 void store_replay_on_up(struct store *s);
 void store_replay_free(struct store *s);
 
+/* ---- errors (store.c) ---- */
+
+/* Redis refuses for lack of permission (an ACL): an operator fixes it. */
+bool store_permission_error(const char *e);
+/* Redis cannot take it now (LOADING, BUSY, OOM, ...): sent again later. */
+bool store_transient_error(const char *e);
+
+/* ---- the scripts (store_scripts.c) ---- */
+
+struct store_script {
+  char sha[41];
+  char *text;   /* NULL: the file did not hold it (deleted later only) */
+  bool refused; /* Redis would not load it */
+};
+
+void store_script_sha(const char *text, size_t len, char out[41]);
+/* Whether sha names a script Redis has once the store is up: ours, or an
+ * earlier version's that spooled writes call. */
+bool store_script_known(const struct store *s, const char *sha);
+/* Whether sha names an earlier version's script (its replies unknown). */
+bool store_script_old(const struct store *s, const char *sha);
+/* Writes this version's scripts to state_dir/scripts/<sha>.lua (tmp and
+ * rename; durable: fsynced), and reads the earlier versions' found there:
+ * kept while the spool holds writes (they may call them), else deleted.
+ * Returns 0, or a negative code with the first problem in err; the store
+ * works on either way. */
+int store_scripts_remember(struct store *s, const char *state_dir,
+                           bool spool_holds_writes, bool durable, char *err,
+                           size_t errlen);
+/* The spool is replayed: the earlier versions' scripts are deleted from
+ * spool_dir/scripts. Returns 0 or a negative code with why in err. */
+int store_scripts_forget_old(struct store *s, char *err, size_t errlen);
+void store_scripts_free(struct store *s);
+/* Sends SCRIPT LOAD for every script on a new connection; the store is up
+ * once all are answered. Returns 0 or -ENOTCONN. */
+int store_scripts_load(struct store *s);
+
 /* ---- the spool side (store_spool.c) ---- */
 
 /* Once everything in the spool is in Redis, the file starts over. */

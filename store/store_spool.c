@@ -21,8 +21,17 @@ void store_spool_maybe_reset(struct store *s) {
     log_warn("store: skipped %llu damaged spool byte(s) while replaying",
              (unsigned long long)s->spool.skipped_bytes);
   s->spool.skipped_bytes = 0;
-  if (spool_reset(&s->spool) == 0)
-    log_info("store: spool replayed");
+  if (spool_reset(&s->spool) < 0)
+    return;
+  log_info("store: spool replayed");
+  /* Nothing left calls an earlier version's scripts: neither the spool
+   * nor memory (qspooled is 0, and what this process queued calls
+   * ours). */
+  if (s->nold_scripts) {
+    char why[512];
+    if (store_scripts_forget_old(s, why, sizeof(why)) < 0)
+      log_warn("store: the scripts beside the spool: %s", why);
+  }
 }
 
 /* Redis does not take writes any more: what memory holds goes to the
@@ -125,6 +134,7 @@ void store_refill(struct store *s, size_t want) {
  * old file. */
 void store_spool_maybe_move(struct store *s) {
   struct spool next;
+  char why[512];
   int rc;
   if (!s->moving_to || s->closing)
     return;
@@ -144,12 +154,21 @@ void store_spool_maybe_move(struct store *s) {
   }
   if (s->have_spool)
     spool_close(&s->spool);
+  /* Nothing waits in the old spool: its earlier scripts are not needed. */
+  if (s->nold_scripts && store_scripts_forget_old(s, why, sizeof(why)) < 0)
+    log_warn("store: the scripts beside the spool: %s", why);
   s->spool = next;
   s->have_spool = true;
   free(s->spool_dir);
   s->spool_dir = s->moving_to;
   s->moving_to = NULL;
   log_info("store: the spool is now in %s", s->spool_dir);
+  /* Not fsynced, on the loop's thread: the next start writes them again,
+   * so only a crash of the machine and an upgrade before any restart
+   * could miss them. */
+  if (store_scripts_remember(s, s->spool_dir, s->spool.size > 0, false, why,
+                             sizeof(why)) < 0)
+    log_warn("store: the scripts beside the spool: %s", why);
   if (!s->spool.scanned &&
       spool_scan_start(&s->spool, s->loop, store_spool_scanned) < 0) {
     char *warning = NULL;

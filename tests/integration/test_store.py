@@ -2,18 +2,24 @@
 """The Redis store through the real binary and a real redis-server: exact
 upserts, the contract's keys, prefix, unix socket, ACL AUTH, retention, and
 outages (Redis stopped mid-stream, the daemon killed with a spool, a torn
-spool tail) that lose nothing.
+spool tail, an upgrade that changed a script while the spool held writes
+calling it) that lose nothing.
 
 usage: test_store.py BINARY SOURCE_DIR
 """
+import ast
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpd  # noqa: E402
@@ -98,6 +104,47 @@ class Log:
         self.f.flush()
         with open(self.f.name) as f:
             return f.read()
+
+
+def spool_records(data):
+    """The spool's records (store/spool.h, store/store_op.h): each a list
+    of the command's arguments."""
+    out, off = [], 0
+    while off + 12 <= len(data):
+        magic, n, crc = struct.unpack_from("<4sII", data, off)
+        payload = data[off + 12:off + 12 + n]
+        if magic != b"IDS1" or len(payload) != n or zlib.crc32(payload) != crc:
+            raise ValueError(f"spool damaged at offset {off}")
+        argc, k, args = struct.unpack_from("<I", payload)[0], 4, []
+        for _ in range(argc):
+            (m,) = struct.unpack_from("<I", payload, k)
+            args.append(payload[k + 4:k + 4 + m])
+            k += 4 + m
+        out.append(args)
+        off += 12 + n
+    return out
+
+
+def spool_frame(args):
+    payload = struct.pack("<I", len(args)) + b"".join(
+        struct.pack("<I", len(a)) + a for a in args)
+    return b"IDS1" + struct.pack("<II", len(payload), zlib.crc32(payload)) + payload
+
+
+def c_string(path, name, defines_from):
+    """The text of the C string constant `name` in path: its literals
+    joined, the string macros of defines_from expanded."""
+    with open(defines_from) as f:
+        macros = dict(re.findall(r'#define (\w+) "([^"]*)"', f.read()))
+    with open(path) as f:
+        src = f.read()
+    body = src[src.index(f"const char {name}[] ="):].split("=", 1)[1]
+    out = []
+    for lit, word, end in re.findall(r'"((?:[^"\\]|\\.)*)"|(\w+)|(;)', body):
+        if end:
+            break
+        out.append(ast.literal_eval('"' + lit + '"') if not word else macros[word])
+    return "".join(out)
 
 
 def stop(p, sig=signal.SIGTERM):
@@ -454,6 +501,93 @@ try:
     check("torn spool tail skipped with a warning", "torn write" in text, text[-1500:])
     check("spool emptied after replay", spool_size() == 0)
     check("no sanitizer report", "Sanitizer" not in text, text[-2000:])
+
+    # --- an upgrade while the spool holds writes ------------------------------------
+    # A spooled script call names its script by the SHA of the version that
+    # spooled it. A later version whose script text differs must still
+    # replay it: the earlier version's text is remembered beside the spool.
+    r.cmd("FLUSHALL")
+    r.stop()
+    pts = [{"t": 1796000000000 + i * 1000, "v": 10 + i} for i in range(6)]
+    srv.route("/up.json", lambda req, _: (200, {}, json.dumps({"data": pts})))
+    up_feeds = feeds.replace("id: grow", "id: up").replace("/grow.json", "/up.json") \
+        .replace("g: ", "u: ")
+    cfg = config("upgrade.yaml", r.url, feeds=up_feeds)
+    state = os.path.join(tmp, "state-upgrade.yaml")
+    spool = os.path.join(state, "spool.bin")
+    scripts = os.path.join(state, "scripts")
+
+    def spooled_upserts():
+        """The spool's script calls that upsert ind:s:u: [(sha, values)]."""
+        try:
+            with open(spool, "rb") as f:
+                records = spool_records(f.read())
+        except OSError:
+            return []
+        return [(a[1], [int(a[k]) for k in range(12, len(a), 3)]) for a in records
+                if a[0] == b"EVALSHA" and a[3] == b"ind:s:u"]
+    want = [q["v"] for q in pts]
+    log = Log("upgrade1.log")
+    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=log.f)
+    spooled = wait_for(lambda: any(v == want for _, v in spooled_upserts()))
+    rc = stop(p)
+    check("upgrade: the observations are spooled while Redis is down", spooled and rc == 0,
+          f"{spooled_upserts()} {log.text()[-1500:]}")
+    cur_sha = spooled_upserts()[0][0].decode() if spooled_upserts() else ""
+    check("upgrade: the store remembers the scripts it writes with beside the spool",
+          os.path.exists(os.path.join(scripts, cur_sha + ".lua")),
+          str(os.listdir(scripts) if os.path.isdir(scripts) else "no " + scripts))
+    # what an earlier version would have left: its own text of the script
+    # (here: ours with a comment, so it behaves the same) under another SHA
+    text = c_string(os.path.join(SRC, "store", "upsert.c"), "upsert_many_lua",
+                    os.path.join(SRC, "store", "store.h"))
+    check("upgrade: the test's copy of the script is the one spooled",
+          hashlib.sha1(text.encode()).hexdigest() == cur_sha, cur_sha)
+    old_text = "-- indicatord, an earlier version\n" + text
+    old_sha = hashlib.sha1(old_text.encode()).hexdigest()
+    with open(spool, "rb") as f:
+        records = spool_records(f.read())
+    with open(spool, "wb") as f:
+        for a in records:
+            if a[0] == b"EVALSHA" and a[1] == cur_sha.encode():
+                a[1] = old_sha.encode()
+            f.write(spool_frame(a))
+    os.makedirs(scripts, exist_ok=True)
+    for name in os.listdir(scripts):
+        os.unlink(os.path.join(scripts, name))
+    with open(os.path.join(scripts, old_sha + ".lua"), "w") as f:
+        f.write(old_text)
+    # the new version, first while Redis is still down: it keeps the old
+    # script, since the spool still calls it (and spools no new upsert of
+    # these observations: only the spool has them)
+    srv.route("/up.json", lambda req, _: (503, {}, "down"))
+    log = Log("upgrade2.log")
+    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=log.f)
+    started = wait_for(lambda: "from an earlier run are in the spool" in log.text() and
+                       os.path.exists(os.path.join(scripts, cur_sha + ".lua")))
+    rc = stop(p)
+    check("upgrade: while the spool holds its writes, the earlier script is kept",
+          started and rc == 0 and os.path.exists(os.path.join(scripts, old_sha + ".lua")) and
+          any(sha == old_sha.encode() for sha, _ in spooled_upserts()),
+          f"{os.listdir(scripts)} {log.text()[-1500:]}")
+    r.start()
+    log = Log("upgrade3.log")
+    p = subprocess.Popen([BIN, "-c", cfg, "run"], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=log.f)
+    replayed = wait_for(lambda: values("ind:s:u") == want and "spool replayed" in log.text())
+    gone = wait_for(lambda: not os.path.exists(os.path.join(scripts, old_sha + ".lua")), 10)
+    rc = stop(p)
+    text = log.text()
+    check("upgrade: every observation spooled by the earlier version lands in Redis",
+          replayed and values("ind:s:u") == want and "refused" not in text,
+          f"{values('ind:s:u')} {text[-1500:]}")
+    check("upgrade: the earlier script is deleted once the spool is replayed, ours kept",
+          gone and os.path.exists(os.path.join(scripts, cur_sha + ".lua")),
+          str(os.listdir(scripts)))
+    check("upgrade: exit 0, no sanitizer report", rc == 0 and "Sanitizer" not in text,
+          text[-2000:])
     srv.close()
 finally:
     r.close()
