@@ -471,6 +471,14 @@ static void trajectory_from_the_change(void **state) {
     assert_int_equal(strtoll(buf, NULL, 10), ps + 70 * DAY);
   }
   assert_int_equal(ta.ndays, 70);
+  /* A rewrite the store cannot place (STORE_HISTORY_ALL): all again. */
+  assert_true(eval_tally_rewind(&ta, INT64_MIN));
+  {
+    char buf[64];
+    eval_tally_read_from(&ta, buf, sizeof(buf));
+    assert_int_equal(strtoll(buf, NULL, 10), ta.lo);
+  }
+  assert_int_equal(ta.ndays, 0);
   config_free(c);
   eval_tally_free(&ta);
   free(pts.p);
