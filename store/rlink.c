@@ -248,6 +248,11 @@ static void on_handshake_reply(redisAsyncContext *ac, void *r, void *privdata) {
     rlink_reset(link, why);
     return;
   }
+  if (strcmp(step, "ROLE") == 0)
+    link->replicas =
+        reply->elements >= 3 && reply->element[2]->type == REDIS_REPLY_ARRAY
+            ? (int)reply->element[2]->elements
+            : -1;
   if (strcmp(step, "PING") == 0)
     handshake_done(link);
 }
@@ -269,6 +274,7 @@ static void handshake(struct rlink *link, redisAsyncContext *ac) {
     snprintf(db, sizeof(db), "%d", link->opt.db);
     redisAsyncCommandArgv(ac, on_handshake_reply, "SELECT", 2, argv, NULL);
   }
+  link->replicas = -1;
   if (link->sentinel)
     redisAsyncCommand(ac, on_handshake_reply, "ROLE", "ROLE");
   redisAsyncCommand(ac, on_handshake_reply, "PING", "PING");
@@ -560,6 +566,7 @@ void rlink_start(struct rlink *link, uv_loop_t *loop,
   link->on_down = on_down;
   link->data = data;
   link->rng = rng_seed();
+  link->replicas = -1;
   /* Cannot fail: timer inits only record the loop. */
   uv_timer_init(loop, &link->timer);
   uv_timer_init(loop, &link->ping_timer);

@@ -89,6 +89,7 @@ struct rlink {
   char *kill_reason;
   char last_error[256];
   uint64_t connects, failures;
+  int replicas; /* the master's replicas connected (ROLE), -1 unknown */
   rlink_up_cb on_up;
   rlink_down_cb on_down;
   void *data;

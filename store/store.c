@@ -347,6 +347,13 @@ static void on_up(struct rlink *link) {
   s->probe_at = uv_now(s->loop);
   if (link->connects > 1)
     s->stats.reconnects++;
+  if (s->min_replicas && link->replicas >= 0 &&
+      link->replicas < s->min_replicas)
+    /* Said once per connection: WAIT would only time out, quietly. */
+    log_warn("store: Redis master %s has %d replica(s) connected, "
+             "min_replicas is %d: writes wait until that many acknowledge "
+             "them",
+             link->where, link->replicas, s->min_replicas);
   if (store_scripts_load(s) < 0)
     rlink_reset(link, "cannot send SCRIPT LOAD");
 }

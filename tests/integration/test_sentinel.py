@@ -45,8 +45,8 @@ NFEEDS = 6
 class Sentinel(redisd.Redis):
     """A sentinel watching master_port (quorum 2, failing over fast)."""
 
-    def __init__(self, master_port):
-        self.master_port = master_port
+    def __init__(self, master_port, name=NAME, quorum=2):
+        self.master_port, self.name, self.quorum = master_port, name, quorum
         super().__init__()
 
     def start(self, give_up_if_taken=False):
@@ -54,10 +54,11 @@ class Sentinel(redisd.Redis):
         with open(conf, "w") as f:
             f.write(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
                     f"logfile {os.path.join(self.dir, 'log')}\n"
-                    f"sentinel monitor {NAME} 127.0.0.1 {self.master_port} 2\n"
-                    f"sentinel down-after-milliseconds {NAME} 1000\n"
-                    f"sentinel failover-timeout {NAME} 10000\n"
-                    f"sentinel parallel-syncs {NAME} 2\n")
+                    f"sentinel monitor {self.name} 127.0.0.1 "
+                    f"{self.master_port} {self.quorum}\n"
+                    f"sentinel down-after-milliseconds {self.name} 1000\n"
+                    f"sentinel failover-timeout {self.name} 10000\n"
+                    f"sentinel parallel-syncs {self.name} 2\n")
         end = time.monotonic() + 30
         while time.monotonic() < end:
             self.proc = subprocess.Popen(["redis-server", conf, "--sentinel"])
@@ -278,6 +279,45 @@ feeds:
                if "store: Redis refused" in ln or " error: store:" in ln]
         check(f"instance {inst.name}: no write refused or lost", not bad,
               str(bad[:5]))
+
+    # A master without replicas under the default min_replicas (1 with
+    # sentinels): writes can never be confirmed, and the log says why.
+    lone = redisd.Redis()
+    servers.append(lone)
+    lone_sentinel = Sentinel(lone.port, name="lone", quorum=1)
+    sentinels.append(lone_sentinel)
+    lone_cfg = os.path.join(tmp, "lone.yaml")
+    with open(lone_cfg, "w") as f:
+        f.write(f"""timezone: Asia/Shanghai
+include: []
+listen: "off"
+state_dir: {tmp}/state-lone
+redis:
+  sentinel: {{addresses: ['127.0.0.1:{lone_sentinel.port}'], master: lone}}
+feeds:
+  - {{id: f0, url: '{srv.url}/f/0', every: 1s, time: $.t, time_format: epoch_ms, series: {{lone0: $.v}}}}
+""")
+    lone_log = os.path.join(tmp, "lone.log")
+    with open(lone_log, "w") as log:
+        d = subprocess.Popen([BIN, "-c", lone_cfg, "run"], env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=log)
+    want = (f"has 0 replica(s) connected, min_replicas is 1: writes wait "
+            f"until that many acknowledge them")
+
+    def lone_text():
+        with open(lone_log) as f:
+            return f.read()
+    ok = wait_for(lambda: want in lone_text(), 30)
+    d.send_signal(signal.SIGTERM)
+    try:
+        rc = d.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = d.wait()
+    check("a master without replicas under min_replicas 1 is said in the log",
+          ok, lone_text()[-1500:])
+    check("that daemon stops cleanly", rc == 0 and "Sanitizer" not in lone_text(),
+          lone_text()[-1500:])
 finally:
     for inst in insts:
         if inst.p.poll() is None:
