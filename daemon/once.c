@@ -479,25 +479,6 @@ static void on_status_poll(uv_timer_t *t) {
   }
 }
 
-static const char *hget(const redisReply *r, const char *f) {
-  if (!r)
-    return NULL;
-  for (size_t i = 0; i + 1 < r->elements; i += 2)
-    if (strcmp(r->element[i]->str, f) == 0)
-      return r->element[i + 1]->str;
-  return NULL;
-}
-
-static double hnum(const redisReply *r, const char *f) {
-  const char *s = hget(r, f);
-  char *end;
-  double v;
-  if (!s || !*s)
-    return NAN;
-  v = strtod(s, &end);
-  return *end ? NAN : v;
-}
-
 static void free_copy(redisReply *r) {
   if (!r)
     return;
@@ -514,7 +495,8 @@ static void free_copy(redisReply *r) {
 static void stored_rows(struct once *o) {
   for (size_t i = 0; i < o->cfg->ntargets; i++) {
     const redisReply *h = o->hashes[i];
-    const char *status = hget(h, "status"), *vd = hget(h, "valid_days");
+    const char *status = store_hash_field(h, "status"),
+               *vd = store_hash_field(h, "valid_days");
     enum eval_class c;
     struct table_row *r = &o->rows[i];
     if (!status || eval_class_parse(status, &c) < 0)
@@ -522,15 +504,16 @@ static void stored_rows(struct once *o) {
     free((char *)r->status);
     free((char *)r->message);
     r->status = xstrdup(status);
-    r->message = xstrdup(hget(h, "message") ? hget(h, "message") : "");
-    r->actual = hnum(h, "actual");
-    r->expected = hnum(h, "expected");
-    r->projected = hnum(h, "projected");
-    r->pace = hnum(h, "pace");
-    r->remaining_budget = hnum(h, "remaining_budget");
-    r->required_rate = hnum(h, "required_rate");
+    r->message = xstrdup(
+        store_hash_field(h, "message") ? store_hash_field(h, "message") : "");
+    r->actual = store_hash_number(h, "actual");
+    r->expected = store_hash_number(h, "expected");
+    r->projected = store_hash_number(h, "projected");
+    r->pace = store_hash_number(h, "pace");
+    r->remaining_budget = store_hash_number(h, "remaining_budget");
+    r->required_rate = store_hash_number(h, "required_rate");
     r->valid_days = vd && *vd ? atoi(vd) : -1;
-    r->score = hnum(h, "score");
+    r->score = store_hash_number(h, "score");
   }
 }
 

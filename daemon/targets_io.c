@@ -13,17 +13,6 @@
 
 /* ---- reading ---- */
 
-static const char *hash_get(const redisReply *r, const char *field) {
-  if (!r || r->type != REDIS_REPLY_ARRAY)
-    return NULL;
-  for (size_t i = 0; i + 1 < r->elements; i += 2)
-    if (r->element[i]->type == REDIS_REPLY_STRING &&
-        strcmp(r->element[i]->str, field) == 0 &&
-        r->element[i + 1]->type == REDIS_REPLY_STRING)
-      return r->element[i + 1]->str;
-  return NULL;
-}
-
 static int64_t parse_ms(const char *s) {
   struct timefmt_value v;
   char err[64];
@@ -33,23 +22,13 @@ static int64_t parse_ms(const char *s) {
   return v.start_ms;
 }
 
-static double hash_num(const redisReply *r, const char *field) {
-  const char *s = hash_get(r, field);
-  char *end;
-  double v;
-  if (!s || !*s)
-    return NAN;
-  v = strtod(s, &end);
-  return *end ? NAN : v;
-}
-
 void targets_io_restore(struct target_state *ts, const redisReply *r) {
-  const char *status = hash_get(r, "status");
-  const char *pending = hash_get(r, "pending");
-  const char *count = hash_get(r, "pending_count");
-  const char *data_ms = hash_get(r, "data_ms");
-  const char *message = hash_get(r, "message");
-  const char *vd = hash_get(r, "valid_days");
+  const char *status = store_hash_field(r, "status");
+  const char *pending = store_hash_field(r, "pending");
+  const char *count = store_hash_field(r, "pending_count");
+  const char *data_ms = store_hash_field(r, "data_ms");
+  const char *message = store_hash_field(r, "message");
+  const char *vd = store_hash_field(r, "valid_days");
   enum eval_class c;
   ts->restored = true;
   if (!status || eval_class_parse(status, &c) < 0)
@@ -60,19 +39,21 @@ void targets_io_restore(struct target_state *ts, const redisReply *r) {
   if (pending && eval_class_parse(pending, &c) == 0)
     ts->st.pending = c;
   ts->st.pending_count = count ? atoi(count) : 0;
-  ts->st.since_ms = parse_ms(hash_get(r, "since"));
+  ts->st.since_ms = parse_ms(store_hash_field(r, "since"));
   /* data_ms is exact; data_time (seconds) was all older versions kept. */
-  ts->st.data_ms = data_ms && *data_ms ? strtoll(data_ms, NULL, 10)
-                                       : parse_ms(hash_get(r, "data_time"));
-  ts->st.data_actual = hash_num(r, "actual");
+  ts->st.data_ms = data_ms && *data_ms
+                       ? strtoll(data_ms, NULL, 10)
+                       : parse_ms(store_hash_field(r, "data_time"));
+  ts->st.data_actual = store_hash_number(r, "actual");
   {
-    const char *id = hash_get(r, "incident");
-    const char *notified = hash_get(r, "incident_notified");
-    const char *icls = hash_get(r, "incident_class");
+    const char *id = store_hash_field(r, "incident");
+    const char *notified = store_hash_field(r, "incident_notified");
+    const char *icls = store_hash_field(r, "incident_class");
     snprintf(ts->inc.id, sizeof(ts->inc.id), "%s", id ? id : "");
     ts->inc.notified = notified && strcmp(notified, "1") == 0;
-    ts->inc.opened_ms = parse_ms(hash_get(r, "incident_opened"));
-    ts->inc.last_notified_ms = parse_ms(hash_get(r, "incident_notified_at"));
+    ts->inc.opened_ms = parse_ms(store_hash_field(r, "incident_opened"));
+    ts->inc.last_notified_ms =
+        parse_ms(store_hash_field(r, "incident_notified_at"));
     if (!icls || eval_class_parse(icls, &ts->inc.cls) < 0)
       ts->inc.cls = ts->st.cls;
   }
@@ -81,16 +62,16 @@ void targets_io_restore(struct target_state *ts, const redisReply *r) {
     struct eval_result *res = &ts->res;
     memset(res, 0, sizeof(*res));
     res->raw = ts->st.cls;
-    res->actual = hash_num(r, "actual");
-    res->expected = hash_num(r, "expected");
-    res->projected = hash_num(r, "projected");
-    res->goal = hash_num(r, "goal");
-    res->goal_low = hash_num(r, "goal_low");
-    res->goal_high = hash_num(r, "goal_high");
-    res->score = hash_num(r, "score");
-    res->pace = hash_num(r, "pace");
-    res->remaining_budget = hash_num(r, "remaining_budget");
-    res->required_rate = hash_num(r, "required_rate");
+    res->actual = store_hash_number(r, "actual");
+    res->expected = store_hash_number(r, "expected");
+    res->projected = store_hash_number(r, "projected");
+    res->goal = store_hash_number(r, "goal");
+    res->goal_low = store_hash_number(r, "goal_low");
+    res->goal_high = store_hash_number(r, "goal_high");
+    res->score = store_hash_number(r, "score");
+    res->pace = store_hash_number(r, "pace");
+    res->remaining_budget = store_hash_number(r, "remaining_budget");
+    res->required_rate = store_hash_number(r, "required_rate");
     res->valid_days = vd && *vd ? atoi(vd) : -1;
     res->ref_ms = ts->st.data_ms;
     snprintf(ts->message, sizeof(ts->message), "%s", message ? message : "");

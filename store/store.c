@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -588,6 +589,27 @@ static void on_read_reply(redisAsyncContext *ac, void *r, void *privdata) {
   (void)ac;
   rq->cb(rq->data, r);
   free(rq);
+}
+
+const char *store_hash_field(const redisReply *r, const char *field) {
+  if (!r || r->type != REDIS_REPLY_ARRAY)
+    return NULL;
+  for (size_t i = 0; i + 1 < r->elements; i += 2)
+    if (r->element[i]->type == REDIS_REPLY_STRING &&
+        strcmp(r->element[i]->str, field) == 0 &&
+        r->element[i + 1]->type == REDIS_REPLY_STRING)
+      return r->element[i + 1]->str;
+  return NULL;
+}
+
+double store_hash_number(const redisReply *r, const char *field) {
+  const char *text = store_hash_field(r, field);
+  char *end;
+  double v;
+  if (!text || !*text)
+    return NAN;
+  v = strtod(text, &end);
+  return *end ? NAN : v;
 }
 
 int store_read(struct store *s, int argc, const char **argv,

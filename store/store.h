@@ -207,6 +207,11 @@ void store_flush(struct store *s, store_flush_cb cb, void *data);
  * NULL when the connection drops first. */
 int store_read(struct store *s, int argc, const char **argv,
                const size_t *argvlen, store_read_cb cb, void *data);
+/* A field of a hash as HGETALL answers it: its value, or NULL when the
+ * reply is not a list of field/value strings or lacks the field. */
+const char *store_hash_field(const redisReply *r, const char *field);
+/* The field's number: NAN when absent, empty or not a number. */
+double store_hash_number(const redisReply *r, const char *field);
 size_t store_queue_depth(const struct store *s);
 uint64_t store_spool_bytes(const struct store *s);
 /* Persists what is still queued to the spool, then closes. */
