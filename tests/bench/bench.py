@@ -12,34 +12,20 @@ usage: bench.py BINARY N INTERVAL SECONDS   (see tests/bench/run)
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import cpu_seconds, free_port, start_nginx  # noqa: E402
+
 BIN, N, INTERVAL, SECONDS = os.path.abspath(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 WARMUP = float(os.environ.get("BENCH_WARMUP", "5"))
 if WARMUP >= SECONDS:
     sys.exit(f"bench.py: the run ({SECONDS} s) must be longer than the warm-up ({WARMUP:g} s)")
-TICKS = os.sysconf("SC_CLK_TCK")
 NAN = float("nan")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_seconds(pid):
-    """utime + stime of every thread of pid."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def machine_busy():
@@ -70,29 +56,7 @@ def ratio(a, b):
 tmp = tempfile.mkdtemp(prefix="indicatord-bench-")
 procs = []
 try:
-    root = os.path.join(tmp, "www")
-    os.makedirs(os.path.join(root, "f"))
-    os.chmod(tmp, 0o755)  # nginx workers run as www-data
-    for i in range(N):
-        with open(os.path.join(root, "f", f"{i}.json"), "w") as f:
-            f.write('{"v": %d}' % i)
-    http = free_port()
-    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write(f"""worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx.err;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-  # Each poll is a new reading, as with a live sensor: no 304s.
-  etag off;
-  if_modified_since off;
-  server {{ listen 127.0.0.1:{http}; root {root}; }}
-}}
-""")
-    subprocess.run(["nginx", "-c", os.path.join(tmp, "nginx.conf")], check=True)
+    http = start_nginx(tmp, N, lambda i: i)
 
     def start_redis():
         port = free_port()

@@ -36,28 +36,17 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import cpu_seconds, free_port  # noqa: E402
+from benchlib import start_nginx as benchlib_start_nginx  # noqa: E402
+
 BIN, MODE, N = os.path.abspath(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 SECONDS = float(sys.argv[4]) if len(sys.argv) > 4 else 20.0
 EVERY = os.environ.get("BENCH_EVERY", "1s")
 LIMIT = float(os.environ.get("BENCH_LIMIT_GIB", "8")) * 2**30
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "900"))
-TICKS = os.sysconf("SC_CLK_TCK")
 HOUR = 3600000
 NAN = float("nan")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def status_kib(pid, field):
@@ -147,29 +136,7 @@ procs = []
 
 
 def start_nginx():
-    root = os.path.join(tmp, "www")
-    os.makedirs(os.path.join(root, "f"))
-    os.chmod(tmp, 0o755)  # nginx workers run as www-data
-    for i in range(N):
-        with open(os.path.join(root, "f", f"{i}.json"), "w") as f:
-            f.write('{"v": %d}' % (30 + i % 20))
-    port = free_port()
-    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write(f"""worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx.err;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-  etag off;
-  if_modified_since off;
-  server {{ listen 127.0.0.1:{port}; root {root}; }}
-}}
-""")
-    subprocess.run(["nginx", "-c", os.path.join(tmp, "nginx.conf")], check=True)
-    return port
+    return benchlib_start_nginx(tmp, N, lambda i: 30 + i % 20)
 
 
 def start_redis():
